@@ -1,0 +1,20 @@
+//! imgctl's core: the manifest and OS-definition model, the tag schema with exact
+//! parse-back, validation and planning. Pure logic: no network, terminal, git or
+//! file system access (files are read through [`source::SourceTree`]).
+
+pub mod duration;
+pub mod finding;
+pub mod fleet;
+pub mod load;
+pub mod manifest;
+pub mod osdefs;
+pub mod paths;
+pub mod source;
+pub mod span;
+pub mod tags;
+pub mod validate;
+
+pub use finding::{Finding, Severity};
+pub use fleet::{Fleet, Variant, VariantTags};
+pub use manifest::Manifest;
+pub use osdefs::{OsDefinition, OsDefinitions};

@@ -1,0 +1,102 @@
+//! `imgctl validate`: every problem in the manifest, OS definitions and tag schema,
+//! each with `file:line:col`; GitHub annotations in Actions.
+
+use std::io::{self, Write};
+
+use clap::ValueEnum;
+use imgctl_core::finding::{self, Finding, Severity};
+use imgctl_core::validate::{self, Options};
+use serde::Serialize;
+
+use crate::env::Env;
+use crate::error::CmdResult;
+use crate::exit;
+use crate::fs_tree::FsTree;
+use crate::output::{Report, emit};
+use crate::workspace;
+
+/// How findings are annotated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// `file:line:col: error: …` lines only.
+    Plain,
+    /// Also `::error file=…,line=…::` workflow commands (default under GITHUB_ACTIONS=true).
+    Github,
+}
+
+/// Arguments of `validate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Treat operating systems past their end of life as errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// Annotation format (default: github under GITHUB_ACTIONS=true, else plain).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+/// The `validate` document.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidateReport {
+    /// True when there is no error.
+    pub ok: bool,
+    /// Number of variants checked.
+    pub variants: usize,
+    /// Number of errors.
+    pub errors: usize,
+    /// Number of warnings.
+    pub warnings: usize,
+    /// Every finding, by file and line.
+    pub findings: Vec<Finding>,
+    #[serde(skip)]
+    github: bool,
+}
+
+impl Report for ValidateReport {
+    fn human(&self, w: &mut dyn Write) -> io::Result<()> {
+        for f in &self.findings {
+            writeln!(w, "{f}")?;
+        }
+        if self.github {
+            for f in &self.findings {
+                let level = if f.severity == Severity::Error { "error" } else { "warning" };
+                writeln!(w, "::{level} file={},line={},col={},title=imgctl validate ({})::{}", escape_prop(&f.file), f.line, f.column, f.code, escape_data(&f.message))?;
+            }
+        }
+        let verdict = if self.ok { "ok" } else { "failed" };
+        writeln!(w, "validate {verdict}: {} variants, {} errors, {} warnings", self.variants, self.errors, self.warnings)
+    }
+}
+
+/// Escapes a workflow-command message.
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Escapes a workflow-command property.
+fn escape_prop(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Runs `validate`.
+pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
+    let loaded = workspace::load(env)?;
+    let mut findings = loaded.findings;
+    let today = env.now().date_naive();
+    let mut variants = 0;
+    if let Some(fleet) = &loaded.fleet {
+        variants = fleet.manifest.variants.len();
+        findings.extend(validate::validate(fleet, &FsTree, Options { today, strict: args.strict }));
+    }
+    finding::sort(&mut findings);
+    let errors = findings.iter().filter(|f| f.is_error()).count();
+    let github = match args.format {
+        Some(Format::Github) => true,
+        Some(Format::Plain) => false,
+        None => env.facts.github_actions,
+    };
+    let report = ValidateReport { ok: errors == 0, variants, errors, warnings: findings.len() - errors, findings, github };
+    emit(env, &report)?;
+    Ok(if report.ok { exit::SUCCESS } else { exit::FAILED })
+}

@@ -1,0 +1,63 @@
+//! What a command may touch: the global flags, the writers it prints to, the clock
+//! and the few environment facts it needs — gathered once at the edge.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::CliError;
+use crate::global::GlobalArgs;
+
+/// Facts read from the process environment by `main`, never by commands.
+#[derive(Debug, Clone, Default)]
+pub struct EnvFacts {
+    /// Running in GitHub Actions (`GITHUB_ACTIONS=true`).
+    pub github_actions: bool,
+    /// `GITHUB_STEP_SUMMARY`: a Markdown file to append reports to.
+    pub step_summary: Option<PathBuf>,
+    /// `IMGCTL_NOW`: a fixed "now" (RFC 3339), for tests and reproducible runs.
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl EnvFacts {
+    /// Reads the facts from the process environment.
+    pub fn from_process() -> Result<EnvFacts, CliError> {
+        let now = match std::env::var("IMGCTL_NOW") {
+            Ok(s) if !s.is_empty() => Some(
+                DateTime::parse_from_rfc3339(&s)
+                    .map_err(|e| CliError::Usage(format!("parse IMGCTL_NOW '{s}' as an RFC 3339 time: {e}")))?
+                    .with_timezone(&Utc),
+            ),
+            _ => None,
+        };
+        Ok(EnvFacts {
+            github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+            step_summary: std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()).map(PathBuf::from),
+            now,
+        })
+    }
+}
+
+/// Everything a command runs with.
+pub struct Env<'a> {
+    /// The global flags.
+    pub global: GlobalArgs,
+    /// Where results go (stdout).
+    pub out: &'a mut dyn Write,
+    /// Environment facts.
+    pub facts: EnvFacts,
+}
+
+impl std::fmt::Debug for Env<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env").field("global", &self.global).field("facts", &self.facts).finish_non_exhaustive()
+    }
+}
+
+impl Env<'_> {
+    /// The current time (or `IMGCTL_NOW`).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.facts.now.unwrap_or_else(Utc::now)
+    }
+}
