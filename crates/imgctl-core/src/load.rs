@@ -123,6 +123,13 @@ fn parse_text(file: &str, text: &str) -> Result<(Value, SpanIndex), Finding> {
     if text.len() > MAX_INPUT_BYTES {
         return Err(Finding::error("too-large", file, Pos::START, format!("file is larger than {MAX_INPUT_BYTES} bytes")));
     }
+    if file.ends_with(".json") {
+        // YAML accepts things JSON does not; a .json file must be strict JSON.
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            let pos = Pos { line: e.line().max(1), col: e.column().max(1) };
+            return Err(Finding::error("syntax", file, pos, format!("syntax error: {}", strip_position(&e.to_string()))));
+        }
+    }
     let spans = SpanIndex::build(text)
         .map_err(|e| Finding::error("syntax", file, e.pos, format!("syntax error: {}", e.message)))?;
     let value: Value = serde_yaml_ng::from_str(text).map_err(|e| {
@@ -130,6 +137,11 @@ fn parse_text(file: &str, text: &str) -> Result<(Value, SpanIndex), Finding> {
         Finding::error("syntax", file, pos, format!("syntax error: {e}"))
     })?;
     Ok((value, spans))
+}
+
+/// serde_json appends " at line L column C"; the finding carries the position already.
+fn strip_position(message: &str) -> &str {
+    message.rsplit_once(" at line ").map_or(message, |(m, _)| m)
 }
 
 const MANIFEST_KEYS: [&str; 7] =

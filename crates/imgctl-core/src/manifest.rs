@@ -104,8 +104,16 @@ fn is_default_dockerfile(s: &str) -> bool {
 
 /// The JSON Schema of the manifest, pretty-printed, as checked in under `schemas/`.
 pub fn json_schema() -> String {
-    let schema = schemars::schema_for!(Manifest);
-    let mut text = serde_json::to_string_pretty(&schema).expect("a schema always serialises");
+    pretty(&schemars::schema_for!(Manifest))
+}
+
+/// The JSON Schema of `os-definitions.json`, as checked in under `schemas/`.
+pub fn os_definitions_schema() -> String {
+    pretty(&schemars::schema_for!(crate::osdefs::OsDefinitions))
+}
+
+fn pretty(schema: &schemars::Schema) -> String {
+    let mut text = serde_json::to_string_pretty(schema).unwrap_or_default();
     text.push('\n');
     text
 }
