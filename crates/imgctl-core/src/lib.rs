@@ -2,17 +2,27 @@
 //! parse-back, validation and planning. Pure logic: no network, terminal, git or
 //! file system access (files are read through [`source::SourceTree`]).
 
+pub mod dockerfile;
 pub mod duration;
 pub mod finding;
 pub mod fleet;
+pub mod history;
+pub mod graph;
+pub mod import;
 pub mod load;
 pub mod manifest;
 pub mod osdefs;
 pub mod paths;
+pub mod rollout;
+pub mod plan;
 pub mod source;
+pub mod sourceid;
 pub mod span;
 pub mod tags;
 pub mod validate;
+
+#[cfg(test)]
+pub(crate) mod testtree;
 
 pub use finding::{Finding, Severity};
 pub use fleet::{Fleet, Variant, VariantTags};

@@ -19,4 +19,14 @@ pub trait SourceTree {
     fn kind(&self, path: &str) -> Option<EntryKind>;
     /// The text of the file at `path`, or `None` when it cannot be read as text.
     fn read(&self, path: &str) -> Option<String>;
+    /// The git tree id (40 lower-case hex) of directory `dir` — for a revision the id
+    /// stored in its tree, for a working tree the id its content would have if committed
+    /// (`git add -A` semantics: tracked files plus untracked ones not ignored) — or `None`
+    /// when `dir` is not a directory or the implementation cannot tell. `""` and `"."`
+    /// are the root. Source ids (SPEC §3) need it; trees that return `None` (the default)
+    /// give no source ids.
+    fn tree_id(&self, dir: &str) -> Option<String> {
+        let _ = dir;
+        None
+    }
 }

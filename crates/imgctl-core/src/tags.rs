@@ -91,6 +91,10 @@ pub struct ParsedTag {
     /// First 12 hex digits of the digest moved to, for release tags.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digest_prefix: Option<String>,
+    /// For the release tag a rollback writes: first 12 hex digits of the digest the
+    /// channel was rolled back from (that digest is rejected).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rolled_back_from: Option<String>,
     /// The alias name, for alias tags.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
@@ -214,6 +218,7 @@ impl<'f> TagIndex<'f> {
             source_id: None,
             time: None,
             digest_prefix: None,
+            rolled_back_from: None,
             alias: None,
             in_manifest: true,
         }
@@ -231,12 +236,13 @@ impl<'f> TagIndex<'f> {
                 },
             });
         }
-        if let Some((prefix, time, digest)) = split_release(tag) {
-            if let Some((i, channel)) = self.channel_tags.get(prefix) {
+        if let Some(h) = split_history(tag) {
+            if let Some((i, channel)) = self.channel_tags.get(h.prefix) {
                 return Some(ParsedTag {
                     channel: Some(channel.clone()),
-                    time: Some(time),
-                    digest_prefix: Some(digest.to_string()),
+                    time: Some(h.time),
+                    digest_prefix: Some(h.digest.to_string()),
+                    rolled_back_from: h.rolled_back_from.map(str::to_string),
                     ..self.from_variant(tag, *i, TagKind::Release)
                 });
             }
@@ -261,17 +267,19 @@ impl<'f> TagIndex<'f> {
             source_id: None,
             time: None,
             digest_prefix: None,
+            rolled_back_from: None,
             alias: None,
             in_manifest: false,
         };
-        if let Some((prefix, time, digest)) = split_release(tag) {
+        if let Some(h) = split_history(tag) {
             for (channel, suffix) in &self.suffixes {
-                if let Some(base) = prefix.strip_suffix(suffix.as_str()) {
+                if let Some(base) = h.prefix.strip_suffix(suffix.as_str()) {
                     if let Some(r) = self.read_base(base) {
                         return Some(ParsedTag {
                             channel: Some(channel.clone()),
-                            time: Some(time),
-                            digest_prefix: Some(digest.to_string()),
+                            time: Some(h.time),
+                            digest_prefix: Some(h.digest.to_string()),
+                            rolled_back_from: h.rolled_back_from.map(str::to_string),
                             ..make(base, TagKind::Release, r)
                         });
                     }
@@ -346,6 +354,34 @@ pub fn split_release(tag: &str) -> Option<(&str, DateTime<Utc>, &str)> {
     }
     let time = NaiveDateTime::parse_from_str(ts, "%Y%m%d%H%M%S").ok()?.and_utc();
     Some((prefix, time, digest))
+}
+
+/// A history tag split into its parts: a release tag
+/// `{channel tag}-{YYYYMMDDHHMMSS}-{digest12}`, or the release tag a rollback writes,
+/// `{channel tag}-{YYYYMMDDHHMMSS}-{digest12}-{rolledBackFrom12}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryParts<'a> {
+    /// The channel tag.
+    pub prefix: &'a str,
+    /// When the channel moved.
+    pub time: DateTime<Utc>,
+    /// First 12 hex digits of the digest it moved to.
+    pub digest: &'a str,
+    /// For a rollback: first 12 hex digits of the digest it moved away from.
+    pub rolled_back_from: Option<&'a str>,
+}
+
+/// Splits a release or rollback tag; the rollback form is tried first.
+pub fn split_history(tag: &str) -> Option<HistoryParts<'_>> {
+    if let Some((rest, from)) = tag.rsplit_once('-') {
+        if is_source_id(from) {
+            if let Some((prefix, time, digest)) = split_release(rest) {
+                return Some(HistoryParts { prefix, time, digest, rolled_back_from: Some(from) });
+            }
+        }
+    }
+    let (prefix, time, digest) = split_release(tag)?;
+    Some(HistoryParts { prefix, time, digest, rolled_back_from: None })
 }
 
 /// `{prefix}-{12 hex}` → (prefix, source id).

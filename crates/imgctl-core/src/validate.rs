@@ -9,10 +9,11 @@ use crate::finding::Finding;
 use crate::fleet::{Fleet, Variant, variant_path};
 use crate::source::{EntryKind, SourceTree};
 use crate::span::{at, field};
-use crate::tags::{MAX_TAG_LEN, TagIndex, is_valid_tag, qualifier_problem, split_immutable, split_release};
+use crate::tags::{MAX_TAG_LEN, TagIndex, is_valid_tag, qualifier_problem, split_history, split_immutable};
 
-/// Longest suffix a release tag adds to a channel tag: `-YYYYMMDDHHMMSS-0123456789ab`.
-pub const RELEASE_SUFFIX_LEN: usize = 1 + 14 + 1 + 12;
+/// Longest suffix a history tag adds to a channel tag: the rollback form
+/// `-YYYYMMDDHHMMSS-0123456789ab-0123456789ab`.
+pub const RELEASE_SUFFIX_LEN: usize = 1 + 14 + 1 + 12 + 1 + 12;
 
 /// How strict `validate` is.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +34,8 @@ pub fn validate(fleet: &Fleet, tree: &dyn SourceTree, opts: Options) -> Vec<Find
         check_variant(fleet, &index, v, tree, opts, &mut out);
     }
     check_tag_ownership(fleet, &mut out);
+    // FROM cycles and unknown tags of the repository, at the Dockerfiles' lines
+    out.extend(crate::graph::Graph::build(fleet, tree).findings);
     out
 }
 
@@ -213,7 +216,7 @@ fn check_tag_ownership(fleet: &Fleet, out: &mut Vec<Finding>) {
     }
     for (t, v) in &owner {
         let shadowed = split_immutable(t).and_then(|(p, _)| bases.get(p).copied())
-            .or_else(|| split_release(t).and_then(|(p, ..)| channel_tags.get(p).copied()));
+            .or_else(|| split_history(t).and_then(|h| channel_tags.get(h.prefix).copied()));
         if let Some(other) = shadowed {
             out.push(Finding::error("ambiguous-tag", file, spans.pos(&variant_path(v.index)),
                 format!("tag '{t}' of '{}' reads as an immutable or release tag of '{}'", v.name, other.name)));

@@ -18,6 +18,12 @@ pub struct EnvFacts {
     pub step_summary: Option<PathBuf>,
     /// `IMGCTL_NOW`: a fixed "now" (RFC 3339), for tests and reproducible runs.
     pub now: Option<DateTime<Utc>>,
+    /// `IMGCTL_REGISTRY_USERNAME`.
+    pub registry_username: Option<String>,
+    /// `IMGCTL_REGISTRY_PASSWORD` (redacted in `Debug`).
+    pub registry_password: Option<imgctl_registry::Secret>,
+    /// Docker's config directory: `DOCKER_CONFIG`, else `$HOME/.docker`.
+    pub docker_config_dir: Option<PathBuf>,
 }
 
 impl EnvFacts {
@@ -35,6 +41,12 @@ impl EnvFacts {
             github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
             step_summary: std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()).map(PathBuf::from),
             now,
+            registry_username: std::env::var("IMGCTL_REGISTRY_USERNAME").ok().filter(|v| !v.is_empty()),
+            registry_password: std::env::var("IMGCTL_REGISTRY_PASSWORD").ok().filter(|v| !v.is_empty()).map(imgctl_registry::Secret::new),
+            docker_config_dir: std::env::var_os("DOCKER_CONFIG")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".docker"))),
         })
     }
 }

@@ -34,6 +34,13 @@ impl CliError {
     }
 }
 
+impl From<imgctl_registry::RegistryError> for CliError {
+    /// Unreachable registries and refused credentials exit 3; other registry failures exit 1.
+    fn from(e: imgctl_registry::RegistryError) -> CliError {
+        if e.is_access() { CliError::Registry(e.to_string()) } else { CliError::Failed(e.to_string()) }
+    }
+}
+
 /// A command's result: `Ok` carries the exit code of a command that ran to the end
 /// (0, or 1 when the report already lists what failed).
 pub type CmdResult = Result<u8, CliError>;

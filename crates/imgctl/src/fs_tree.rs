@@ -6,6 +6,8 @@ use imgctl_core::load::MAX_INPUT_BYTES;
 use imgctl_core::source::{EntryKind, SourceTree};
 
 /// Files on disk, paths relative to the current directory.
+/// It gives no tree ids ([`SourceTree::tree_id`] is `None`): source ids come from
+/// `imgctl_git::WorkTree`, which knows what git would commit.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct FsTree;
 

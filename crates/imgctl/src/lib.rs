@@ -13,6 +13,8 @@ pub mod exit;
 pub mod fs_tree;
 pub mod global;
 pub mod output;
+pub mod rollout;
+pub mod registry;
 pub mod workspace;
 
 use env::{Env, EnvFacts};

@@ -5,7 +5,15 @@ use clap::Subcommand;
 use crate::env::Env;
 use crate::error::CmdResult;
 
+pub mod history;
+pub mod import;
+pub mod inspect;
 pub mod parse_tag;
+pub mod plan;
+pub mod promote;
+pub mod publish;
+pub mod rollback;
+pub mod status;
 pub mod tags;
 pub mod validate;
 
@@ -18,6 +26,22 @@ pub enum Command {
     Tags(tags::Args),
     /// Read tags back to OperatingSystemId, qualifiers, arch and kind.
     ParseTag(parse_tag::Args),
+    /// Variants to build between two git revisions, parents first (levels).
+    Plan(plan::Args),
+    /// Convert another tool's image manifest into manifests/images.yaml and OS definitions.
+    Import(import::Args),
+    /// Digest, media type, size and (for an index) platforms of an image reference.
+    Inspect(inspect::Args),
+    /// Push a build as its immutable tag and move the staging channel to it.
+    Publish(publish::Args),
+    /// Move `latest` to the soaked builds of the production branch, by digest.
+    Promote(promote::Args),
+    /// Move a channel back to its previous good digest and reject the bad one.
+    Rollback(rollback::Args),
+    /// Where each channel points, what is pending and why, EOL.
+    Status(status::Args),
+    /// A channel's moves, newest first.
+    History(history::Args),
 }
 
 /// Runs `cmd`.
@@ -26,5 +50,13 @@ pub fn run(cmd: Command, env: &mut Env<'_>) -> CmdResult {
         Command::Validate(a) => validate::run(a, env),
         Command::Tags(a) => tags::run(a, env),
         Command::ParseTag(a) => parse_tag::run(a, env),
+        Command::Plan(a) => plan::run(a, env),
+        Command::Import(a) => import::run(a, env),
+        Command::Inspect(a) => inspect::run(a, env),
+        Command::Publish(a) => publish::run(a, env),
+        Command::Promote(a) => promote::run(a, env),
+        Command::Rollback(a) => rollback::run(a, env),
+        Command::Status(a) => status::run(a, env),
+        Command::History(a) => history::run(a, env),
     }
 }

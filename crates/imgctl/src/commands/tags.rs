@@ -85,9 +85,16 @@ pub fn select<'f>(fleet: &'f Fleet, names: &[String]) -> Result<Vec<&'f imgctl_c
 /// Runs `tags`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let fleet = workspace::require(env)?;
-    let entries = select(&fleet, &args.variants)?
+    let selected = select(&fleet, &args.variants)?;
+    // source ids of the working tree (SPEC §3), when the manifest is in a git repository
+    let ids = super::plan::working_tree_ids(env);
+    let entries = selected
         .into_iter()
-        .map(|v| TagsEntry { variant: v.name.clone(), os: v.os.id.clone(), source_id: None, tags: fleet.tags(v, None) })
+        .map(|v| {
+            let source_id = ids.get(&v.name).cloned();
+            let tags = fleet.tags(v, source_id.as_deref());
+            TagsEntry { variant: v.name.clone(), os: v.os.id.clone(), source_id, tags }
+        })
         .collect();
     emit(env, &TagsReport(entries))?;
     Ok(exit::SUCCESS)

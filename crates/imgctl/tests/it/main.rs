@@ -1,5 +1,10 @@
 //! Integration tests: the real `imgctl` binary run in a controlled environment.
 
+mod import;
+mod inspect;
+mod plan;
+mod fleet;
 mod support;
 
 mod validate;
+mod rollout;

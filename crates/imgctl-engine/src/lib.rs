@@ -1,0 +1,98 @@
+//! imgctl's engine: the lifecycle operations (publish, promote, rollback, status,
+//! history, gc) carried out against a [`Registry`], with the decisions taken by the
+//! pure core. No terminal I/O, no environment: callers pass everything in and get
+//! report structs back; progress goes through [`Progress`].
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use imgctl_core::fleet::{Fleet, Variant};
+use imgctl_core::history::RepoHistory;
+use imgctl_core::rollout::{Action, ActionResult};
+use imgctl_core::tags::TagIndex;
+use imgctl_registry::{Registry, RegistryError};
+
+pub mod layout;
+pub mod moves;
+pub mod promote;
+pub mod publish;
+pub mod rollback;
+pub mod status;
+
+/// Why an operation could not run at all (per-variant failures are reported in results).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The registry failed in a way that stops the whole command.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// Bad input (unknown variant or channel, unreadable image, …).
+    #[error("{0}")]
+    Input(String),
+}
+
+/// Reports progress of long operations (a bar on a terminal, lines in CI).
+pub trait Progress: Send + Sync {
+    /// The operation will touch `total` variants.
+    fn start(&self, total: usize);
+    /// One variant is done.
+    fn done(&self, result: &ActionResult);
+}
+
+/// Progress that goes nowhere.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: usize) {}
+    fn done(&self, _: &ActionResult) {}
+}
+
+/// What every operation works on.
+pub struct Ctx<'a, R: Registry> {
+    /// The registry client.
+    pub registry: &'a R,
+    /// The manifest's repository (`team/images`).
+    pub repo: &'a str,
+    /// The fleet (manifest at the relevant revision).
+    pub fleet: &'a Fleet,
+    /// Now.
+    pub now: DateTime<Utc>,
+    /// Variants in flight at once.
+    pub concurrency: usize,
+    /// Plan only, change nothing.
+    pub dry_run: bool,
+    /// Progress sink.
+    pub progress: &'a dyn Progress,
+}
+
+impl<R: Registry> std::fmt::Debug for Ctx<'_, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx").field("repo", &self.repo).field("dry_run", &self.dry_run).finish_non_exhaustive()
+    }
+}
+
+impl<R: Registry> Ctx<'_, R> {
+    /// Lists the repository's tags once and sorts them into histories.
+    pub async fn snapshot(&self) -> Result<RepoHistory, EngineError> {
+        let tags = match self.registry.list_tags(self.repo).await {
+            Ok(t) => t,
+            Err(e) if e.is_not_found() => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        let index = TagIndex::new(self.fleet);
+        Ok(RepoHistory::from_tags(self.fleet, &index, &tags))
+    }
+}
+
+/// Source ids by variant name, as computed for one revision.
+pub type SourceIds = HashMap<String, String>;
+
+/// A result line for `v`.
+pub fn result(v: &Variant, channel: Option<&str>, action: Action) -> ActionResult {
+    ActionResult { variant: v.name.clone(), channel: channel.map(str::to_string), from: None, to: None, action, reason: None, uploaded_bytes: None }
+}
+
+/// Whether a registry error should stop the whole command (unreachable, auth).
+pub fn is_fatal(e: &RegistryError) -> bool {
+    e.is_access()
+}

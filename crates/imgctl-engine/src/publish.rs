@@ -1,0 +1,210 @@
+//! `publish`: push a build (OCI layout, tarball, or an image already in the registry)
+//! as `{base}-{sourceId}`, then move the staging channel and record it (SPEC §4, §5).
+//! Only missing blobs move (HEAD first; mounted when the source is another repository
+//! of the same registry); manifests go byte for byte; republishing uploads nothing.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use imgctl_core::fleet::{Fleet, Variant};
+use imgctl_core::history::digest12;
+use imgctl_core::rollout::{Action, ActionResult};
+use imgctl_registry::{BlobSource, RawManifest, Registry};
+use serde::Deserialize;
+
+use crate::layout::{self, LayoutImage};
+use crate::moves::{self, Move, MoveOutcome, as_expected};
+use crate::{Ctx, EngineError, result};
+
+/// Where the image to publish comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// An OCI image layout directory or tarball.
+    Layout(PathBuf),
+    /// A reference in another repository of the same registry (`repo:tag` or `repo@sha256:…`).
+    Reference {
+        /// The repository.
+        repo: String,
+        /// Tag or digest.
+        reference: String,
+    },
+}
+
+impl Source {
+    /// Reads `--image`: an existing path is a layout; `host[:port]/repo:tag|@digest` on
+    /// `registry` is a reference; anything else is an error.
+    pub fn parse(image: &str, registry: &str) -> Result<Source, EngineError> {
+        let path = PathBuf::from(image);
+        if path.exists() {
+            return Ok(Source::Layout(path));
+        }
+        let Some(rest) = image.strip_prefix(registry).and_then(|r| r.strip_prefix('/')) else {
+            return Err(EngineError::Input(format!(
+                "read image '{image}': not an OCI layout on disk, and not a reference on registry {registry} (publish from another registry: copy it into this one or to an OCI layout first)"
+            )));
+        };
+        let (repo, reference) = match rest.split_once('@') {
+            Some((r, d)) => (r, d),
+            None => rest.rsplit_once(':').ok_or_else(|| EngineError::Input(format!("read image '{image}': it names no tag or digest")))?,
+        };
+        Ok(Source::Reference { repo: repo.to_string(), reference: reference.to_string() })
+    }
+}
+
+/// Options of `publish`.
+#[derive(Debug, Clone)]
+pub struct PublishOptions {
+    /// The channel to move (the one that promotes from nothing: `staging`).
+    pub channel: String,
+    /// Overwrite an immutable tag that points elsewhere; move to a rejected digest.
+    pub force: bool,
+}
+
+/// The channel `publish` moves by default: the first one nothing promotes into.
+pub fn default_channel(fleet: &Fleet) -> Option<String> {
+    fleet.manifest.channels.iter().find(|(_, c)| c.promotes_from.is_none()).map(|(n, _)| n.clone())
+}
+
+/// What to push, read from the source.
+struct Image {
+    top: RawManifest,
+    children: Vec<RawManifest>,
+    blobs: Vec<(String, u64, BlobSource)>,
+    from_repo: Option<String>,
+    _layout: Option<LayoutImage>,
+}
+
+#[derive(Deserialize)]
+struct Refs {
+    #[serde(default)]
+    manifests: Vec<Ref>,
+    #[serde(default)]
+    layers: Vec<Ref>,
+    #[serde(default)]
+    config: Option<Ref>,
+}
+
+#[derive(Deserialize)]
+struct Ref {
+    digest: String,
+    #[serde(default)]
+    size: u64,
+}
+
+async fn load<R: Registry>(ctx: &Ctx<'_, R>, source: &Source) -> Result<Image, EngineError> {
+    match source {
+        Source::Layout(path) => {
+            let l = layout::read(path).map_err(|e| EngineError::Input(e.to_string()))?;
+            let blobs = l.blobs.iter().map(|b| (b.digest.clone(), b.size, BlobSource::File(b.path.clone()))).collect();
+            Ok(Image { top: l.top.clone(), children: l.children.clone(), blobs, from_repo: None, _layout: Some(l) })
+        }
+        Source::Reference { repo, reference } => {
+            let top = ctx.registry.get_manifest(repo, reference).await?;
+            let mut children = Vec::new();
+            let mut listings = vec![parse_refs(&top)?];
+            if top.is_index() {
+                let kids = std::mem::take(&mut listings[0].manifests);
+                listings.clear();
+                for k in kids {
+                    let m = ctx.registry.get_manifest(repo, &k.digest).await?;
+                    listings.push(parse_refs(&m)?);
+                    children.push(m);
+                }
+            }
+            let mut blobs: Vec<(String, u64, BlobSource)> = Vec::new();
+            for l in listings {
+                for r in l.config.into_iter().chain(l.layers) {
+                    if !blobs.iter().any(|(d, ..)| *d == r.digest) {
+                        blobs.push((r.digest, r.size, BlobSource::Bytes(Bytes::new())));
+                    }
+                }
+            }
+            let from_repo = (repo.as_str() != ctx.repo).then(|| repo.clone());
+            Ok(Image { top, children, blobs, from_repo, _layout: None })
+        }
+    }
+}
+
+fn parse_refs(m: &RawManifest) -> Result<Refs, EngineError> {
+    serde_json::from_slice(&m.bytes).map_err(|e| EngineError::Input(format!("read manifest {}: {e}", m.digest)))
+}
+
+/// Publishes `source` as the build of `v` with `source_id`.
+pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str, source: &Source, opts: &PublishOptions) -> Result<ActionResult, EngineError> {
+    let history = ctx.snapshot().await?.variant(&v.name);
+    let image = load(ctx, source).await?;
+    let digest = image.top.digest.clone();
+    let immutable = Fleet::immutable_tag(v, source_id);
+    let base = |action| ActionResult { to: Some(digest.clone()), ..result(v, Some(&opts.channel), action) };
+    // 1. the immutable tag: same digest → nothing to upload; another digest → refuse
+    let existing = match history.immutable.get(source_id) {
+        Some(tag) => moves::current(ctx.registry, ctx.repo, tag).await?,
+        None => None,
+    };
+    let mut uploaded = 0u64;
+    match existing.as_deref() {
+        Some(d) if d == digest => {}
+        Some(d) if !opts.force => {
+            return Ok(ActionResult {
+                reason: Some(format!("immutable tag {immutable} already points at {d}, not {digest}: a different build of the same source (use --force to overwrite)")),
+                ..base(Action::Failed)
+            });
+        }
+        _ if ctx.dry_run => {}
+        _ => {
+            uploaded = push_content(ctx, &image).await?;
+            ctx.registry.put_manifest(ctx.repo, &immutable, &image.top).await?;
+        }
+    }
+    // 2. the channel
+    let channel_tag = ctx.fleet.channel_tag(v, &opts.channel).unwrap_or_default();
+    let current = moves::current(ctx.registry, ctx.repo, &channel_tag).await?;
+    let channel = history.channel(&opts.channel);
+    let r = |action, reason: String| ActionResult { from: current.clone(), reason: Some(reason), uploaded_bytes: Some(uploaded), ..base(action) };
+    if current.as_deref() == Some(digest.as_str()) {
+        let recorded = channel.newest().is_some_and(|m| m.digest12 == digest12(&digest));
+        if !recorded && !ctx.dry_run {
+            let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time: channel.next_time(ctx.now), rolled_back_from: None };
+            moves::repair(ctx.registry, ctx.repo, ctx.fleet, &m).await?;
+        }
+        return Ok(r(Action::Unchanged, format!("{immutable} is already on {}", opts.channel)));
+    }
+    if channel.is_rejected(digest12(&digest)) && !opts.force {
+        return Ok(r(Action::Skipped, format!("{digest} was rolled back from {}; use --force", opts.channel)));
+    }
+    if !as_expected(&channel, current.as_deref()) {
+        return Ok(r(Action::Conflict, "the channel moved since its history was read (a concurrent or manual change); not overwritten".into()));
+    }
+    if ctx.dry_run {
+        return Ok(r(Action::Moved, format!("dry run: would push {immutable} and move {}", opts.channel)));
+    }
+    let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time: channel.next_time(ctx.now), rolled_back_from: None };
+    Ok(match moves::apply(ctx.registry, ctx.repo, ctx.fleet, &m).await? {
+        MoveOutcome::Moved => r(Action::Moved, format!("published {immutable}")),
+        MoveOutcome::Conflict(now) => r(Action::Conflict, format!("the channel was changed concurrently (now {}); left as the other writer set it", now.as_deref().unwrap_or("absent"))),
+    })
+}
+
+/// Pushes missing blobs (HEAD first, mount or upload) and child manifests; returns the
+/// bytes uploaded.
+async fn push_content<R: Registry>(ctx: &Ctx<'_, R>, image: &Image) -> Result<u64, EngineError> {
+    let mut uploaded = 0;
+    for (digest, size, source) in &image.blobs {
+        if ctx.registry.blob_exists(ctx.repo, digest).await? {
+            continue;
+        }
+        match &image.from_repo {
+            Some(from) => {
+                ctx.registry.mount_blob(ctx.repo, digest, from, source).await?;
+            }
+            None => {
+                ctx.registry.push_blob(ctx.repo, digest, source).await?;
+                uploaded += size;
+            }
+        }
+    }
+    for child in &image.children {
+        ctx.registry.put_manifest(ctx.repo, &child.digest, child).await?;
+    }
+    Ok(uploaded)
+}

@@ -1,0 +1,79 @@
+//! `rollback`: move a channel back to the previous distinct non-rejected digest of its
+//! history (or `--to`), recording the digest rolled back from as rejected (SPEC §4, §5).
+//! 5 manifest requests: HEAD current, GET target, PUT channel, HEAD verify, PUT release.
+
+use imgctl_core::fleet::Variant;
+use imgctl_core::history::digest12;
+use imgctl_core::rollout::{Action, ActionResult};
+use imgctl_registry::Registry;
+
+use crate::moves::{self, Move, MoveOutcome, as_expected};
+use crate::{Ctx, EngineError, result};
+
+/// Where to roll back to.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// The previous distinct, non-rejected digest of the channel's history.
+    Previous,
+    /// A digest (`sha256:…`) or a tag of the repository.
+    To(String),
+}
+
+/// Rolls `channel` of `v` back.
+pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str, target: &Target) -> Result<ActionResult, EngineError> {
+    if !ctx.fleet.manifest.channels.contains_key(channel) {
+        return Err(EngineError::Input(format!("find channel '{channel}' in the manifest")));
+    }
+    let history = ctx.snapshot().await?.variant(&v.name).channel(channel);
+    let channel_tag = ctx.fleet.channel_tag(v, channel).unwrap_or_default();
+    let current = moves::current(ctx.registry, ctx.repo, &channel_tag).await?;
+    let base = |action| ActionResult { from: current.clone(), ..result(v, Some(channel), action) };
+    let Some(current_digest) = current.clone() else {
+        return Err(EngineError::Input(format!("roll back '{channel_tag}': the tag does not exist")));
+    };
+    let reference = match target {
+        Target::To(r) => r.clone(),
+        Target::Previous => {
+            if history.moves.is_empty() {
+                return Err(EngineError::Input(format!(
+                    "roll back '{channel_tag}': it has no history (no release tags); use --to DIGEST|TAG"
+                )));
+            }
+            match history.rollback_target(digest12(&current_digest)) {
+                Some(m) => m.tag.clone(),
+                None => {
+                    return Err(EngineError::Input(format!(
+                        "roll back '{channel_tag}': no earlier non-rejected digest in its history; use --to DIGEST|TAG"
+                    )));
+                }
+            }
+        }
+    };
+    if !as_expected(&history, Some(&current_digest)) {
+        return Ok(ActionResult {
+            reason: Some("the channel moved since its history was read (a concurrent or manual change); not overwritten".into()),
+            ..base(Action::Conflict)
+        });
+    }
+    let manifest = ctx.registry.get_manifest(ctx.repo, &reference).await.map_err(|e| {
+        if e.is_not_found() { EngineError::Input(format!("roll back to '{reference}': not found in {}", ctx.repo)) } else { e.into() }
+    })?;
+    if manifest.digest == current_digest {
+        return Ok(ActionResult { to: Some(manifest.digest.clone()), reason: Some("already there".into()), ..base(Action::Unchanged) });
+    }
+    let moved = ActionResult { to: Some(manifest.digest.clone()), ..base(Action::Moved) };
+    if ctx.dry_run {
+        return Ok(ActionResult { reason: Some(format!("dry run: would roll back and reject {current_digest}")), ..moved });
+    }
+    let m = Move { variant: v, channel, manifest: &manifest, time: history.next_time(ctx.now), rolled_back_from: Some(&current_digest) };
+    let outcome = moves::apply(ctx.registry, ctx.repo, ctx.fleet, &m).await?;
+    let r = match outcome {
+        MoveOutcome::Moved => ActionResult { reason: Some(format!("rolled back; {current_digest} is rejected")), ..moved },
+        MoveOutcome::Conflict(now) => ActionResult {
+            reason: Some(format!("the channel was changed concurrently (now {}); left as the other writer set it", now.as_deref().unwrap_or("absent"))),
+            ..base(Action::Conflict)
+        },
+    };
+    ctx.progress.done(&r);
+    Ok(r)
+}

@@ -1,0 +1,14 @@
+//! imgctl's view of git: the manifest, OS definitions, Dockerfiles and build contexts as
+//! they are at any revision (read from the object database, no checkout) or in the working
+//! tree, as [`imgctl_core::source::SourceTree`]s; source ids and build plans over them.
+//! Local repositories only (`git2` without network features).
+
+mod error;
+mod repo;
+mod revision;
+mod worktree;
+
+pub use error::GitError;
+pub use repo::{Repo, Snapshot, WORKING_TREE};
+pub use revision::CommitTree;
+pub use worktree::WorkTree;

@@ -1,0 +1,270 @@
+//! [`RegistryClient`]: options, the HTTP core every operation goes through (semaphore, auth
+//! header, request accounting, status → error mapping) and the up-front authentication.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use crate::Result;
+use crate::auth::{Access, AuthState};
+use crate::credentials::Credentials;
+use crate::error::{RegistryError, Target};
+use crate::retry::{Failure, RetryPolicy, parse_retry_after};
+
+/// How to reach one registry.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// `host[:port]`.
+    pub registry: String,
+    /// Speak plain HTTP (only for hosts the user listed as insecure).
+    pub insecure: bool,
+    /// Credentials; `None` is anonymous.
+    pub credentials: Option<Credentials>,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// TCP/TLS connect timeout.
+    pub connect_timeout: Duration,
+    /// Timeout of each read from a response.
+    pub read_timeout: Duration,
+    /// Retries of transient failures.
+    pub retry: RetryPolicy,
+}
+
+impl ClientOptions {
+    /// Defaults for `registry`: https, anonymous, 8 in flight, 10 s connect, 60 s read.
+    pub fn new(registry: impl Into<String>) -> ClientOptions {
+        ClientOptions {
+            registry: registry.into(),
+            insecure: false,
+            credentials: None,
+            concurrency: 8,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Marks the registry insecure (plain HTTP) when it is in `insecure` (`host:port` or `host`).
+    pub fn insecure_if_listed(mut self, insecure: &[String]) -> ClientOptions {
+        let host = self.registry.rsplit_once(':').map_or(self.registry.as_str(), |(h, _)| h);
+        self.insecure = insecure.iter().map(|s| s.trim()).any(|s| s == self.registry || s == host);
+        self
+    }
+}
+
+/// Requests made by a client, by method (client-side accounting; tests count at a proxy).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestStats {
+    /// GET requests.
+    pub get: u64,
+    /// HEAD requests.
+    pub head: u64,
+    /// PUT requests.
+    pub put: u64,
+    /// POST requests.
+    pub post: u64,
+    /// DELETE requests.
+    pub delete: u64,
+    /// Other methods.
+    pub other: u64,
+}
+
+impl RequestStats {
+    /// All requests.
+    pub fn total(&self) -> u64 {
+        self.get + self.head + self.put + self.post + self.delete + self.other
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters([AtomicU64; 6]);
+
+/// A client for one registry. Cheap to clone; clones share the connection pool, the
+/// in-flight limit, the auth tokens and the request counters.
+#[derive(Debug, Clone)]
+pub struct RegistryClient {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) opts: ClientOptions,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: Url,
+    sem: Semaphore,
+    counters: Counters,
+    pub(crate) auth: AuthState,
+}
+
+impl RegistryClient {
+    /// Builds a client (no request yet; see [`RegistryClient::authenticate`]).
+    pub fn new(opts: ClientOptions) -> Result<RegistryClient> {
+        let scheme = if opts.insecure { "http" } else { "https" };
+        let base = Url::parse(&format!("{scheme}://{}/v2/", opts.registry))
+            .map_err(|e| RegistryError::InvalidReference { reference: opts.registry.clone(), reason: format!("not a registry host: {e}") })?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(opts.connect_timeout)
+            .read_timeout(opts.read_timeout)
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .user_agent(concat!("imgctl/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| RegistryError::Unreachable { op: "set up client for", target: Target::new(&opts.registry, "", None), reason: e.to_string() })?;
+        let sem = Semaphore::new(opts.concurrency.max(1));
+        Ok(RegistryClient { inner: Arc::new(Inner { opts, http, base, sem, counters: Counters::default(), auth: AuthState::default() }) })
+    }
+
+    /// The registry host[:port].
+    pub fn registry(&self) -> &str {
+        &self.inner.opts.registry
+    }
+
+    /// Requests made so far.
+    pub fn stats(&self) -> RequestStats {
+        let c = &self.inner.counters.0;
+        let n = |i: usize| c[i].load(Ordering::Relaxed);
+        RequestStats { get: n(0), head: n(1), put: n(2), post: n(3), delete: n(4), other: n(5) }
+    }
+
+    /// Pings the registry and obtains the authorization for `repo` with `access`, so that
+    /// unreachable registries and refused credentials fail here, before any other request.
+    pub async fn authenticate(&self, repo: &str, access: Access) -> Result<()> {
+        self.authorization(&[(repo, access)]).await.map(|_| ())
+    }
+
+    pub(crate) fn target(&self, repo: &str, reference: Option<&str>) -> Target {
+        Target::new(&self.inner.opts.registry, repo, reference)
+    }
+
+    pub(crate) fn url(&self, path: &str) -> Result<Url> {
+        self.inner.base.join(path).map_err(|e| RegistryError::InvalidReference { reference: path.to_owned(), reason: e.to_string() })
+    }
+
+    pub(crate) async fn permit(&self) -> SemaphorePermit<'_> {
+        // The semaphore is never closed.
+        self.inner.sem.acquire().await.unwrap_or_else(|_| unreachable!("semaphore closed"))
+    }
+
+    /// Sends one request (the caller holds a permit): adds the auth header, counts it, and
+    /// turns transport errors, 429 and 5xx into [`Failure::Transient`].
+    pub(crate) async fn send(
+        &self,
+        op: &'static str,
+        target: &Target,
+        method: Method,
+        url: Url,
+        auth: Option<&crate::Secret>,
+        build: impl FnOnce(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Response, Failure> {
+        let idx = match method {
+            Method::GET => 0,
+            Method::HEAD => 1,
+            Method::PUT => 2,
+            Method::POST => 3,
+            Method::DELETE => 4,
+            _ => 5,
+        };
+        self.inner.counters.0[idx].fetch_add(1, Ordering::Relaxed);
+        tracing::debug!("{op}: {method} {url}");
+        let mut req = self.inner.http.request(method, url);
+        if let Some(a) = auth {
+            let mut v = reqwest::header::HeaderValue::from_str(a.expose())
+                .map_err(|_| RegistryError::Credentials { registry: target.registry.clone(), reason: "credentials contain characters not allowed in a header".into() })?;
+            v.set_sensitive(true);
+            req = req.header(reqwest::header::AUTHORIZATION, v);
+        }
+        let resp = build(req).send().await.map_err(|e| transport_failure(op, target, &e))?;
+        let status = resp.status();
+        tracing::trace!("{op} {target}: HTTP {status}");
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            let retry_after = parse_retry_after(resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()));
+            return Err(Failure::Transient { reason: format!("HTTP {status}"), retry_after });
+        }
+        Ok(resp)
+    }
+}
+
+/// A transport error: timeouts and resets are transient; failing to connect is final.
+pub(crate) fn transport_failure(op: &'static str, target: &Target, e: &reqwest::Error) -> Failure {
+    let reason = error_chain(e);
+    if e.is_timeout() || (!e.is_connect() && (e.is_request() || e.is_body() || e.is_decode())) {
+        return Failure::Transient { reason, retry_after: None };
+    }
+    let hint = if e.is_connect() && target_is_https(&reason) {
+        " (if it speaks plain HTTP, list it with --insecure-registry or IMGCTL_INSECURE_REGISTRIES)"
+    } else {
+        ""
+    };
+    Failure::Fatal(RegistryError::Unreachable { op, target: target.clone(), reason: format!("{reason}{hint}") })
+}
+
+fn target_is_https(reason: &str) -> bool {
+    let r = reason.to_lowercase();
+    r.contains("tls") || r.contains("ssl") || r.contains("certificate") || r.contains("handshake") || r.contains("corrupt message")
+}
+
+/// The error and its sources, joined (URLs carry no credentials: they go in headers).
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = c.source();
+    }
+    s
+}
+
+/// A non-success status that is not retried, as an error.
+pub(crate) async fn status_error(op: &'static str, target: &Target, resp: Response) -> RegistryError {
+    let status = resp.status();
+    let body = resp.bytes().await.unwrap_or_default();
+    let message = registry_message(&body).unwrap_or_else(|| status.canonical_reason().unwrap_or("unexpected status").to_lowercase());
+    let target = target.clone();
+    match status.as_u16() {
+        404 => RegistryError::NotFound { op, target, detail: format!(": {message}") },
+        s @ (401 | 403) => RegistryError::AuthRefused { op, target, status: s, reason: message },
+        s => RegistryError::Http { op, target, status: s, message },
+    }
+}
+
+/// `CODE: message` of the first error of a distribution error body.
+fn registry_message(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Errors {
+        errors: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        code: Option<String>,
+        message: Option<String>,
+    }
+    let e: Errors = serde_json::from_slice(body).ok()?;
+    let first = e.errors.into_iter().next()?;
+    Some(match (first.code, first.message) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), None) => c,
+        (None, Some(m)) => m,
+        (None, None) => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insecure_only_when_listed() {
+        let o = ClientOptions::new("127.0.0.1:5000");
+        assert!(!o.clone().insecure_if_listed(&[]).insecure);
+        assert!(!o.clone().insecure_if_listed(&["127.0.0.1:5001".into()]).insecure);
+        assert!(o.clone().insecure_if_listed(&["127.0.0.1:5000".into()]).insecure);
+        assert!(o.insecure_if_listed(&[" 127.0.0.1".into()]).insecure);
+        assert_eq!(registry_message(br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#).unwrap(), "MANIFEST_UNKNOWN: manifest unknown");
+    }
+}

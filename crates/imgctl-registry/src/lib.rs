@@ -1,0 +1,146 @@
+//! imgctl's OCI registry client: manifests by digest (bytes in = bytes out, always verified),
+//! tags, blobs, cross-repository mounts and deletes, with auth, retries and bounded concurrency.
+//!
+//! [`Registry`] is the small trait rollout logic is written against; [`RegistryClient`] speaks
+//! to a real registry (on `oci-client`'s references and manifest types plus raw `reqwest` for
+//! the operations and guarantees it lacks), [`fake::FakeRegistry`] is an in-memory stand-in for
+//! unit tests of that logic.
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use serde::Serialize;
+
+mod auth;
+mod client;
+mod credentials;
+pub mod digest;
+mod error;
+pub mod fake;
+mod ops;
+mod retry;
+mod secret;
+mod tags;
+
+pub use auth::Access;
+pub use client::{ClientOptions, RegistryClient, RequestStats};
+pub use credentials::{Credentials, docker_config_credentials};
+pub use error::{RegistryError, Target};
+pub use oci_client::Reference;
+/// `oci-client`'s manifest types (e.g. [`manifest::OciImageIndex`] for an index's platforms).
+pub use oci_client::manifest;
+pub use retry::RetryPolicy;
+pub use secret::Secret;
+
+/// Docker image manifest v2 schema 2.
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// Docker manifest list (multi-arch).
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// OCI image manifest.
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// OCI image index (multi-arch).
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// The four manifest media types, as sent in `Accept`.
+pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST];
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
+/// What a reference resolves to: digest, media type and size of the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    /// `sha256:…` of the manifest bytes.
+    pub digest: String,
+    /// The manifest's media type.
+    pub media_type: String,
+    /// Size of the manifest in bytes.
+    pub size: u64,
+}
+
+/// A manifest exactly as stored: raw bytes, their media type and (verified) digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawManifest {
+    /// The bytes, never re-serialised.
+    pub bytes: Bytes,
+    /// Media type (the `mediaType` field, else the response's `Content-Type`, else inferred).
+    pub media_type: String,
+    /// `sha256:…` of `bytes`.
+    pub digest: String,
+}
+
+impl RawManifest {
+    /// Wraps bytes, computing the digest and taking the media type from the JSON (or inferring it).
+    pub fn from_bytes(bytes: impl Into<Bytes>) -> RawManifest {
+        let bytes = bytes.into();
+        let media_type = digest::media_type_of(&bytes, None);
+        RawManifest { digest: digest::sha256(&bytes), media_type, bytes }
+    }
+
+    /// The descriptor of these bytes.
+    pub fn descriptor(&self) -> Descriptor {
+        Descriptor { digest: self.digest.clone(), media_type: self.media_type.clone(), size: self.bytes.len() as u64 }
+    }
+
+    /// The parsed index when this is an OCI image index or a Docker manifest list (both share
+    /// the shape); `Ok(None)` for a single-arch manifest; `Err` with the parse error otherwise.
+    pub fn index(&self) -> Result<Option<manifest::OciImageIndex>, String> {
+        if !self.is_index() {
+            return Ok(None);
+        }
+        serde_json::from_slice(&self.bytes).map(Some).map_err(|e| format!("parse {} as an image index: {e}", self.digest))
+    }
+
+    /// True for an OCI image index or a Docker manifest list.
+    pub fn is_index(&self) -> bool {
+        self.media_type == OCI_INDEX || self.media_type == DOCKER_MANIFEST_LIST
+    }
+}
+
+/// Where blob content comes from: re-openable, so a failed upload can be retried.
+#[derive(Debug, Clone)]
+pub enum BlobSource {
+    /// Bytes already in memory (small blobs: configs, test layers).
+    Bytes(Bytes),
+    /// A file, streamed from disk, never read whole into memory.
+    File(PathBuf),
+}
+
+/// What a cross-repository mount did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountOutcome {
+    /// The registry mounted the blob (201).
+    Mounted,
+    /// The registry declined (202) and the blob was uploaded instead.
+    Uploaded,
+}
+
+/// The registry operations imgctl needs. Repositories are names within the client's registry
+/// (`team/image`); a reference is a tag or a `sha256:…` digest.
+pub trait Registry: Send + Sync {
+    /// Resolves `reference` to a descriptor with one HEAD request.
+    fn resolve(&self, repo: &str, reference: &str) -> impl Future<Output = Result<Descriptor>> + Send;
+    /// The manifest's raw bytes, verified against the digest (the one asked for, or the one the
+    /// registry reports); a mismatch is [`RegistryError::DigestMismatch`].
+    fn get_manifest(&self, repo: &str, reference: &str) -> impl Future<Output = Result<RawManifest>> + Send;
+    /// PUTs exactly `manifest.bytes` under `tag`, checking the digest the registry returns.
+    fn put_manifest(&self, repo: &str, tag: &str, manifest: &RawManifest) -> impl Future<Output = Result<Descriptor>> + Send;
+    /// Every tag of `repo`, sorted.
+    fn list_tags(&self, repo: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Whether the blob `digest` is in `repo` (HEAD).
+    fn blob_exists(&self, repo: &str, digest: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// Uploads a blob (streamed); `digest` is checked by the registry.
+    fn push_blob(&self, repo: &str, digest: &str, source: &BlobSource) -> impl Future<Output = Result<()>> + Send;
+    /// Mounts `digest` from `from_repo` into `repo`, uploading `source` when the registry declines.
+    fn mount_blob(&self, repo: &str, digest: &str, from_repo: &str, source: &BlobSource) -> impl Future<Output = Result<MountOutcome>> + Send;
+    /// Deletes the manifest `digest` (and with it every tag pointing at it).
+    fn delete_manifest(&self, repo: &str, digest: &str) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Points `tag` at the manifest `source` refers to, within `repo`: GET raw + PUT, 2 requests,
+/// no blob moved, digest preserved. Returns the descriptor of what `tag` now points at.
+pub async fn retag<R: Registry>(registry: &R, repo: &str, source: &str, tag: &str) -> Result<Descriptor> {
+    let manifest = registry.get_manifest(repo, source).await?;
+    registry.put_manifest(repo, tag, &manifest).await
+}

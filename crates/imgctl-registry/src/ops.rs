@@ -1,0 +1,250 @@
+//! [`Registry`] for [`RegistryClient`]: each operation is one request (two for uploads) under
+//! the retry policy, the in-flight limit and the operation's cached authorization.
+
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, LOCATION};
+use reqwest::{Body, Method, Url};
+
+use crate::auth::Access;
+use crate::client::{RegistryClient, status_error, transport_failure};
+use crate::digest::{is_digest, media_type_of, sha256};
+use crate::error::{RegistryError, Target};
+use crate::retry::Failure;
+use crate::secret::Secret;
+use crate::{BlobSource, Descriptor, MANIFEST_MEDIA_TYPES, MountOutcome, RawManifest, Registry, Result};
+
+const DIGEST_HEADER: &str = "docker-content-digest";
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn accept() -> String {
+    MANIFEST_MEDIA_TYPES.join(", ")
+}
+
+fn check_reference(repo: &str, reference: &str) -> Result<()> {
+    let bad = |reason: &str| Err(RegistryError::InvalidReference { reference: format!("{repo}:{reference}"), reason: reason.into() });
+    if repo.is_empty() || repo.contains("..") || repo.starts_with('/') {
+        return bad("repository name is empty or malformed");
+    }
+    if reference.is_empty() || reference.contains('/') || reference.contains('?') || reference.contains('#') {
+        return bad("tag or digest is empty or contains '/', '?' or '#'");
+    }
+    Ok(())
+}
+
+impl RegistryClient {
+    async fn blob_body(&self, target: &Target, source: &BlobSource) -> Result<(Body, u64), Failure> {
+        match source {
+            BlobSource::Bytes(b) => Ok((Body::from(b.clone()), b.len() as u64)),
+            BlobSource::File(path) => {
+                let io = |e| RegistryError::Io { path: path.display().to_string(), source: e };
+                let file = tokio::fs::File::open(path).await.map_err(io)?;
+                let len = file.metadata().await.map_err(io)?.len();
+                let _ = target;
+                Ok((Body::wrap_stream(tokio_util::io::ReaderStream::new(file)), len))
+            }
+        }
+    }
+
+    /// PUTs `source` to the upload session at `location`, completing it with `digest`.
+    async fn finish_upload(&self, op: &'static str, target: &Target, location: &str, digest: &str, source: &BlobSource, auth: Option<&Secret>) -> Result<(), Failure> {
+        let mut url: Url = self
+            .url(location)
+            .map_err(|_| RegistryError::Protocol { op, target: target.clone(), reason: format!("upload location '{location}' is not a URL") })?;
+        url.query_pairs_mut().append_pair("digest", digest);
+        let (body, len) = self.blob_body(target, source).await?;
+        let resp = self
+            .send(op, target, Method::PUT, url, auth, |r| r.header(CONTENT_TYPE, "application/octet-stream").header(CONTENT_LENGTH, len).body(body))
+            .await?;
+        if !resp.status().is_success() {
+            return Err(Failure::Fatal(status_error(op, target, resp).await));
+        }
+        Ok(())
+    }
+
+    fn upload_location(op: &'static str, target: &Target, h: &HeaderMap) -> Result<String, Failure> {
+        header(h, LOCATION.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| Failure::Fatal(RegistryError::Protocol { op, target: target.clone(), reason: "upload response has no Location header".into() }))
+    }
+}
+
+impl Registry for RegistryClient {
+    async fn resolve(&self, repo: &str, reference: &str) -> Result<Descriptor> {
+        check_reference(repo, reference)?;
+        let (op, target) = ("resolve", self.target(repo, Some(reference)));
+        let url = self.url(&format!("{repo}/manifests/{reference}"))?;
+        let found = self
+            .call(op, &target, &[(repo, Access::Pull)], |auth| {
+                let (url, target) = (url.clone(), &target);
+                async move {
+                    let _permit = self.permit().await;
+                    let resp = self.send(op, target, Method::HEAD, url, auth.as_ref(), |r| r.header(ACCEPT, accept())).await?;
+                    if !resp.status().is_success() {
+                        return Err(Failure::Fatal(status_error(op, target, resp).await));
+                    }
+                    let h = resp.headers();
+                    let (Some(digest), Some(size)) = (header(h, DIGEST_HEADER), header(h, CONTENT_LENGTH.as_str()).and_then(|s| s.parse().ok())) else {
+                        return Ok(None);
+                    };
+                    let media_type = header(h, CONTENT_TYPE.as_str()).unwrap_or(crate::OCI_MANIFEST).to_owned();
+                    Ok(Some(Descriptor { digest: digest.to_owned(), media_type, size }))
+                }
+            })
+            .await?;
+        let d = match found {
+            Some(d) => d,
+            // The registry gave no digest or size: read the bytes and compute them.
+            None => return Ok(self.get_manifest(repo, reference).await?.descriptor()),
+        };
+        if is_digest(reference) && d.digest != reference {
+            return Err(RegistryError::DigestMismatch { op, target, expected: reference.to_owned(), actual: d.digest });
+        }
+        Ok(d)
+    }
+
+    async fn get_manifest(&self, repo: &str, reference: &str) -> Result<RawManifest> {
+        check_reference(repo, reference)?;
+        let (op, target) = ("get manifest", self.target(repo, Some(reference)));
+        let url = self.url(&format!("{repo}/manifests/{reference}"))?;
+        self.call(op, &target, &[(repo, Access::Pull)], |auth| {
+            let (url, target) = (url.clone(), &target);
+            async move {
+                let _permit = self.permit().await;
+                let resp = self.send(op, target, Method::GET, url, auth.as_ref(), |r| r.header(ACCEPT, accept())).await?;
+                if !resp.status().is_success() {
+                    return Err(Failure::Fatal(status_error(op, target, resp).await));
+                }
+                let announced = header(resp.headers(), DIGEST_HEADER).map(str::to_owned);
+                let content_type = header(resp.headers(), CONTENT_TYPE.as_str()).map(str::to_owned);
+                let bytes = resp.bytes().await.map_err(|e| transport_failure(op, target, &e))?;
+                let actual = sha256(&bytes);
+                let expected = if is_digest(reference) { Some(reference.to_owned()) } else { announced };
+                if let Some(expected) = expected
+                    && expected != actual
+                {
+                    return Err(Failure::Fatal(RegistryError::DigestMismatch { op, target: target.clone(), expected, actual }));
+                }
+                let media_type = media_type_of(&bytes, content_type.as_deref());
+                Ok(RawManifest { bytes, media_type, digest: actual })
+            }
+        })
+        .await
+    }
+
+    async fn put_manifest(&self, repo: &str, tag: &str, manifest: &RawManifest) -> Result<Descriptor> {
+        check_reference(repo, tag)?;
+        let (op, target) = ("put manifest", self.target(repo, Some(tag)));
+        let url = self.url(&format!("{repo}/manifests/{tag}"))?;
+        let expected = sha256(&manifest.bytes);
+        let returned = self
+            .call(op, &target, &[(repo, Access::Push)], |auth| {
+                let (url, target, body) = (url.clone(), &target, manifest.bytes.clone());
+                async move {
+                    let _permit = self.permit().await;
+                    let resp = self.send(op, target, Method::PUT, url, auth.as_ref(), |r| r.header(CONTENT_TYPE, manifest.media_type.as_str()).body(body)).await?;
+                    if !resp.status().is_success() {
+                        return Err(Failure::Fatal(status_error(op, target, resp).await));
+                    }
+                    Ok(header(resp.headers(), DIGEST_HEADER).map(str::to_owned))
+                }
+            })
+            .await?;
+        match returned {
+            Some(d) if d != expected => return Err(RegistryError::DigestMismatch { op, target, expected, actual: d }),
+            Some(_) => {}
+            None => tracing::warn!("{op} {target}: the registry returned no Docker-Content-Digest to check"),
+        }
+        Ok(Descriptor { digest: expected, media_type: manifest.media_type.clone(), size: manifest.bytes.len() as u64 })
+    }
+
+    async fn list_tags(&self, repo: &str) -> Result<Vec<String>> {
+        check_reference(repo, "tags")?;
+        crate::tags::list_all(self, repo).await
+    }
+
+    async fn blob_exists(&self, repo: &str, digest: &str) -> Result<bool> {
+        check_reference(repo, digest)?;
+        let (op, target) = ("check blob", self.target(repo, Some(digest)));
+        let url = self.url(&format!("{repo}/blobs/{digest}"))?;
+        self.call(op, &target, &[(repo, Access::Pull)], |auth| {
+            let (url, target) = (url.clone(), &target);
+            async move {
+                let _permit = self.permit().await;
+                let resp = self.send(op, target, Method::HEAD, url, auth.as_ref(), |r| r).await?;
+                match resp.status().as_u16() {
+                    200..=299 => Ok(true),
+                    404 => Ok(false),
+                    _ => Err(Failure::Fatal(status_error(op, target, resp).await)),
+                }
+            }
+        })
+        .await
+    }
+
+    async fn push_blob(&self, repo: &str, digest: &str, source: &BlobSource) -> Result<()> {
+        check_reference(repo, digest)?;
+        let (op, target) = ("push blob", self.target(repo, Some(digest)));
+        let url = self.url(&format!("{repo}/blobs/uploads/"))?;
+        self.call(op, &target, &[(repo, Access::Push)], |auth| {
+            let (url, target) = (url.clone(), &target);
+            async move {
+                let _permit = self.permit().await;
+                let resp = self.send(op, target, Method::POST, url, auth.as_ref(), |r| r.header(CONTENT_LENGTH, 0)).await?;
+                if resp.status().as_u16() != 202 {
+                    return Err(Failure::Fatal(status_error(op, target, resp).await));
+                }
+                let location = Self::upload_location(op, target, resp.headers())?;
+                self.finish_upload(op, target, &location, digest, source, auth.as_ref()).await
+            }
+        })
+        .await
+    }
+
+    async fn mount_blob(&self, repo: &str, digest: &str, from_repo: &str, source: &BlobSource) -> Result<MountOutcome> {
+        check_reference(repo, digest)?;
+        check_reference(from_repo, digest)?;
+        let (op, target) = ("mount blob", self.target(repo, Some(digest)));
+        let mut url = self.url(&format!("{repo}/blobs/uploads/"))?;
+        url.query_pairs_mut().append_pair("mount", digest).append_pair("from", from_repo);
+        self.call(op, &target, &[(repo, Access::Push), (from_repo, Access::Pull)], |auth| {
+            let (url, target) = (url.clone(), &target);
+            async move {
+                let _permit = self.permit().await;
+                let resp = self.send(op, target, Method::POST, url, auth.as_ref(), |r| r.header(CONTENT_LENGTH, 0)).await?;
+                match resp.status().as_u16() {
+                    201 => Ok(MountOutcome::Mounted),
+                    202 => {
+                        let location = Self::upload_location(op, target, resp.headers())?;
+                        self.finish_upload(op, target, &location, digest, source, auth.as_ref()).await?;
+                        Ok(MountOutcome::Uploaded)
+                    }
+                    _ => Err(Failure::Fatal(status_error(op, target, resp).await)),
+                }
+            }
+        })
+        .await
+    }
+
+    async fn delete_manifest(&self, repo: &str, digest: &str) -> Result<()> {
+        check_reference(repo, digest)?;
+        if !is_digest(digest) {
+            return Err(RegistryError::InvalidReference { reference: format!("{repo}:{digest}"), reason: "manifests are deleted by digest (sha256:…), not by tag".into() });
+        }
+        let (op, target) = ("delete manifest", self.target(repo, Some(digest)));
+        let url = self.url(&format!("{repo}/manifests/{digest}"))?;
+        self.call(op, &target, &[(repo, Access::Delete)], |auth| {
+            let (url, target) = (url.clone(), &target);
+            async move {
+                let _permit = self.permit().await;
+                let resp = self.send(op, target, Method::DELETE, url, auth.as_ref(), |r| r).await?;
+                if !resp.status().is_success() {
+                    return Err(Failure::Fatal(status_error(op, target, resp).await));
+                }
+                Ok(())
+            }
+        })
+        .await
+    }
+}

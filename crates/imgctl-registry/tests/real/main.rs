@@ -1,0 +1,53 @@
+//! The registry client against the real `docker-registry` 2.8.2, with request counts taken at
+//! a proxy in front of it and `skopeo` as the independent witness.
+
+mod auth;
+mod blobs;
+mod faults;
+mod manifests;
+mod tags;
+
+use std::process::Command;
+
+use imgctl_registry::{Access, RegistryClient};
+use imgctl_testkit::{Proxy, TestRegistry, require_tool};
+
+/// A registry, a proxy in front of it, a direct client and a client through the proxy.
+#[derive(Debug)]
+pub struct Setup {
+    pub reg: TestRegistry,
+    pub proxy: Proxy,
+    pub direct: RegistryClient,
+    pub via: RegistryClient,
+}
+
+impl Setup {
+    pub fn anonymous() -> Setup {
+        Setup::around(TestRegistry::start())
+    }
+
+    pub fn around(reg: TestRegistry) -> Setup {
+        let proxy = Proxy::start(&reg.host());
+        let direct = reg.client();
+        let via = RegistryClient::new(reg.options_for(&proxy.host())).expect("client via proxy");
+        Setup { reg, proxy, direct, via }
+    }
+
+    /// Authenticates the proxied client for `repo`, then forgets the requests that took.
+    pub async fn ready(&self, repo: &str, access: Access) {
+        self.via.authenticate(repo, access).await.expect("authenticate");
+        self.proxy.reset();
+    }
+}
+
+/// `skopeo inspect --raw` of `host/repo:reference`: the manifest bytes as another client sees them.
+pub fn skopeo_raw(host: &str, repo: &str, reference: &str) -> Vec<u8> {
+    let skopeo = require_tool("skopeo", "skopeo");
+    let sep = if reference.starts_with("sha256:") { "@" } else { ":" };
+    let out = Command::new(skopeo)
+        .args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{host}/{repo}{sep}{reference}")])
+        .output()
+        .expect("run skopeo");
+    assert!(out.status.success(), "skopeo failed: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}

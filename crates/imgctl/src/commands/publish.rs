@@ -1,0 +1,56 @@
+//! `imgctl publish VARIANT --image SRC`: push a build as its immutable tag and move
+//! the staging channel to it (SPEC §4, §5).
+
+use imgctl_engine::publish::{self, PublishOptions, Source};
+use imgctl_registry::Access;
+
+use crate::env::Env;
+use crate::error::{CliError, CmdResult};
+use crate::rollout::{self, CliProgress, ResultsReport};
+
+/// Arguments of `publish`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The variant (its base tag).
+    #[arg(value_name = "VARIANT")]
+    pub variant: String,
+    /// OCI image layout directory or tarball, or `host[:port]/repo:tag|@sha256:…` on the same registry.
+    #[arg(long, value_name = "SRC")]
+    pub image: String,
+    /// Revision whose source id names the build [default: the working tree].
+    #[arg(long = "ref", value_name = "REV")]
+    pub reference: Option<String>,
+    /// Channel to move [default: the channel nothing promotes into, e.g. staging].
+    #[arg(long, value_name = "C")]
+    pub channel: Option<String>,
+    /// Overwrite an immutable tag that points at another digest; move to a rejected digest.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the plan, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Runs `publish`.
+pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
+    let repo = rollout::repo(env)?;
+    let (fleet, ids) = rollout::snapshot(&repo, args.reference.as_deref())?;
+    let v = fleet.variant(&args.variant).ok_or_else(|| CliError::Input(format!("find variant '{}' in the manifest (see `imgctl tags`)", args.variant)))?;
+    let source_id = ids.get(&v.name).ok_or_else(|| CliError::Input(format!("compute the source id of '{}'", v.name)))?;
+    let channel = match args.channel {
+        Some(c) => c,
+        None => publish::default_channel(&fleet).ok_or_else(|| CliError::Input("find a channel to publish to (one without promotesFrom)".into()))?,
+    };
+    if !fleet.manifest.channels.contains_key(&channel) {
+        return Err(CliError::Input(format!("find channel '{channel}' in the manifest")));
+    }
+    let host = rollout::registry_host(env, &fleet);
+    let source = Source::parse(&args.image, &host).map_err(rollout::engine_error)?;
+    let client = rollout::connect(env, &fleet, Access::Push)?;
+    let progress = CliProgress::new("publish");
+    let ctx = rollout::ctx(env, &client, &fleet, args.dry_run, &progress);
+    let opts = PublishOptions { channel, force: args.force };
+    let result = crate::registry::block_on(publish::publish(&ctx, v, source_id, &source, &opts))?.map_err(rollout::engine_error)?;
+    let report = ResultsReport { results: vec![result], dry_run: args.dry_run };
+    rollout::finish(env, "publish", &report)
+}

@@ -1,0 +1,44 @@
+//! `imgctl rollback VARIANT`: move a channel back to its previous good digest in a
+//! handful of requests, and reject the digest rolled back from so it is not re-promoted.
+
+use imgctl_engine::rollback::{self, Target};
+use imgctl_registry::Access;
+
+use crate::env::Env;
+use crate::error::{CliError, CmdResult};
+use crate::rollout::{self, CliProgress, ResultsReport};
+use crate::workspace;
+
+/// Arguments of `rollback`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The variant (its base tag).
+    #[arg(value_name = "VARIANT")]
+    pub variant: String,
+    /// Channel to roll back [default: the channel with promotesFrom, e.g. latest].
+    #[arg(long, value_name = "C")]
+    pub channel: Option<String>,
+    /// Go to this digest (`sha256:…`) or tag instead of the previous one.
+    #[arg(long, value_name = "DIGEST|TAG")]
+    pub to: Option<String>,
+    /// Print the plan, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Runs `rollback`.
+pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
+    let fleet = workspace::require(env)?;
+    let v = fleet.variant(&args.variant).ok_or_else(|| CliError::Input(format!("find variant '{}' in the manifest (see `imgctl tags`)", args.variant)))?;
+    let channel = match args.channel {
+        Some(c) => c,
+        None => imgctl_engine::promote::default_channel(&fleet).ok_or_else(|| CliError::Input("find a channel to roll back (pass --channel)".into()))?,
+    };
+    let target = args.to.map_or(Target::Previous, Target::To);
+    let client = rollout::connect(env, &fleet, Access::Push)?;
+    let progress = CliProgress::new("rollback");
+    let ctx = rollout::ctx(env, &client, &fleet, args.dry_run, &progress);
+    let result = crate::registry::block_on(rollback::rollback(&ctx, v, &channel, &target))?.map_err(rollout::engine_error)?;
+    let report = ResultsReport { results: vec![result], dry_run: args.dry_run };
+    rollout::finish(env, "rollback", &report)
+}

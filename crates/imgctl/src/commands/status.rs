@@ -1,0 +1,105 @@
+//! `imgctl status`: per variant, where each channel points and since when, the
+//! pending promotion and what holds it back, and EOL.
+
+use std::io::{self, Write};
+
+use chrono::{DateTime, Utc};
+use imgctl_engine::status::{StatusReport, status};
+use imgctl_engine::{NoProgress, SourceIds};
+use imgctl_registry::Access;
+use serde::Serialize;
+use tabled::Tabled;
+
+use crate::commands::tags::select;
+use crate::env::Env;
+use crate::error::CmdResult;
+use crate::exit;
+use crate::output::{Report, emit, table};
+use crate::rollout;
+use crate::workspace;
+
+/// Arguments of `status`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Variants (base tags); all when none are given.
+    #[arg(value_name = "VARIANT")]
+    pub variants: Vec<String>,
+    /// Revision whose builds are pending [default: the promoted channel's branch].
+    #[arg(long = "ref", value_name = "REV")]
+    pub reference: Option<String>,
+}
+
+/// The `status` document plus "now", for ages.
+#[derive(Debug, Serialize)]
+struct Doc {
+    #[serde(flatten)]
+    report: StatusReport,
+    #[serde(skip)]
+    now: DateTime<Utc>,
+}
+
+#[derive(Tabled)]
+struct Row {
+    #[tabled(rename = "VARIANT")]
+    variant: String,
+    #[tabled(rename = "CHANNELS")]
+    channels: String,
+    #[tabled(rename = "PENDING")]
+    pending: String,
+    #[tabled(rename = "EOL")]
+    eol: String,
+}
+
+/// "3d 4h ago".
+pub fn age(now: DateTime<Utc>, t: DateTime<Utc>) -> String {
+    let secs = now.signed_duration_since(t).num_seconds().max(0) as u64;
+    let d = imgctl_core::duration::Duration(secs - secs % 60);
+    if secs < 60 { "just now".into() } else { format!("{d} ago") }
+}
+
+impl Report for Doc {
+    fn human(&self, w: &mut dyn Write) -> io::Result<()> {
+        let rows = self.report.variants.iter().map(|v| Row {
+            variant: v.variant.clone(),
+            channels: v
+                .channels
+                .iter()
+                .map(|(n, c)| format!("{n}: {} {}", rollout::short(&c.digest), c.since.map(|t| format!("({})", age(self.now, t))).unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            pending: match (&v.error, &v.pending) {
+                (Some(e), _) => format!("error: {e}"),
+                (None, None) => "up to date".into(),
+                (None, Some(p)) => format!("{} {}", rollout::short(&p.digest), p.reason.clone().unwrap_or_default()),
+            },
+            eol: v.eol.map(|d| if d <= self.now.date_naive() { format!("{d} (past)") } else { d.to_string() }).unwrap_or_else(|| "-".into()),
+        });
+        writeln!(w, "{}", table(rows))
+    }
+}
+
+/// Runs `status`.
+pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
+    let fleet = workspace::require(env)?;
+    let ids: SourceIds = match pending_ids(env, &fleet, args.reference.as_deref()) {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!("pending promotions not shown: failed to {e}");
+            SourceIds::new()
+        }
+    };
+    let variants = select(&fleet, &args.variants)?;
+    let client = rollout::connect(env, &fleet, Access::Pull)?;
+    let ctx = rollout::ctx(env, &client, &fleet, true, &NoProgress);
+    let report = crate::registry::block_on(status(&ctx, &variants, &ids))?.map_err(rollout::engine_error)?;
+    let failed = report.variants.iter().any(|v| v.error.is_some());
+    emit(env, &Doc { report, now: env.now() })?;
+    Ok(if failed { exit::FAILED } else { exit::SUCCESS })
+}
+
+fn pending_ids(env: &Env<'_>, fleet: &imgctl_core::Fleet, rev: Option<&str>) -> Result<SourceIds, crate::error::CliError> {
+    let repo = rollout::repo(env)?;
+    let channel = imgctl_engine::promote::default_channel(fleet).unwrap_or_default();
+    let rev = rollout::promotion_ref(&repo, fleet, &channel, rev)?;
+    Ok(rollout::snapshot(&repo, Some(&rev))?.1)
+}

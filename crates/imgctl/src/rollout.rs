@@ -1,0 +1,237 @@
+//! What the mutating commands share: connecting to the registry for the manifest's
+//! repository, loading the fleet and source ids at a revision, the per-variant result
+//! table (human, JSON and the GitHub step summary) and progress.
+
+use std::io::{self, IsTerminal, Write};
+use std::sync::Mutex;
+
+use imgctl_core::Fleet;
+use imgctl_core::rollout::{Action, ActionResult};
+use imgctl_engine::{Ctx, EngineError, Progress, SourceIds};
+use imgctl_git::Repo;
+use imgctl_registry::{Access, RegistryClient};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use tabled::Tabled;
+
+use crate::commands::plan::git_error;
+use crate::env::Env;
+use crate::error::CliError;
+use crate::exit;
+use crate::output::{Report, emit, table};
+
+/// The registry host: `--registry`, else the manifest's.
+pub fn registry_host(env: &Env<'_>, fleet: &Fleet) -> String {
+    env.global.registry.clone().unwrap_or_else(|| fleet.manifest.registry.clone())
+}
+
+/// Connects to the fleet's registry, authenticated for its repository up front.
+pub fn connect(env: &Env<'_>, fleet: &Fleet, access: Access) -> Result<RegistryClient, CliError> {
+    let host = registry_host(env, fleet);
+    crate::registry::block_on(crate::registry::connect(env, &host, &fleet.manifest.repository, access))?
+}
+
+/// The git repository holding `--manifest`.
+pub fn repo(env: &Env<'_>) -> Result<Repo, CliError> {
+    Repo::open_for(&env.global.manifest).map_err(git_error)
+}
+
+/// The fleet and source ids at `rev` (the working tree when `None`).
+pub fn snapshot(repo: &Repo, rev: Option<&str>) -> Result<(Fleet, SourceIds), CliError> {
+    let snap = match rev {
+        Some(r) => repo.snapshot_at(r),
+        None => repo.snapshot_worktree(),
+    }
+    .map_err(git_error)?
+    .ok_or_else(|| CliError::Input(format!("read the manifest at {}: it does not exist there", rev.unwrap_or("the working tree"))))?;
+    let ids = snap.fleet.variants.iter().filter_map(|v| snap.ids.ids.get(&v.name).map(|id| (v.name.clone(), id.clone()))).collect();
+    Ok((snap.fleet, ids))
+}
+
+/// Resolves the revision the promoted channel follows: `rev`, else the channel's
+/// branch, else `origin/<branch>`.
+pub fn promotion_ref(repo: &Repo, fleet: &Fleet, channel: &str, rev: Option<&str>) -> Result<String, CliError> {
+    if let Some(r) = rev {
+        return Ok(r.to_string());
+    }
+    let branch = fleet.manifest.channels.get(channel).and_then(|c| c.branch.clone()).ok_or_else(|| {
+        CliError::Usage(format!("choose a revision: channel '{channel}' names no branch, so pass --ref REV"))
+    })?;
+    for candidate in [branch.clone(), format!("origin/{branch}")] {
+        if repo.resolve(&candidate).is_ok() {
+            return Ok(candidate);
+        }
+    }
+    Err(CliError::Input(format!("resolve the '{channel}' channel's branch: neither '{branch}' nor 'origin/{branch}' exists (fetch it, or pass --ref REV)")))
+}
+
+/// Maps an engine error to the CLI's.
+pub fn engine_error(e: EngineError) -> CliError {
+    match e {
+        EngineError::Registry(r) => r.into(),
+        EngineError::Input(s) => CliError::Input(s),
+    }
+}
+
+/// The document of `publish`, `promote`, `rollback` and `gc` (SPEC §4.1).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultsReport {
+    /// One line per variant (and channel).
+    pub results: Vec<ActionResult>,
+    /// True when nothing was changed (`--dry-run`).
+    pub dry_run: bool,
+}
+
+/// `sha256:9b15c8e0a7d2` for display.
+pub fn short(d: &Option<String>) -> String {
+    d.as_deref().map(|d| d.get(..19).unwrap_or(d).to_string()).unwrap_or_else(|| "-".into())
+}
+
+fn action_word(a: Action) -> String {
+    serde_json::to_value(a).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+#[derive(Tabled)]
+struct Row {
+    #[tabled(rename = "VARIANT")]
+    variant: String,
+    #[tabled(rename = "CHANNEL")]
+    channel: String,
+    #[tabled(rename = "FROM")]
+    from: String,
+    #[tabled(rename = "TO")]
+    to: String,
+    #[tabled(rename = "ACTION")]
+    action: String,
+    #[tabled(rename = "REASON")]
+    reason: String,
+}
+
+impl ResultsReport {
+    fn rows(&self) -> impl Iterator<Item = Row> + '_ {
+        self.results.iter().map(|r| Row {
+            variant: r.variant.clone(),
+            channel: r.channel.clone().unwrap_or_else(|| "-".into()),
+            from: short(&r.from),
+            to: short(&r.to),
+            action: action_word(r.action),
+            reason: r.reason.clone().unwrap_or_default(),
+        })
+    }
+
+    /// 1 when any variant failed or met a conflict.
+    pub fn exit_code(&self) -> u8 {
+        if self.results.iter().any(|r| matches!(r.action, Action::Failed | Action::Conflict)) { exit::FAILED } else { exit::SUCCESS }
+    }
+
+    /// The Markdown form for the GitHub step summary.
+    pub fn markdown(&self, title: &str) -> String {
+        let mut s = format!("### imgctl {title}{}\n\n| variant | channel | from | to | action | reason |\n|---|---|---|---|---|---|\n", if self.dry_run { " (dry run)" } else { "" });
+        for r in self.rows() {
+            s.push_str(&format!("| `{}` | {} | `{}` | `{}` | **{}** | {} |\n", r.variant, r.channel, r.from, r.to, r.action, r.reason.replace('|', "\\|")));
+        }
+        s.push('\n');
+        s
+    }
+}
+
+impl Report for ResultsReport {
+    fn human(&self, w: &mut dyn Write) -> io::Result<()> {
+        writeln!(w, "{}", table(self.rows()))?;
+        let count = |a| self.results.iter().filter(|r| r.action == a).count();
+        writeln!(
+            w,
+            "{}{} moved, {} unchanged, {} skipped, {} conflict, {} failed",
+            if self.dry_run { "dry run (nothing changed): " } else { "" },
+            count(Action::Moved),
+            count(Action::Unchanged),
+            count(Action::Skipped),
+            count(Action::Conflict),
+            count(Action::Failed)
+        )
+    }
+}
+
+/// Prints `report`, appends it to `GITHUB_STEP_SUMMARY` when set, and returns the exit code.
+pub fn finish(env: &mut Env<'_>, title: &str, report: &ResultsReport) -> Result<u8, CliError> {
+    emit(env, report)?;
+    append_summary(env, &report.markdown(title));
+    Ok(report.exit_code())
+}
+
+/// Appends Markdown to the GitHub step summary, if there is one (failures are logged).
+pub fn append_summary(env: &Env<'_>, markdown: &str) {
+    let Some(path) = &env.facts.step_summary else { return };
+    let result = std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| f.write_all(markdown.as_bytes()));
+    if let Err(e) = result {
+        tracing::warn!("could not append to GITHUB_STEP_SUMMARY '{}': {e}", path.display());
+    }
+}
+
+/// Progress: a bar on a terminal, a plain line per variant otherwise.
+pub struct CliProgress {
+    bar: Option<ProgressBar>,
+    label: &'static str,
+    total: Mutex<(usize, usize)>,
+}
+
+impl std::fmt::Debug for CliProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CliProgress").field("label", &self.label).finish_non_exhaustive()
+    }
+}
+
+impl CliProgress {
+    /// Progress for the operation `label`.
+    pub fn new(label: &'static str) -> CliProgress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let b = ProgressBar::new(0);
+            b.set_style(ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
+            b.set_prefix(label);
+            b
+        });
+        CliProgress { bar, label, total: Mutex::new((0, 0)) }
+    }
+}
+
+impl Progress for CliProgress {
+    fn start(&self, total: usize) {
+        if let Ok(mut t) = self.total.lock() {
+            *t = (0, total);
+        }
+        if let Some(b) = &self.bar {
+            b.set_length(total as u64);
+        }
+    }
+
+    fn done(&self, r: &ActionResult) {
+        let (n, total) = self.total.lock().map(|mut t| {
+            t.0 += 1;
+            *t
+        }).unwrap_or((0, 0));
+        match &self.bar {
+            Some(b) => {
+                b.inc(1);
+                b.set_message(r.variant.clone());
+                if n >= total {
+                    b.finish_and_clear();
+                }
+            }
+            None => tracing::info!("{} {n}/{total}: {} {}", self.label, r.variant, action_word(r.action)),
+        }
+    }
+}
+
+/// The engine context for a command.
+pub fn ctx<'a>(env: &Env<'_>, client: &'a RegistryClient, fleet: &'a Fleet, dry_run: bool, progress: &'a dyn Progress) -> Ctx<'a, RegistryClient> {
+    Ctx {
+        registry: client,
+        repo: &fleet.manifest.repository,
+        fleet,
+        now: env.now(),
+        concurrency: usize::from(env.global.concurrency),
+        dry_run,
+        progress,
+    }
+}
