@@ -16,6 +16,7 @@ pub mod layout;
 pub mod moves;
 pub mod promote;
 pub mod publish;
+pub mod recheck;
 pub mod rollback;
 pub mod status;
 

@@ -62,7 +62,9 @@ pub async fn promote<R: Registry>(
         .collect()
         .await;
     results.sort_by_key(|(i, _)| *i);
-    Ok(results.into_iter().map(|(_, r)| r).collect())
+    let mut results: Vec<ActionResult> = results.into_iter().map(|(_, r)| r).collect();
+    crate::recheck::recheck(ctx, &history, &mut results).await?;
+    Ok(results)
 }
 
 async fn one<R: Registry>(

@@ -24,7 +24,8 @@ pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str,
     if !ctx.fleet.manifest.channels.contains_key(channel) {
         return Err(EngineError::Input(format!("find channel '{channel}' in the manifest")));
     }
-    let history = ctx.snapshot().await?.variant(&v.name).channel(channel);
+    let snapshot = ctx.snapshot().await?;
+    let history = snapshot.variant(&v.name).channel(channel);
     let channel_tag = ctx.fleet.channel_tag(v, channel).unwrap_or_default();
     let current = moves::current(ctx.registry, ctx.repo, &channel_tag).await?;
     let base = |action| ActionResult { from: current.clone(), ..result(v, Some(channel), action) };
@@ -74,6 +75,9 @@ pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str,
             ..base(Action::Conflict)
         },
     };
+    let mut results = [r];
+    crate::recheck::recheck(ctx, &snapshot, &mut results).await?;
+    let [r] = results;
     ctx.progress.done(&r);
     Ok(r)
 }

@@ -71,7 +71,8 @@ fn working_tree_ids_equal_what_git_commits() {
     }
     write(root, "src/a/forced.log", "tracked although ignored\n");
     git(root, &["add", "-A"]);
-    git(root, &["add", "-f", "src/a/forced.log"]);
+    write(root, "src/a/build/keep.txt", "tracked inside an ignored directory\n");
+    git(root, &["add", "-f", "src/a/forced.log", "src/a/build/keep.txt"]);
     git(root, &["commit", "-q", "-m", "two"]);
     // ignored, untracked noise and an empty directory do not count
     write(root, "src/a/noise.log", "ignored\n");
@@ -80,7 +81,7 @@ fn working_tree_ids_equal_what_git_commits() {
     let repo = Repo::open_for(&root.join("manifests/images.yaml")).expect("open");
     let head = repo.at("HEAD").expect("head");
     let wt = repo.worktree().expect("worktree");
-    for d in ["", ".", "src", "src/a", "src/a/sub", "src/a/sub/deep", "src/b", "manifests"] {
+    for d in ["", ".", "src", "src/a", "src/a/build", "src/a/sub", "src/a/sub/deep", "src/b", "manifests"] {
         let want = git(root, &["rev-parse", &format!("HEAD:{}", d.trim_start_matches('.'))]);
         assert_eq!(head.tree_id(d).as_deref(), Some(want.as_str()), "commit tree of '{d}'");
         assert_eq!(wt.tree_id(d).as_deref(), Some(want.as_str()), "working tree of '{d}'");

@@ -23,6 +23,9 @@ const OS: &str = r#"{ "definitions": [
   { "id": "Linux-Ubuntu-22.04-ARM64", "family": "Linux", "distro": "Ubuntu", "slug": "ubuntu", "version": "22.04", "arch": "ARM64", "eol": "2027-06-01" } ] }
 "#;
 
+/// The three variants of the standard test fleet (one with an alias, one multi-arch).
+const THREE: &str = "  - os: Linux-Ubuntu-22.04-AMD64\n    qualifiers: [helix]\n    context: ../src/helix\n    aliases: [ubuntu-22.04-helix]\n  - os: Linux-Ubuntu-22.04-ARM64\n    qualifiers: [helix]\n    context: ../src/helix\n    platforms: [linux/arm64]\n  - os: Linux-Ubuntu-22.04-AMD64\n    qualifiers: [multi]\n    context: ../src/multi\n    platforms: [linux/amd64, linux/arm64]\n";
+
 /// A git repository holding a 3-variant manifest, plus the registry it publishes to.
 pub struct Fleet {
     pub sb: Sandbox,
@@ -53,12 +56,24 @@ impl Fleet {
 
     /// Like [`Fleet::new`], talking to `host` (e.g. a proxy in front of `reg`).
     pub fn with_host(reg: TestRegistry, host: String, soak: &str) -> Fleet {
+        Fleet::with_variants(reg, host, soak, THREE)
+    }
+
+    /// A fleet of `n` AMD64 variants `ubuntu-22.04-helix-vK-amd64` sharing one context.
+    pub fn many(soak: &str, n: usize) -> Fleet {
+        let reg = TestRegistry::start();
+        let host = reg.host();
+        let variants: String = (0..n).map(|k| format!("  - os: Linux-Ubuntu-22.04-AMD64\n    qualifiers: [helix, v{k}]\n    context: ../src/helix\n")).collect();
+        Fleet::with_variants(reg, host, soak, &variants)
+    }
+
+    fn with_variants(reg: TestRegistry, host: String, soak: &str, variants: &str) -> Fleet {
         let sb = Sandbox::new();
         sb.write("os-definitions/os-definitions.json", OS);
         sb.write(
             "manifests/images.yaml",
             &format!(
-                "version: 1\nregistry: \"{host}\"\nrepository: {REPO}\nosDefinitions: ../os-definitions/os-definitions.json\ntagSchema:\n  arch: {{ AMD64: amd64, ARM64: arm64v8 }}\n  defaultArch: AMD64\nchannels:\n  staging: {{ suffix: \"-staging\", branch: main }}\n  latest: {{ suffix: \"-latest\", branch: production, promotesFrom: staging, soak: {soak} }}\nvariants:\n  - os: Linux-Ubuntu-22.04-AMD64\n    qualifiers: [helix]\n    context: ../src/helix\n    aliases: [ubuntu-22.04-helix]\n  - os: Linux-Ubuntu-22.04-ARM64\n    qualifiers: [helix]\n    context: ../src/helix\n    platforms: [linux/arm64]\n  - os: Linux-Ubuntu-22.04-AMD64\n    qualifiers: [multi]\n    context: ../src/multi\n    platforms: [linux/amd64, linux/arm64]\n"
+                "version: 1\nregistry: \"{host}\"\nrepository: {REPO}\nosDefinitions: ../os-definitions/os-definitions.json\ntagSchema:\n  arch: {{ AMD64: amd64, ARM64: arm64v8 }}\n  defaultArch: AMD64\nchannels:\n  staging: {{ suffix: \"-staging\", branch: main }}\n  latest: {{ suffix: \"-latest\", branch: production, promotesFrom: staging, soak: {soak} }}\nvariants:\n{variants}"
             ),
         );
         sb.write("src/helix/Dockerfile", "FROM ubuntu:22.04\nRUN echo build 0\n");

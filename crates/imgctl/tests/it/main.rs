@@ -8,3 +8,4 @@ mod support;
 
 mod validate;
 mod rollout;
+mod rollout_robust;

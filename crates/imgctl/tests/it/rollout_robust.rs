@@ -1,0 +1,159 @@
+//! Promote's costs and robustness against the real registry: requests per variant
+//! counted at a proxy (SPEC §6), an interrupted 200-variant run completed by re-running,
+//! and two concurrent promotes of the same variants.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use imgctl_registry::Registry;
+use imgctl_testkit::{PathKind, Proxy, TestRegistry, block_on};
+
+use crate::fleet::{ARM, Fleet, MULTI, REPO, VARIANTS, git, result_of};
+
+const T0: &str = "2026-11-02T09:00:00Z";
+const T1: &str = "2026-11-02T10:00:00Z";
+const T2: &str = "2026-11-02T11:00:00Z";
+
+/// Publishes one build to every variant of `f`, 4 processes at a time.
+fn publish_all(f: &Fleet, names: &[String], seed: u64, now: &str) -> String {
+    let (dir, digest) = f.build("any", seed);
+    let dir = dir.to_str().unwrap().to_string();
+    std::thread::scope(|s| {
+        for chunk in names.chunks(names.len().div_ceil(4)) {
+            let dir = &dir;
+            s.spawn(move || {
+                for v in chunk {
+                    f.at(now, &["publish", v, "--image", dir]).code(0);
+                }
+            });
+        }
+    });
+    digest
+}
+
+fn many_names(n: usize) -> Vec<String> {
+    (0..n).map(|k| format!("ubuntu-22.04-helix-v{k}-amd64")).collect()
+}
+
+#[test]
+fn promote_status_and_rollback_stay_within_the_request_budget() {
+    let reg = TestRegistry::start();
+    let proxy = Proxy::start(&reg.host());
+    let f = Fleet::with_host(reg, proxy.host(), "0s");
+    for (i, v) in [ARM, MULTI].iter().enumerate() {
+        let (dir, _) = f.build(v, 40 + i as u64);
+        f.at(T0, &["publish", v, "--image", dir.to_str().unwrap()]).code(0);
+    }
+    proxy.reset();
+    let doc = f.at(T1, &["promote", "--variant", ARM, "--variant", MULTI, "--output", "json"]).code(0).json();
+    assert_eq!(result_of(&doc, ARM)["action"], "moved");
+    let c = proxy.counts();
+    // per variant: GET build, HEAD channel, PUT channel, HEAD verify, PUT release
+    assert_eq!(c.kind(PathKind::Manifest), 2 * 5, "{c:?}");
+    assert_eq!(c.get("GET", PathKind::Manifest), 2);
+    assert_eq!(c.get("PUT", PathKind::Manifest), 4);
+    assert_eq!(c.blobs(), 0, "promotion moves no blob: {c:?}");
+    assert_eq!(c.kind(PathKind::TagsList), 2, "one listing to plan, one to re-check: {c:?}");
+
+    proxy.reset();
+    f.at(T1, &["status", "--output", "json"]).code(0);
+    let c = proxy.counts();
+    assert!(c.kind(PathKind::Manifest) <= 3 * VARIANTS.len() as u64, "status ≤ 3 per variant: {c:?}");
+    assert_eq!(c.kind(PathKind::TagsList), 1);
+
+    // a second build to roll back from
+    let mut f = f;
+    f.change_sources();
+    let (dir, _) = f.build(ARM, 50);
+    f.at(T1, &["publish", ARM, "--image", dir.to_str().unwrap()]).code(0);
+    f.at(T2, &["promote", "--variant", ARM]).code(0);
+    proxy.reset();
+    let start = Instant::now();
+    f.at("2026-11-02T12:00:00Z", &["rollback", ARM]).code(0);
+    let took = start.elapsed();
+    let c = proxy.counts();
+    assert_eq!(c.kind(PathKind::Manifest), 5, "HEAD current, GET target, PUT channel, HEAD verify, PUT release: {c:?}");
+    assert_eq!(c.blobs(), 0);
+    eprintln!("rollback took {took:?} ({} requests)", c.total());
+}
+
+fn latest_releases(reg: &TestRegistry) -> BTreeMap<String, usize> {
+    let tags = block_on(reg.client().list_tags(REPO)).expect("list tags");
+    let mut out = BTreeMap::new();
+    for t in tags {
+        if let Some((variant, _)) = t.split_once("-latest-") {
+            *out.entry(variant.to_string()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn an_interrupted_promote_of_200_variants_is_completed_by_re_running() {
+    let f = Fleet::many("0s", 200);
+    let names = many_names(200);
+    let digest = publish_all(&f, &names, 7, T0);
+    let mut child = f.sb.cmd().env("IMGCTL_NOW", T1).env("IMGCTL_INSECURE_REGISTRIES", &f.host).args(["promote", "--concurrency", "1"]).spawn().expect("start promote");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if latest_releases(&f.reg).len() >= 10 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "promote made no progress");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().expect("kill promote");
+    child.wait().expect("reap promote");
+    let partial = latest_releases(&f.reg).len();
+    assert!(partial < 200, "promote finished before it could be interrupted");
+
+    let doc = f.at(T2, &["promote", "--output", "json"]).code(0).json();
+    let results = doc["results"].as_array().unwrap();
+    let moved = results.iter().filter(|r| r["action"] == "moved").count();
+    let unchanged = results.iter().filter(|r| r["action"] == "unchanged").count();
+    assert_eq!(moved + unchanged, 200, "{doc:#}");
+    assert!(unchanged >= partial, "what the first run did is not redone");
+    // same final state, no duplicate moves
+    let releases = latest_releases(&f.reg);
+    assert_eq!(releases.len(), 200);
+    assert!(releases.values().all(|n| *n == 1), "one release tag per variant: {releases:?}");
+    for v in names.iter().step_by(37) {
+        assert_eq!(f.skopeo_digest(&format!("{v}-latest")).as_deref(), Some(digest.as_str()));
+    }
+    // and a third run has nothing to do
+    let doc = f.at(T2, &["promote", "--output", "json"]).code(0).json();
+    assert!(doc["results"].as_array().unwrap().iter().all(|r| r["action"] == "unchanged"), "{doc:#}");
+}
+
+#[test]
+fn two_concurrent_promotes_never_overwrite_silently() {
+    let mut f = Fleet::many("0s", 50);
+    let names = many_names(50);
+    let rev_a = git(f.sb.path(), &["rev-parse", "HEAD"]);
+    let a = publish_all(&f, &names, 1, T0);
+    f.change_sources();
+    let rev_b = git(f.sb.path(), &["rev-parse", "HEAD"]);
+    let b = publish_all(&f, &names, 2, T0);
+    let runs: Vec<serde_json::Value> = std::thread::scope(|s| {
+        let h: Vec<_> = [&rev_a, &rev_b]
+            .into_iter()
+            .map(|rev| {
+                let f = &f;
+                s.spawn(move || f.at(T1, &["promote", "--ref", rev, "--output", "json"]).json())
+            })
+            .collect();
+        h.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for v in &names {
+        let end = f.skopeo_digest(&format!("{v}-latest")).expect("latest exists");
+        assert!(end == a || end == b, "{v} ended at {end}, which neither run intended");
+        for (doc, intended) in runs.iter().zip([&a, &b]) {
+            let r = result_of(doc, v);
+            if r["action"] == "moved" {
+                assert_eq!(&end, intended, "{v}: a run reported 'moved' but was overwritten without a conflict: {r}");
+            }
+        }
+    }
+    let conflicts: usize = runs.iter().map(|d| d["results"].as_array().unwrap().iter().filter(|r| r["action"] == "conflict").count()).sum();
+    eprintln!("concurrent promotes: {conflicts} conflicts reported");
+}
