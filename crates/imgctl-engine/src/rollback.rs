@@ -69,7 +69,7 @@ pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str,
     let m = Move { variant: v, channel, manifest: &manifest, time: history.next_time(ctx.now), rolled_back_from: Some(&current_digest) };
     let outcome = moves::apply(ctx.registry, ctx.repo, ctx.fleet, &m).await?;
     let r = match outcome {
-        MoveOutcome::Moved => ActionResult { reason: Some(format!("rolled back; {current_digest} is rejected")), ..moved },
+        MoveOutcome::Moved => ActionResult { reason: Some(format!("rolled back; sha256:{} is rejected", digest12(&current_digest))), ..moved },
         MoveOutcome::Conflict(now) => ActionResult {
             reason: Some(format!("the channel was changed concurrently (now {}); left as the other writer set it", now.as_deref().unwrap_or("absent"))),
             ..base(Action::Conflict)

@@ -122,7 +122,7 @@ impl RegistryClient {
             Challenge::None => Ok(None),
             Challenge::Basic => {
                 let Some(creds) = creds else {
-                    return Err(RegistryError::AuthRefused { op: "authenticate to", target, status: 401, reason: "the registry requires credentials and none were given".into() });
+                    return Err(RegistryError::AuthRefused { op: "authenticate to", target: Box::new(target), status: 401, reason: "the registry requires credentials and none were given".into() });
                 };
                 let header = creds.basic_header();
                 self.inner
@@ -137,7 +137,7 @@ impl RegistryClient {
                                 return Ok(());
                             }
                             Err(Failure::Fatal(match resp.status().as_u16() {
-                                s @ (401 | 403) => RegistryError::AuthRefused { op: "authenticate to", target: target.clone(), status: s, reason: "username or password refused".into() },
+                                s @ (401 | 403) => RegistryError::AuthRefused { op: "authenticate to", target: Box::new(target.clone()), status: s, reason: "username or password refused".into() },
                                 _ => status_error("authenticate to", &target, resp).await,
                             }))
                         })
@@ -156,7 +156,7 @@ impl RegistryClient {
     }
 
     async fn fetch_token(&self, realm: &str, service: Option<&str>, scope: &str, target: &crate::Target) -> Result<Secret> {
-        let mut url = reqwest::Url::parse(realm).map_err(|e| RegistryError::Protocol { op: "authenticate to", target: target.clone(), reason: format!("token realm '{realm}': {e}") })?;
+        let mut url = reqwest::Url::parse(realm).map_err(|e| RegistryError::Protocol { op: "authenticate to", target: Box::new(target.clone()), reason: format!("token realm '{realm}': {e}") })?;
         {
             let mut q = url.query_pairs_mut();
             if let Some(s) = service {
@@ -173,7 +173,7 @@ impl RegistryClient {
             match resp.status().as_u16() {
                 200 => {}
                 s @ (401 | 403) => {
-                    return Err(Failure::Fatal(RegistryError::AuthRefused { op: "authenticate to", target: target.clone(), status: s, reason: "the token service refused the credentials".into() }));
+                    return Err(Failure::Fatal(RegistryError::AuthRefused { op: "authenticate to", target: Box::new(target.clone()), status: s, reason: "the token service refused the credentials".into() }));
                 }
                 _ => return Err(Failure::Fatal(status_error("authenticate to", target, resp).await)),
             }
@@ -184,10 +184,10 @@ impl RegistryClient {
             }
             let body = resp.bytes().await.map_err(|e| crate::client::transport_failure("authenticate to", target, &e))?;
             let t: Token = serde_json::from_slice(&body)
-                .map_err(|_| RegistryError::Protocol { op: "authenticate to", target: target.clone(), reason: "token response is not the expected JSON".into() })?;
+                .map_err(|_| RegistryError::Protocol { op: "authenticate to", target: Box::new(target.clone()), reason: "token response is not the expected JSON".into() })?;
             let token = t.token.or(t.access_token).filter(|t| !t.is_empty()).ok_or_else(|| RegistryError::Protocol {
                 op: "authenticate to",
-                target: target.clone(),
+                target: Box::new(target.clone()),
                 reason: "token response has no token".into(),
             })?;
             Ok(Secret::new(format!("Bearer {token}")))

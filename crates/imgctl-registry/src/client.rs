@@ -111,7 +111,7 @@ impl RegistryClient {
             .redirect(reqwest::redirect::Policy::limited(5))
             .user_agent(concat!("imgctl/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| RegistryError::Unreachable { op: "set up client for", target: Target::new(&opts.registry, "", None), reason: e.to_string() })?;
+            .map_err(|e| RegistryError::Unreachable { op: "set up client for", target: Box::new(Target::new(&opts.registry, "", None)), reason: e.to_string() })?;
         let sem = Semaphore::new(opts.concurrency.max(1));
         Ok(RegistryClient { inner: Arc::new(Inner { opts, http, base, sem, counters: Counters::default(), auth: AuthState::default() }) })
     }
@@ -197,7 +197,7 @@ pub(crate) fn transport_failure(op: &'static str, target: &Target, e: &reqwest::
     } else {
         ""
     };
-    Failure::Fatal(RegistryError::Unreachable { op, target: target.clone(), reason: format!("{reason}{hint}") })
+    Failure::Fatal(RegistryError::Unreachable { op, target: Box::new(target.clone()), reason: format!("{reason}{hint}") })
 }
 
 fn target_is_https(reason: &str) -> bool {
@@ -227,9 +227,9 @@ pub(crate) async fn status_error(op: &'static str, target: &Target, resp: Respon
     let message = registry_message(&body).unwrap_or_else(|| status.canonical_reason().unwrap_or("unexpected status").to_lowercase());
     let target = target.clone();
     match status.as_u16() {
-        404 => RegistryError::NotFound { op, target, detail: format!(": {message}") },
-        s @ (401 | 403) => RegistryError::AuthRefused { op, target, status: s, reason: message },
-        s => RegistryError::Http { op, target, status: s, message },
+        404 => RegistryError::NotFound { op, target: Box::new(target), detail: format!(": {message}") },
+        s @ (401 | 403) => RegistryError::AuthRefused { op, target: Box::new(target), status: s, reason: message },
+        s => RegistryError::Http { op, target: Box::new(target), status: s, message },
     }
 }
 

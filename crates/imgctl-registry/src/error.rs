@@ -47,7 +47,7 @@ pub enum RegistryError {
         /// The operation, e.g. `get manifest`.
         op: &'static str,
         /// What it was aimed at.
-        target: Target,
+        target: Box<Target>,
         /// Why (transport error chain, no secrets).
         reason: String,
     },
@@ -57,7 +57,7 @@ pub enum RegistryError {
         /// The operation.
         op: &'static str,
         /// What it was aimed at.
-        target: Target,
+        target: Box<Target>,
         /// HTTP status (401 or 403).
         status: u16,
         /// What the registry said, or what is missing.
@@ -69,7 +69,7 @@ pub enum RegistryError {
         /// The operation.
         op: &'static str,
         /// What it was aimed at.
-        target: Target,
+        target: Box<Target>,
         /// Attempts made.
         attempts: u32,
         /// The last failure (`HTTP 503 …` or the transport error).
@@ -81,7 +81,7 @@ pub enum RegistryError {
         /// The operation.
         op: &'static str,
         /// What it was aimed at.
-        target: Target,
+        target: Box<Target>,
         /// The registry's error code, prefixed with `: `, or empty.
         detail: String,
     },
@@ -91,7 +91,7 @@ pub enum RegistryError {
         /// The operation.
         op: &'static str,
         /// What it was aimed at.
-        target: Target,
+        target: Box<Target>,
         /// HTTP status.
         status: u16,
         /// The registry's error message.
@@ -103,7 +103,7 @@ pub enum RegistryError {
         /// The operation.
         op: &'static str,
         /// What it was aimed at.
-        target: Target,
+        target: Box<Target>,
         /// The digest asked for or announced.
         expected: String,
         /// The digest of the bytes (or the one the registry returned).
@@ -115,7 +115,7 @@ pub enum RegistryError {
         /// The operation.
         op: &'static str,
         /// What it was aimed at.
-        target: Target,
+        target: Box<Target>,
         /// What was wrong.
         reason: String,
     },
@@ -170,7 +170,7 @@ mod tests {
     fn messages_name_registry_repository_reference_and_status() {
         let e = RegistryError::Http {
             op: "put manifest",
-            target: Target::new("r.example:5000", "team/img", Some("latest")),
+            target: Box::new(Target::new("r.example:5000", "team/img", Some("latest"))),
             status: 400,
             message: "MANIFEST_INVALID: manifest invalid".into(),
         };
@@ -178,7 +178,7 @@ mod tests {
         assert!(!e.is_access());
         let d = Target::new("r", "a", Some("sha256:00"));
         assert_eq!(d.to_string(), "r/a@sha256:00");
-        let a = RegistryError::AuthRefused { op: "authenticate", target: Target::new("r", "a", None), status: 401, reason: "x".into() };
+        let a = RegistryError::AuthRefused { op: "authenticate", target: Box::new(Target::new("r", "a", None)), status: 401, reason: "x".into() };
         assert!(a.is_access());
     }
 }

@@ -67,7 +67,7 @@ impl FakeRegistry {
     fn record(&self, op: &'static str, repo: &str, reference: &str) -> Result<()> {
         self.calls.lock().unwrap_or_else(|p| p.into_inner()).push(format!("{op} {repo} {reference}"));
         if let Some(msg) = self.fail.lock().unwrap_or_else(|p| p.into_inner()).get(op) {
-            return Err(RegistryError::Http { op, target: Target::new(HOST, repo, Some(reference)), status: 500, message: msg.clone() });
+            return Err(RegistryError::Http { op, target: Box::new(Target::new(HOST, repo, Some(reference))), status: 500, message: msg.clone() });
         }
         Ok(())
     }
@@ -78,7 +78,7 @@ impl FakeRegistry {
         let digest = if is_digest(reference) { Some(reference.to_owned()) } else { r.and_then(|r| r.tags.get(reference).cloned()) };
         digest
             .and_then(|d| r.and_then(|r| r.manifests.get(&d).cloned()))
-            .ok_or_else(|| RegistryError::NotFound { op, target: Target::new(HOST, repo, Some(reference)), detail: ": MANIFEST_UNKNOWN: manifest unknown".into() })
+            .ok_or_else(|| RegistryError::NotFound { op, target: Box::new(Target::new(HOST, repo, Some(reference))), detail: ": MANIFEST_UNKNOWN: manifest unknown".into() })
     }
 }
 
@@ -140,7 +140,7 @@ impl Registry for FakeRegistry {
             r.tags.retain(|_, d| d != digest);
             return Ok(());
         }
-        Err(RegistryError::NotFound { op: "delete_manifest", target: Target::new(HOST, repo, Some(digest)), detail: String::new() })
+        Err(RegistryError::NotFound { op: "delete_manifest", target: Box::new(Target::new(HOST, repo, Some(digest))), detail: String::new() })
     }
 }
 

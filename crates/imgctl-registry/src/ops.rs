@@ -51,7 +51,7 @@ impl RegistryClient {
     async fn finish_upload(&self, op: &'static str, target: &Target, location: &str, digest: &str, source: &BlobSource, auth: Option<&Secret>) -> Result<(), Failure> {
         let mut url: Url = self
             .url(location)
-            .map_err(|_| RegistryError::Protocol { op, target: target.clone(), reason: format!("upload location '{location}' is not a URL") })?;
+            .map_err(|_| RegistryError::Protocol { op, target: Box::new(target.clone()), reason: format!("upload location '{location}' is not a URL") })?;
         url.query_pairs_mut().append_pair("digest", digest);
         let (body, len) = self.blob_body(target, source).await?;
         let resp = self
@@ -66,7 +66,7 @@ impl RegistryClient {
     fn upload_location(op: &'static str, target: &Target, h: &HeaderMap) -> Result<String, Failure> {
         header(h, LOCATION.as_str())
             .map(str::to_owned)
-            .ok_or_else(|| Failure::Fatal(RegistryError::Protocol { op, target: target.clone(), reason: "upload response has no Location header".into() }))
+            .ok_or_else(|| Failure::Fatal(RegistryError::Protocol { op, target: Box::new(target.clone()), reason: "upload response has no Location header".into() }))
     }
 }
 
@@ -99,7 +99,7 @@ impl Registry for RegistryClient {
             None => return Ok(self.get_manifest(repo, reference).await?.descriptor()),
         };
         if is_digest(reference) && d.digest != reference {
-            return Err(RegistryError::DigestMismatch { op, target, expected: reference.to_owned(), actual: d.digest });
+            return Err(RegistryError::DigestMismatch { op, target: Box::new(target), expected: reference.to_owned(), actual: d.digest });
         }
         Ok(d)
     }
@@ -124,7 +124,7 @@ impl Registry for RegistryClient {
                 if let Some(expected) = expected
                     && expected != actual
                 {
-                    return Err(Failure::Fatal(RegistryError::DigestMismatch { op, target: target.clone(), expected, actual }));
+                    return Err(Failure::Fatal(RegistryError::DigestMismatch { op, target: Box::new(target.clone()), expected, actual }));
                 }
                 let media_type = media_type_of(&bytes, content_type.as_deref());
                 Ok(RawManifest { bytes, media_type, digest: actual })
@@ -152,7 +152,7 @@ impl Registry for RegistryClient {
             })
             .await?;
         match returned {
-            Some(d) if d != expected => return Err(RegistryError::DigestMismatch { op, target, expected, actual: d }),
+            Some(d) if d != expected => return Err(RegistryError::DigestMismatch { op, target: Box::new(target), expected, actual: d }),
             Some(_) => {}
             None => tracing::warn!("{op} {target}: the registry returned no Docker-Content-Digest to check"),
         }

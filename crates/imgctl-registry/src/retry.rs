@@ -73,7 +73,7 @@ where
             Err(Failure::Fatal(e)) => return Err(e),
             Err(Failure::Transient { reason, retry_after }) => {
                 if attempts >= policy.max_attempts.max(1) {
-                    return Err(RegistryError::Unavailable { op, target: target.clone(), attempts, last: reason });
+                    return Err(RegistryError::Unavailable { op, target: Box::new(target.clone()), attempts, last: reason });
                 }
                 let delay = policy.delay(attempts, retry_after);
                 tracing::debug!("{op} {target}: {reason}; retry {attempts} in {delay:?}");
@@ -124,7 +124,7 @@ mod tests {
         let mut m = 0;
         let r: Result<(), _> = run(&p, "get manifest", &t, || {
             m += 1;
-            async { Err(Failure::Fatal(RegistryError::NotFound { op: "x", target: Target::new("r", "a", None), detail: String::new() })) }
+            async { Err(Failure::Fatal(RegistryError::NotFound { op: "x", target: Box::new(Target::new("r", "a", None)), detail: String::new() })) }
         })
         .await;
         assert_eq!(m, 1);

@@ -55,7 +55,7 @@ pub(crate) async fn list_all(client: &RegistryClient, repo: &str) -> Result<Vec<
                         tags: Option<Vec<String>>,
                     }
                     let list: TagList = serde_json::from_slice(&body)
-                        .map_err(|e| RegistryError::Protocol { op, target: target.clone(), reason: format!("tag list is not the expected JSON: {e}") })?;
+                        .map_err(|e| RegistryError::Protocol { op, target: Box::new(target.clone()), reason: format!("tag list is not the expected JSON: {e}") })?;
                     Ok(Some((list.tags.unwrap_or_default(), next)))
                 }
             })

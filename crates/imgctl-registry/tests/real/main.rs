@@ -1,6 +1,8 @@
 //! The registry client against the real `docker-registry` 2.8.2, with request counts taken at
 //! a proxy in front of it and `skopeo` as the independent witness.
 
+#![allow(clippy::print_stderr)] // the tests print measured figures (tag listing time, faults injected)
+
 mod auth;
 mod blobs;
 mod faults;
