@@ -52,6 +52,18 @@ impl ChannelHistory {
         self.moves.last()
     }
 
+    /// Digests of the newest moves: usually one; more when moves share the newest
+    /// second (two writers racing), whose order the tags cannot tell.
+    pub fn newest_digests(&self) -> Vec<&str> {
+        let Some(last) = self.newest() else { return Vec::new() };
+        self.moves.iter().rev().take_while(|m| m.time == last.time).map(|m| m.digest12.as_str()).collect()
+    }
+
+    /// True when the history explains the channel pointing at `digest12` now.
+    pub fn explains(&self, digest12: &str) -> bool {
+        self.newest_digests().contains(&digest12)
+    }
+
     /// When `digest12` first reached this channel (the soak start).
     pub fn first_arrival(&self, digest12: &str) -> Option<DateTime<Utc>> {
         self.moves.iter().find(|m| m.digest12 == digest12).map(|m| m.time)

@@ -84,12 +84,17 @@ async fn one<R: Registry>(
     let target = vh.channel(&opts.channel);
     let source = vh.channel(source_name);
     // the build: its immutable tag is in the listing, or there is none (no request)
-    let candidate = match vh.immutable.get(source_id) {
-        Some(tag) => Some(ctx.registry.get_manifest(ctx.repo, tag).await?),
-        None => None,
-    };
+    // the build (its immutable tag is in the listing, or there is none) and where the
+    // channel points now, read together
     let channel_tag = ctx.fleet.channel_tag(v, &opts.channel).unwrap_or_default();
-    let current = moves::current(ctx.registry, ctx.repo, &channel_tag).await?;
+    let build = async {
+        match vh.immutable.get(source_id) {
+            Some(tag) => ctx.registry.get_manifest(ctx.repo, tag).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (candidate, current) = futures_util::future::join(build, moves::current(ctx.registry, ctx.repo, &channel_tag)).await;
+    let (candidate, current) = (candidate?, current?);
     let with_from = |r: ActionResult| ActionResult { from: current.clone(), ..r };
     let input = PromoteInput {
         candidate: candidate.as_ref().map(|m| m.digest.as_str()),
@@ -106,7 +111,7 @@ async fn one<R: Registry>(
         Verdict::Blocked { reason, .. } => Ok(with_from(ActionResult { reason: Some(reason), ..base })),
         Verdict::UpToDate => {
             let manifest = candidate.as_ref().expect("up to date implies a candidate");
-            let recorded = target.newest().is_some_and(|m| m.digest12 == digest12(&manifest.digest));
+            let recorded = target.explains(digest12(&manifest.digest));
             let mut reason = "already there".to_string();
             if !recorded && !ctx.dry_run {
                 // an interrupted run moved the channel but did not record it: record it now

@@ -162,7 +162,7 @@ pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str
     let channel = history.channel(&opts.channel);
     let r = |action, reason: String| ActionResult { from: current.clone(), reason: Some(reason), uploaded_bytes: Some(uploaded), ..base(action) };
     if current.as_deref() == Some(digest.as_str()) {
-        let recorded = channel.newest().is_some_and(|m| m.digest12 == digest12(&digest));
+        let recorded = channel.explains(digest12(&digest));
         if !recorded && !ctx.dry_run {
             let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time: channel.next_time(ctx.now), rolled_back_from: None };
             moves::repair(ctx.registry, ctx.repo, ctx.fleet, &m).await?;

@@ -4,6 +4,7 @@
 //!
 //! Missing tools make tests fail with an install hint; nothing is ever skipped.
 
+mod gate;
 pub mod images;
 pub mod layout;
 mod proxy;

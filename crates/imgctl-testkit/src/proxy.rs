@@ -16,6 +16,8 @@ use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
+use crate::gate::{Gate, Verdict};
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Body = BoxBody<Bytes, BoxError>;
 
@@ -72,6 +74,8 @@ pub enum Fault {
     /// Forwarded; a tag list gets a `Link: <…>; rel="next"` to a new URL serving the same
     /// list (what a registry ignoring `last` would do if it paged).
     NextLink,
+    /// Forwarded; a tag list's `tags` come back in reverse order (registries need not sort).
+    ReverseTags,
 }
 
 impl Fault {
@@ -79,7 +83,7 @@ impl Fault {
         match self {
             Fault::ResetMidBody => method == "GET",
             Fault::AlterManifest => method == "GET" && kind == PathKind::Manifest,
-            Fault::NextLink => method == "GET" && kind == PathKind::TagsList,
+            Fault::NextLink | Fault::ReverseTags => method == "GET" && kind == PathKind::TagsList,
             _ => true,
         }
     }
@@ -154,6 +158,7 @@ struct State {
     plan: Mutex<(FaultPlan, fastrand::Rng, usize)>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    gate: Mutex<Option<Gate>>,
 }
 
 /// Decrements the in-flight count when a request is done.
@@ -197,6 +202,7 @@ impl Proxy {
             plan: Mutex::new((FaultPlan::default(), fastrand::Rng::with_seed(0), 0)),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
+            gate: Mutex::new(None),
         });
         let st = state.clone();
         runtime.spawn(async move {
@@ -253,6 +259,12 @@ impl Proxy {
         self.state.max_in_flight.load(Ordering::SeqCst)
     }
 
+    /// From now on, demands Bearer tokens (served at `/token` for `user`/`password`) whose
+    /// scope covers each request's repository and action, like a hosted registry.
+    pub fn require_bearer(&self, user: &str, password: &str) {
+        *self.state.gate.lock().expect("gate lock") = Some(Gate::new(user, password));
+    }
+
     /// Forgets the requests seen so far.
     pub fn reset(&self) {
         self.state.events.lock().expect("events lock").clear();
@@ -287,6 +299,16 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     let kind = PathKind::of(&path);
     let fault = pick_fault(&state, &method, kind);
     state.events.lock().expect("events lock").push(Event { at: Instant::now(), method: method.clone(), path: path.clone(), kind, fault: fault.clone() });
+    if let Some(gate) = state.gate.lock().expect("gate lock").as_mut() {
+        let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+        if let Verdict::Answer(status, header, body) = gate.check(&state.own, &method, &path, auth) {
+            let mut r = Response::builder().status(status).header("content-type", "application/json");
+            if let Some((k, v)) = header {
+                r = r.header(k, v);
+            }
+            return Ok(r.body(full(body))?);
+        }
+    }
     let error_body = |code: &str| full(format!(r#"{{"errors":[{{"code":"{code}","message":"injected by the test proxy"}}]}}"#));
     match &fault {
         Some(Fault::TooManyRequests { retry_after_secs }) => {
@@ -308,7 +330,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     }
     let up = fwd.send().await?;
     let mut resp = Response::builder().status(StatusCode::from_u16(up.status().as_u16())?);
-    let alter = fault == Some(Fault::AlterManifest) && up.status().is_success();
+    let alter = matches!(fault, Some(Fault::AlterManifest | Fault::ReverseTags)) && up.status().is_success();
     for (name, value) in up.headers() {
         let n = name.as_str();
         if matches!(n, "connection" | "transfer-encoding") || (alter && n == "content-length") {
@@ -335,6 +357,13 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             // Same JSON, different bytes: a digest check is the only way to notice.
             v.extend_from_slice(b"\n");
             full(v)
+        }
+        Some(Fault::ReverseTags) if alter => {
+            let mut list: serde_json::Value = serde_json::from_slice(&bytes)?;
+            if let Some(tags) = list.get_mut("tags").and_then(|t| t.as_array_mut()) {
+                tags.reverse();
+            }
+            full(serde_json::to_vec(&list)?)
         }
         Some(Fault::ResetMidBody) => {
             let half = bytes.slice(..bytes.len() / 2);

@@ -61,3 +61,30 @@ async fn plain_http_is_refused_unless_listed_insecure() {
     push_image(&client, "r", "v1", &img).await;
     assert_eq!(client.resolve("r", "v1").await.unwrap().digest, img.manifest.digest);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_tokens_are_fetched_once_per_scope_and_cover_delete_and_mount() {
+    let s = Setup::anonymous();
+    s.proxy.require_bearer("ci", PASSWORD);
+    let mut opts = s.reg.options_for(&s.proxy.host());
+    opts.credentials = Some(Credentials::new("ci", PASSWORD));
+    let c = RegistryClient::new(opts.clone()).unwrap();
+    c.authenticate("b", Access::Push).await.unwrap();
+    let img = image(Flavor::Oci, "amd64", 2, 90);
+    push_image(&c, "b", "v1", &img).await;
+    imgctl_registry::retag(&c, "b", "v1", "v2").await.unwrap();
+    assert_eq!(c.list_tags("b").await.unwrap(), vec!["v1", "v2"]);
+    let layer = imgctl_registry::BlobSource::Bytes(img.blobs[1].bytes.clone());
+    assert_eq!(c.mount_blob("m", &img.blobs[1].digest, "b", &layer).await.unwrap(), imgctl_registry::MountOutcome::Mounted);
+    c.delete_manifest("b", &img.manifest.digest).await.unwrap();
+    assert!(c.list_tags("b").await.unwrap().is_empty());
+    let tokens = s.proxy.events().iter().filter(|e| e.path.starts_with("/token")).count();
+    assert_eq!(tokens, 4, "one token per scope (b:push, b:pull, m:push+b:pull, b:delete), not per request");
+    let debug = format!("{c:?}");
+    assert!(!debug.contains(PASSWORD) && !debug.contains("tok-"), "secret leaked: {debug}");
+
+    opts.credentials = Some(Credentials::new("ci", "not-the-Secret"));
+    let e = RegistryClient::new(opts).unwrap().authenticate("b", Access::Pull).await.unwrap_err();
+    assert!(e.is_access() && e.to_string().contains("token service refused"), "{e}");
+    assert!(!e.to_string().contains("not-the-Secret"));
+}

@@ -34,6 +34,10 @@ async fn lists_all_2500_tags_sorted() {
     assert_eq!(tags, want);
     assert!(s.via.list_tags("never-pushed").await.unwrap().is_empty());
 
+    // Sorted by the client, whatever order the registry answers in.
+    s.proxy.set_faults(FaultPlan::always(Fault::ReverseTags));
+    assert_eq!(s.via.list_tags("many").await.unwrap(), want);
+
     // A registry that pages but ignores `last` (the next page repeats the list): paging stops
     // on the first page that adds nothing.
     s.proxy.reset();

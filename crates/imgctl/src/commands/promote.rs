@@ -32,7 +32,7 @@ pub struct Args {
 /// Runs `promote`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let repo = rollout::repo(env)?;
-    let (head, _) = rollout::snapshot(&repo, None)?;
+    let head = crate::workspace::require(env)?;
     let channel = match args.channel {
         Some(c) => c,
         None => promote::default_channel(&head).ok_or_else(|| CliError::Input("find a channel to promote to (one with promotesFrom)".into()))?,

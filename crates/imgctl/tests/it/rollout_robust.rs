@@ -14,21 +14,27 @@ const T0: &str = "2026-11-02T09:00:00Z";
 const T1: &str = "2026-11-02T10:00:00Z";
 const T2: &str = "2026-11-02T11:00:00Z";
 
-/// Publishes one build to every variant of `f`, 4 processes at a time.
-fn publish_all(f: &Fleet, names: &[String], seed: u64, now: &str) -> String {
-    let (dir, digest) = f.build("any", seed);
-    let dir = dir.to_str().unwrap().to_string();
+/// Publishes a build of its own (distinct digests, as in a real fleet) to every variant
+/// of `f`, 4 processes at a time; returns the digests by variant.
+fn publish_all(f: &Fleet, names: &[String], seed: u64, now: &str) -> BTreeMap<String, String> {
+    let builds: Vec<(String, std::path::PathBuf, String)> = names
+        .iter()
+        .enumerate()
+        .map(|(k, v)| {
+            let (dir, digest) = f.build("any", seed * 10_000 + k as u64);
+            (v.clone(), dir, digest)
+        })
+        .collect();
     std::thread::scope(|s| {
-        for chunk in names.chunks(names.len().div_ceil(4)) {
-            let dir = &dir;
+        for chunk in builds.chunks(builds.len().div_ceil(4)) {
             s.spawn(move || {
-                for v in chunk {
-                    f.at(now, &["publish", v, "--image", dir]).code(0);
+                for (v, dir, _) in chunk {
+                    f.at(now, &["publish", v, "--image", dir.to_str().unwrap()]).code(0);
                 }
             });
         }
     });
-    digest
+    builds.into_iter().map(|(v, _, d)| (v, d)).collect()
 }
 
 fn many_names(n: usize) -> Vec<String> {
@@ -118,7 +124,7 @@ fn an_interrupted_promote_of_200_variants_is_completed_by_re_running() {
     assert_eq!(releases.len(), 200);
     assert!(releases.values().all(|n| *n == 1), "one release tag per variant: {releases:?}");
     for v in names.iter().step_by(37) {
-        assert_eq!(f.skopeo_digest(&format!("{v}-latest")).as_deref(), Some(digest.as_str()));
+        assert_eq!(f.skopeo_digest(&format!("{v}-latest")).as_ref(), Some(&digest[v]));
     }
     // and a third run has nothing to do
     let doc = f.at(T2, &["promote", "--output", "json"]).code(0).json();
@@ -146,13 +152,21 @@ fn two_concurrent_promotes_never_overwrite_silently() {
     });
     for v in &names {
         let end = f.skopeo_digest(&format!("{v}-latest")).expect("latest exists");
-        assert!(end == a || end == b, "{v} ended at {end}, which neither run intended");
-        for (doc, intended) in runs.iter().zip([&a, &b]) {
-            let r = result_of(doc, v);
-            if r["action"] == "moved" {
-                assert_eq!(&end, intended, "{v}: a run reported 'moved' but was overwritten without a conflict: {r}");
+        assert!(end == a[v] || end == b[v], "{v} ended at {end}, which neither run intended");
+        let results: Vec<&serde_json::Value> = runs.iter().map(|doc| result_of(doc, v)).collect();
+        for (i, (r, intended)) in results.iter().zip([&a[v], &b[v]]).enumerate() {
+            if r["action"] == "moved" && &end != intended {
+                // overwritten: the writer that overwrote must have reported the race
+                assert_eq!(results[1 - i]["action"], "conflict", "{v}: an overwrite nobody reported: {results:?}");
             }
         }
+    }
+    // and the history explains where every channel ended
+    let doc = f.at(T2, &["status", "--output", "json"]).code(0).json();
+    assert_eq!(doc["variants"].as_array().unwrap().len(), 50);
+    let again = f.at(T2, &["promote", "--ref", &rev_b, "--output", "json"]).json();
+    for r in again["results"].as_array().unwrap() {
+        assert_ne!(r["action"], "conflict", "history does not explain the channel after the race: {r}");
     }
     let conflicts: usize = runs.iter().map(|d| d["results"].as_array().unwrap().iter().filter(|r| r["action"] == "conflict").count()).sum();
     eprintln!("concurrent promotes: {conflicts} conflicts reported");
