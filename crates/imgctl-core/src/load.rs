@@ -38,7 +38,7 @@ impl Reader<'_> {
     /// Deserialises `value` (found at `path`) as `T`, reporting an error at the exact
     /// spot inside it.
     fn de<T: DeserializeOwned>(&mut self, value: &Value, path: &str) -> Option<T> {
-        let result: Result<T, _> = serde_path_to_error::deserialize(value.clone());
+        let result: Result<T, _> = serde_path_to_error::deserialize(value);
         match result {
             Ok(v) => Some(v),
             Err(e) => {
