@@ -6,6 +6,9 @@ pub mod dockerfile;
 pub mod duration;
 pub mod finding;
 pub mod fleet;
+pub mod gc;
+#[cfg(test)]
+mod gc_tests;
 pub mod history;
 pub mod graph;
 pub mod import;

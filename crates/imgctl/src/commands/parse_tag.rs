@@ -73,6 +73,9 @@ fn details(p: &ParsedTag) -> String {
     if let Some(d) = &p.digest_prefix {
         parts.push(format!("digest={d}"));
     }
+    if let Some(d) = &p.rolled_back_from {
+        parts.push(format!("rolledBackFrom={d}"));
+    }
     if !p.in_manifest {
         parts.push("not in manifest".into());
     }

@@ -9,3 +9,4 @@ mod support;
 mod validate;
 mod rollout;
 mod rollout_robust;
+mod snapshots;
