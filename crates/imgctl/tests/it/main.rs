@@ -9,4 +9,5 @@ mod support;
 mod validate;
 mod rollout;
 mod rollout_robust;
+mod workflows;
 mod snapshots;

@@ -1,0 +1,342 @@
+//! Tests of gc planning: worked examples, and a property test over random histories
+//! (publish, promote, rollback, republish, multi-arch indexes sharing children, foreign
+//! tags, a removed variant) proving nothing protected is ever planned for deletion.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use proptest::prelude::*;
+
+use crate::duration::Duration;
+use crate::gc::{GcOptions, GcPlan, Inventory, RECENT_DIGESTS, ROLLBACK_DEPTH, Why, plan};
+use crate::history::{ChannelHistory, Move, MoveKind, digest12};
+use crate::tags::{TagIndex, TagKind};
+use crate::testtree::{MANIFEST, fleet};
+
+const MID: &str = "ubuntu-22.04-mid-amd64";
+const BASE: &str = "ubuntu-22.04-base-amd64";
+/// Not in the manifest: its tags are orphans.
+const GONE: &str = "ubuntu-22.04-gone-amd64";
+
+fn digest(n: u64) -> String {
+    format!("sha256:{n:012x}{}", "ab".repeat(26))
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+}
+
+/// A model registry driven like imgctl drives the real one.
+#[derive(Default)]
+struct Sim {
+    inv: Inventory,
+    now: i64,
+    next: u64,
+    builds: BTreeMap<String, Vec<String>>,
+}
+
+impl Sim {
+    fn time(&self) -> DateTime<Utc> {
+        t0() + TimeDelta::hours(self.now)
+    }
+    fn ts(&self) -> String {
+        self.time().format("%Y%m%d%H%M%S").to_string()
+    }
+    fn fresh(&mut self) -> String {
+        self.next += 1;
+        digest(self.next)
+    }
+    fn aliases(v: &str, suffix: &str) -> Vec<String> {
+        if v == MID { vec![format!("midway{suffix}")] } else { Vec::new() }
+    }
+    fn moved(&mut self, v: &str, suffix: &str, d: &str, from: Option<&str>) {
+        self.inv.tags.insert(format!("{v}{suffix}"), d.to_string());
+        for a in Sim::aliases(v, suffix) {
+            self.inv.tags.insert(a, d.to_string());
+        }
+        let mut rel = format!("{v}{suffix}-{}-{}", self.ts(), digest12(d));
+        if let Some(f) = from {
+            rel = format!("{rel}-{}", digest12(f));
+        }
+        self.inv.tags.insert(rel, d.to_string());
+        self.now += 1;
+    }
+    /// A new build (or, with `reuse`, the bytes of an earlier one) under a new source id.
+    fn publish(&mut self, v: &str, index: bool, share: bool, reuse: Option<usize>) {
+        let old = self.builds.get(v).cloned().unwrap_or_default();
+        let d = match reuse.and_then(|i| old.get(i % old.len().max(1))) {
+            Some(d) => d.clone(),
+            None => {
+                let d = self.fresh();
+                if index {
+                    let mut kids = vec![self.fresh(), self.fresh()];
+                    if share && let Some(other) = self.inv.children.values().next() {
+                        kids[1] = other[0].clone();
+                    }
+                    self.inv.children.insert(d.clone(), kids);
+                }
+                d
+            }
+        };
+        self.next += 1;
+        self.inv.tags.insert(format!("{v}-{:012x}", 0xf000_0000_0000u64 + self.next), d.clone());
+        self.builds.entry(v.to_string()).or_default().push(d.clone());
+        self.moved(v, "-staging", &d, None);
+    }
+    fn promote(&mut self, v: &str) {
+        if let Some(d) = self.inv.tags.get(&format!("{v}-staging")).cloned() {
+            self.moved(v, "", &d, None);
+        }
+    }
+    fn rollback(&mut self, index: &TagIndex<'_>, v: &str) {
+        let Some(cur) = self.inv.tags.get(v).cloned() else { return };
+        let h = histories(index, &self.inv).remove(&(v.to_string(), "latest".to_string())).unwrap_or_default();
+        if let Some(target) = h.rollback_target(digest12(&cur)) {
+            let d = self.inv.tags[&target.tag].clone();
+            self.moved(v, "", &d, Some(&cur));
+        }
+    }
+}
+
+/// (variant, channel) → history, orphans included, read from the tags alone.
+fn histories(index: &TagIndex<'_>, inv: &Inventory) -> BTreeMap<(String, String), ChannelHistory> {
+    let mut out: BTreeMap<(String, String), ChannelHistory> = BTreeMap::new();
+    for tag in inv.tags.keys() {
+        let Ok(p) = index.parse(tag) else { continue };
+        if p.kind != TagKind::Release {
+            continue;
+        }
+        let mv = Move { time: p.time.unwrap(), digest12: p.digest_prefix.clone().unwrap(), tag: tag.clone(), kind: MoveKind::Publish, rolled_back_from: p.rolled_back_from.clone() };
+        out.entry((p.variant.clone(), p.channel.clone().unwrap())).or_default().moves.push(mv);
+    }
+    for h in out.values_mut() {
+        h.moves.sort_by(|a, b| (a.time, &a.tag).cmp(&(b.time, &b.tag)));
+    }
+    out
+}
+
+/// The tags left after deleting what `p` plans (a registry deletes every tag of a digest).
+fn apply(inv: &Inventory, p: &GcPlan) -> Inventory {
+    let gone: BTreeSet<&str> = p.delete.iter().map(|d| d.digest.as_str()).collect();
+    Inventory {
+        tags: inv.tags.iter().filter(|(_, d)| !gone.contains(d.as_str())).map(|(t, d)| (t.clone(), d.clone())).collect(),
+        children: inv.children.iter().filter(|(d, _)| !gone.contains(d.as_str())).map(|(d, c)| (d.clone(), c.clone())).collect(),
+    }
+}
+
+/// Rollback targets `depth` steps deep from the channel's current digest, as digest12s.
+fn rollback_chain(h: &ChannelHistory, current: &str) -> Vec<String> {
+    let (mut h, mut cur, mut out) = (h.clone(), digest12(current).to_string(), Vec::new());
+    for _ in 0..ROLLBACK_DEPTH {
+        let Some(t) = h.rollback_target(&cur).cloned() else { break };
+        let time = h.newest().unwrap().time + TimeDelta::seconds(1);
+        h.moves.push(Move { time, digest12: t.digest12.clone(), tag: String::new(), kind: MoveKind::Rollback, rolled_back_from: Some(cur) });
+        out.push(t.digest12.clone());
+        cur = t.digest12;
+    }
+    out
+}
+
+/// The oracle: digests the rules name directly (SPEC §5), before closure over children.
+fn directly_protected(index: &TagIndex<'_>, inv: &Inventory, o: &GcOptions) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut immutables: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for (tag, d) in &inv.tags {
+        match index.parse(tag) {
+            Err(_) => {
+                out.insert(d.clone());
+            }
+            Ok(p) => match p.kind {
+                TagKind::Channel | TagKind::Alias | TagKind::Base => {
+                    out.insert(d.clone());
+                }
+                TagKind::Release if p.time.unwrap() >= o.now - o.older_than.to_chrono() => {
+                    out.insert(d.clone());
+                }
+                TagKind::Immutable => immutables.entry(p.variant).or_default().push((tag.clone(), d.clone())),
+                TagKind::Release => {}
+            },
+        }
+    }
+    let hs = histories(index, inv);
+    for (v, list) in immutables {
+        let first = |d: &str| hs.iter().filter(|((hv, _), _)| *hv == v).filter_map(|(_, h)| h.first_arrival(digest12(d))).min();
+        let mut dated: Vec<_> = list.iter().map(|(t, d)| (first(d), t.clone(), d.clone())).collect();
+        dated.sort_by(|a, b| (b.0.is_none(), b.0, &b.1).cmp(&(a.0.is_none(), a.0, &a.1)));
+        let unknown = dated.iter().filter(|x| x.0.is_none()).count();
+        out.extend(dated.into_iter().take(unknown + o.keep).map(|x| x.2));
+    }
+    out
+}
+
+fn check(inv: &Inventory, o: &GcOptions) -> Result<(), TestCaseError> {
+    let f = fleet(MANIFEST);
+    let index = TagIndex::new(&f);
+    let p = plan(&index, inv, o);
+    // 1. nothing the rules name, nor any child of a kept index, is deleted
+    let mut protected = directly_protected(&index, inv, o);
+    let mut work: Vec<String> = protected.iter().cloned().collect();
+    while let Some(d) = work.pop() {
+        for c in inv.children.get(&d).into_iter().flatten() {
+            if protected.insert(c.clone()) {
+                work.push(c.clone());
+            }
+        }
+    }
+    for d in &p.delete {
+        prop_assert!(!protected.contains(&d.digest), "protected {} planned for deletion: {:?}", d.digest, d.why);
+        prop_assert!(d.why.iter().all(|w| !w.protects()));
+    }
+    for k in &p.keep {
+        for c in inv.children.get(&k.digest).into_iter().flatten() {
+            prop_assert!(!p.deletes(c), "child {c} of kept {} deleted", k.digest);
+        }
+    }
+    // 2. after deleting, every channel still resolves, rolls back the same way, keeps its
+    //    newest digests, and rejections of surviving digests still stand
+    let after = apply(inv, &p);
+    let (hb, ha) = (histories(&index, inv), histories(&index, &after));
+    for ((v, c), h) in &hb {
+        let tag = if c == "latest" { v.clone() } else { format!("{v}-{c}") };
+        let a = ha.get(&(v.clone(), c.clone())).cloned().unwrap_or_default();
+        if let Some(cur) = inv.tags.get(&tag) {
+            prop_assert_eq!(after.tags.get(&tag), Some(cur));
+            prop_assert_eq!(rollback_chain(h, cur), rollback_chain(&a, cur), "rollback of {} changed", tag);
+        }
+        let mut recent: Vec<&str> = Vec::new();
+        for m in h.moves.iter().rev() {
+            if recent.len() < RECENT_DIGESTS && !recent.contains(&m.digest12.as_str()) {
+                recent.push(&m.digest12);
+            }
+        }
+        for d12 in recent {
+            prop_assert!(a.moves.iter().any(|m| m.digest12 == d12), "recent {d12} of {v}/{c} lost");
+        }
+        for m in &h.moves {
+            let alive = after.tags.values().any(|d| digest12(d) == m.digest12);
+            if alive && h.is_rejected(&m.digest12) {
+                prop_assert!(a.is_rejected(&m.digest12), "rejection of {} on {v}/{c} lost", m.digest12);
+            }
+        }
+    }
+    // 3. a second run deletes nothing
+    let again = plan(&index, &after, o);
+    prop_assert!(again.delete.is_empty(), "second run deletes {:?}", again.delete.iter().map(|d| &d.why).collect::<Vec<_>>());
+    Ok(())
+}
+
+fn simulate(ops: &[(u8, u8, u8)], with_foreign: bool) -> Sim {
+    let f = fleet(MANIFEST);
+    let index = TagIndex::new(&f);
+    let mut s = Sim::default();
+    for &(op, var, arg) in ops {
+        let v = [BASE, MID, GONE][usize::from(var % 3)];
+        s.now += i64::from(arg % 48);
+        match op % 6 {
+            0 | 1 => s.publish(v, arg % 3 == 0, arg % 5 == 0, (arg % 7 == 0).then_some(usize::from(arg))),
+            2 | 3 => s.promote(v),
+            4 => s.rollback(&index, v),
+            _ if with_foreign => drop(s.inv.tags.insert(format!("v{arg}"), s.builds.values().flatten().next().cloned().unwrap_or_else(|| digest(999)))),
+            _ => s.promote(v),
+        }
+    }
+    s
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+    #[test]
+    fn no_protected_digest_is_ever_planned_for_deletion(
+        ops in proptest::collection::vec((any::<u8>(), any::<u8>(), any::<u8>()), 0..60),
+        keep in 0usize..4,
+        window_h in 0u64..200,
+        later_h in 0i64..400,
+        foreign in any::<bool>(),
+    ) {
+        let s = simulate(&ops, foreign);
+        let o = GcOptions { keep, older_than: Duration(window_h * 3600), now: s.time() + TimeDelta::hours(later_h) };
+        check(&s.inv, &o)?;
+    }
+}
+
+#[test]
+fn a_worked_example_deletes_only_old_unprotected_builds() {
+    let f = fleet(MANIFEST);
+    let index = TagIndex::new(&f);
+    let mut s = Sim::default();
+    for i in 0..6 {
+        s.publish(BASE, i == 1, false, None);
+        s.now += 24;
+        s.promote(BASE);
+        s.now += 24;
+    }
+    s.rollback(&index, BASE);
+    let builds = s.builds[BASE].clone();
+    let o = GcOptions { keep: 1, older_than: Duration(0), now: s.time() + TimeDelta::days(30) };
+    let p = plan(&index, &s.inv, &o);
+    // builds 0..=5; latest rolled back from 5 to 4: 5 stays (staging), 4 (latest), 3
+    // (rollback target #1), 2 (rollback target #2); build 1 (an index, with its
+    // children) and build 0 go
+    let deleted: BTreeSet<&str> = p.delete.iter().map(|d| d.digest.as_str()).collect();
+    for (i, d) in builds.iter().enumerate() {
+        assert_eq!(deleted.contains(d.as_str()), i <= 1, "build {i}: {p:#?}");
+    }
+    let two = p.keep.iter().find(|k| k.digest == builds[2]).unwrap();
+    assert!(two.why.contains(&Why::RollbackTarget(BASE.into(), "latest".into(), 2)), "{two:#?}");
+    let kids = &s.inv.children[&builds[1]];
+    assert!(kids.iter().all(|k| p.delete.iter().any(|d| &d.digest == k && d.why.iter().any(|w| matches!(w, Why::ChildOfDeleted(_))))));
+    // indexes are deleted before their children
+    let pos = |d: &str| p.delete.iter().position(|x| x.digest == d).unwrap();
+    assert!(kids.iter().all(|k| pos(k) > pos(&builds[1])));
+    let kept5 = p.keep.iter().find(|k| k.digest == builds[5]).unwrap();
+    assert!(kept5.reasons.iter().any(|r| r.contains("channel tag ubuntu-22.04-base-amd64-staging")), "{kept5:#?}");
+    check(&s.inv, &o).unwrap();
+}
+
+#[test]
+fn a_rejection_record_stays_while_the_rejected_digest_does() {
+    let f = fleet(MANIFEST);
+    let index = TagIndex::new(&f);
+    let mut s = Sim::default();
+    // a, x; rollback to a (x rejected); then b, c, d
+    for i in 0..5 {
+        s.publish(MID, false, false, None);
+        s.promote(MID);
+        if i == 1 {
+            s.rollback(&index, MID);
+        }
+    }
+    let (a, x) = (s.builds[MID][0].clone(), s.builds[MID][1].clone());
+    let later = s.time() + TimeDelta::days(1);
+    // --keep 4 keeps d, c, b and x: the rollback tag on `a` recording x's rejection stays
+    let o = GcOptions { keep: 4, older_than: Duration(0), now: later };
+    let p = plan(&index, &s.inv, &o);
+    let kept_a = p.keep.iter().find(|k| k.digest == a).unwrap_or_else(|| panic!("{p:#?}"));
+    assert!(kept_a.why.iter().any(|w| matches!(w, Why::RecordsRejection(_, from) if *from == digest12(&x))), "{kept_a:#?}");
+    check(&s.inv, &o).unwrap();
+    // --keep 3: x goes, and with it the need to remember its rejection
+    let o = GcOptions { keep: 3, ..o };
+    let p = plan(&index, &s.inv, &o);
+    assert!(p.deletes(&x) && p.deletes(&a), "{p:#?}");
+    check(&s.inv, &o).unwrap();
+}
+
+#[test]
+fn orphan_and_foreign_tags_follow_the_same_rules() {
+    let f = fleet(MANIFEST);
+    let index = TagIndex::new(&f);
+    let mut s = Sim::default();
+    for _ in 0..5 {
+        s.publish(GONE, false, false, None);
+        s.now += 100;
+    }
+    s.inv.tags.insert("buildcache".into(), s.builds[GONE][0].clone());
+    let o = GcOptions { keep: 0, older_than: Duration(3600), now: s.time() + TimeDelta::days(60) };
+    let p = plan(&index, &s.inv, &o);
+    assert_eq!(p.orphan_variants, vec![GONE.to_string()]);
+    let b = &s.builds[GONE];
+    assert!(!p.deletes(&b[0]), "foreign tag protects");
+    assert!(p.deletes(&b[1]));
+    assert!(!p.deletes(&b[4]) && !p.deletes(&b[3]) && !p.deletes(&b[2]), "3 newest digests of an orphan's channel stay");
+    check(&s.inv, &o).unwrap();
+}

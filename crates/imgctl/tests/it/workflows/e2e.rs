@@ -1,0 +1,207 @@
+//! The lifecycle the workflows run, end to end against a real registry, with the very
+//! command lines of the YAML (variables substituted): publish.yml's plan and per-level
+//! publish, promote.yml's fast-forward script and promote, rollback.yml's rollback.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use super::{Invocation, expand, invocations, load};
+use crate::fleet::{Fleet, SINGLE, VARIANTS, git};
+use crate::support::Run;
+
+const T0: &str = "2026-11-02T09:00:00Z";
+
+fn t(hours: u32) -> String {
+    (chrono::DateTime::parse_from_rfc3339(T0).unwrap() + chrono::TimeDelta::hours(i64::from(hours))).to_rfc3339()
+}
+
+/// The one invocation of `workflow`'s `job` whose text contains `needle`.
+fn the(workflow: &str, job: &str, needle: &str) -> Invocation {
+    let found: Vec<Invocation> = invocations(workflow, &load(workflow)).into_iter().filter(|i| i.job == job && i.raw.contains(needle)).collect();
+    assert_eq!(found.len(), 1, "{workflow}/{job}: one `{needle}` invocation, found {found:?}");
+    found.into_iter().next().unwrap()
+}
+
+/// The `run:` script of the step named `step` of `job`.
+fn script(workflow: &str, job: &str, step: &str) -> String {
+    let doc = load(workflow);
+    let steps = doc["jobs"][job]["steps"].as_sequence().expect("steps").clone();
+    let st = steps.iter().find(|s| s.get("name").and_then(|n| n.as_str()) == Some(step)).unwrap_or_else(|| panic!("{workflow}/{job}: no step '{step}'"));
+    st["run"].as_str().expect("run").to_string()
+}
+
+struct Lab {
+    f: Fleet,
+    summary: std::path::PathBuf,
+    _origin: tempfile::TempDir,
+}
+
+impl Lab {
+    /// Runs an extracted invocation with `vars` for its shell variables (others are a bug).
+    fn imgctl(&self, now: &str, inv: &Invocation, vars: &[(&str, &str)]) -> Run {
+        let vars: BTreeMap<&str, &str> = vars.iter().copied().collect();
+        let words = expand(&inv.raw, &|n| vars.get(n).map(|v| v.to_string()).unwrap_or_else(|| panic!("{}: no value for ${n} in `{}`", inv.workflow, inv.raw)));
+        let out = self.f.sb.cmd()
+            .env("IMGCTL_NOW", now)
+            .env("IMGCTL_INSECURE_REGISTRIES", &self.f.host)
+            .env("GITHUB_STEP_SUMMARY", &self.summary)
+            .args(&words[1..])
+            .output()
+            .expect("run imgctl");
+        Run::from(out)
+    }
+
+    /// Runs promote.yml's fast-forward step as GitHub's bash would.
+    fn advance(&self, hold: &str) -> Run {
+        let out = Command::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", &script("promote.yml", "advance", "fast-forward production")])
+            .current_dir(self.f.sb.path())
+            .env("HOME", self.f.sb.path().join("home"))
+            .env("HOLD", hold)
+            .env("GITHUB_STEP_SUMMARY", &self.summary)
+            .output()
+            .expect("run bash");
+        Run::from(out)
+    }
+
+    fn origin(&self, branch: &str) -> String {
+        git(self.f.sb.path(), &["ls-remote", "origin", &format!("refs/heads/{branch}")]).split_whitespace().next().unwrap_or_default().to_string()
+    }
+
+    fn head(&self) -> String {
+        git(self.f.sb.path(), &["rev-parse", "HEAD"])
+    }
+
+    fn commit_on_main(&self, file: &str, text: &str) {
+        self.f.sb.write(file, text);
+        git(self.f.sb.path(), &["add", "-A"]);
+        git(self.f.sb.path(), &["commit", "-qm", &format!("change {file}")]);
+        git(self.f.sb.path(), &["push", "-q", "origin", "main"]);
+    }
+
+    /// publish.yml for one push: the plan job's commands, then each level's publish command
+    /// per matrix entry. Returns the digest built per variant.
+    fn publish(&self, now: &str, since: &str, seed: u64) -> BTreeMap<String, String> {
+        let sha = self.head();
+        let doc = load("publish.yml");
+        let levels = doc["jobs"].as_mapping().unwrap().keys().filter(|k| k.as_str().is_some_and(|k| k.starts_with("build-level"))).count();
+        let loop_line = format!("for n in {}; do", (0..levels).map(|n| n.to_string()).collect::<Vec<_>>().join(" "));
+        assert!(script("publish.yml", "plan", "imgctl plan").contains(&loop_line), "the plan step's loop covers the {levels} build-level jobs");
+        let vars = [("GITHUB_SHA", sha.as_str()), ("SINCE", since)];
+        let json = self.imgctl(now, &the("publish.yml", "plan", "--output json"), &vars);
+        assert!(json.code(0).json()["variants"].is_array());
+        let matrix_cmd = the("publish.yml", "plan", "--output github-matrix");
+        let mut entries = Vec::new();
+        for n in 0..levels {
+            let level = n.to_string();
+            let m = self.imgctl(now, &matrix_cmd, &[vars[0], vars[1], ("n", &level)]);
+            let doc = m.code(0).json();
+            assert_eq!(doc.as_object().unwrap().len(), 1, "only `include`: {doc}");
+            for e in doc["include"].as_array().unwrap() {
+                assert_eq!(e["level"], n, "{doc}");
+                entries.push(e.clone());
+            }
+        }
+        let mut built = BTreeMap::new();
+        for (k, e) in entries.iter().enumerate() {
+            let variant = e["variant"].as_str().unwrap();
+            let (dir, digest) = self.f.build(variant, seed + k as u64);
+            let job = format!("build-level{}", e["level"]);
+            let r = self.imgctl(now, &the("publish.yml", &job, "imgctl publish"), &[("VARIANT", variant), ("IMAGE", dir.to_str().unwrap()), ("GITHUB_SHA", &sha)]);
+            r.code(0);
+            assert_eq!(self.f.skopeo_digest(&format!("{variant}-staging")).as_deref(), Some(digest.as_str()), "{variant}-staging");
+            built.insert(variant.to_string(), digest);
+        }
+        built
+    }
+
+    fn latest(&self, variant: &str) -> Option<String> {
+        self.f.skopeo_digest(&format!("{variant}-latest"))
+    }
+}
+
+fn lab() -> Lab {
+    let f = Fleet::new("72h");
+    let origin = tempfile::tempdir().expect("tempdir");
+    let bare = origin.path().join("fleet.git");
+    git(f.sb.path(), &["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+    git(f.sb.path(), &["remote", "add", "origin", bare.to_str().unwrap()]);
+    git(f.sb.path(), &["fetch", "-q", "origin"]);
+    let summary = f.sb.path().join("home/step-summary.md");
+    Lab { f, summary, _origin: origin }
+}
+
+fn summary_len(p: &Path) -> u64 {
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
+#[test]
+fn the_workflows_command_lines_run_the_lifecycle_end_to_end() {
+    let lab = lab();
+    let promote = the("promote.yml", "promote", "imgctl promote");
+    let rollback = the("rollback.yml", "rollback", "imgctl rollback");
+    let status = the("promote.yml", "promote", "imgctl status");
+    let scheduled = [("VARIANT", ""), ("FORCE", ""), ("DRY_RUN", "")];
+
+    // push to main: build 1 of every variant → staging
+    let first = lab.publish(&t(0), "", 10);
+    assert_eq!(first.keys().map(String::as_str).collect::<Vec<_>>().len(), VARIANTS.len(), "{first:?}");
+
+    // Wednesday: held → production stays; not held → fast-forwarded to main
+    let before = lab.origin("production");
+    lab.commit_on_main("NOTES.md", "unrelated\n");
+    let r = lab.advance("true");
+    r.code(0);
+    assert!(r.stdout.contains("rollout held"), "{}", r.stdout);
+    assert_eq!(lab.origin("production"), before);
+    lab.advance("").code(0);
+    assert_eq!(lab.origin("production"), lab.origin("main"));
+
+    // promote: too fresh an hour in, moved after the 72h soak
+    lab.imgctl(&t(1), &promote, &scheduled).code(0);
+    assert_eq!(lab.latest(SINGLE), None);
+    let written = summary_len(&lab.summary);
+    lab.imgctl(&t(73), &promote, &scheduled).code(0);
+    assert!(summary_len(&lab.summary) > written, "promote appends its report to the step summary");
+    for (v, d) in &first {
+        assert_eq!(lab.latest(v).as_ref(), Some(d), "{v}-latest");
+    }
+    lab.imgctl(&t(73), &status, &[]).code(0);
+
+    // build 2 on main, published, fast-forwarded and promoted after its soak
+    let since = lab.head();
+    lab.commit_on_main("src/helix/Dockerfile", "FROM ubuntu:22.04\nRUN echo build 2\n");
+    lab.commit_on_main("src/multi/Dockerfile", "FROM ubuntu:22.04\nRUN echo multi 2\n");
+    let second = lab.publish(&t(74), &since, 20);
+    assert_eq!(second.len(), VARIANTS.len(), "{second:?}");
+    lab.advance("").code(0);
+    lab.imgctl(&t(150), &promote, &scheduled).code(0);
+    assert_eq!(lab.latest(SINGLE).as_ref(), Some(&second[SINGLE]));
+
+    // rollback.yml with only `variant`: back to build 1, and the schedule does not undo it
+    lab.imgctl(&t(151), &rollback, &[("VARIANT", SINGLE), ("CHANNEL", ""), ("TO", ""), ("DRY_RUN", "")]).code(0);
+    assert_eq!(lab.latest(SINGLE).as_ref(), Some(&first[SINGLE]));
+    lab.imgctl(&t(152), &promote, &scheduled).code(0);
+    assert_eq!(lab.latest(SINGLE).as_ref(), Some(&first[SINGLE]), "a rolled-back digest is not re-promoted");
+
+    // dispatch with variant + force: un-rejects and re-promotes build 2
+    lab.imgctl(&t(153), &promote, &[("VARIANT", SINGLE), ("FORCE", "true"), ("DRY_RUN", "")]).code(0);
+    assert_eq!(lab.latest(SINGLE).as_ref(), Some(&second[SINGLE]));
+
+    // rollback with channel and to; dry_run changes nothing
+    let to = [("VARIANT", SINGLE), ("CHANNEL", "latest"), ("TO", first[SINGLE].as_str())];
+    lab.imgctl(&t(154), &rollback, &[to[0], to[1], to[2], ("DRY_RUN", "true")]).code(0);
+    assert_eq!(lab.latest(SINGLE).as_ref(), Some(&second[SINGLE]));
+    lab.imgctl(&t(154), &rollback, &[to[0], to[1], to[2], ("DRY_RUN", "")]).code(0);
+    assert_eq!(lab.latest(SINGLE).as_ref(), Some(&first[SINGLE]));
+
+    // a production that diverged from main is never merged or forced: the run fails, saying how
+    let dir = lab.f.sb.path();
+    let hotfix = git(dir, &["commit-tree", "origin/production^{tree}", "-p", "origin/production", "-m", "hotfix on production"]);
+    git(dir, &["push", "-q", "origin", &format!("{hotfix}:refs/heads/production")]);
+    let r = lab.advance("");
+    r.code(1);
+    assert!(r.stdout.contains("diverged") && r.stdout.contains("Reconcile"), "{}", r.stdout);
+    assert_eq!(lab.origin("production"), hotfix, "production untouched");
+}
