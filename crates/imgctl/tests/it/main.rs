@@ -11,3 +11,4 @@ mod rollout;
 mod rollout_robust;
 mod workflows;
 mod snapshots;
+mod rollout_publish;
