@@ -65,6 +65,23 @@ pub fn promotion_ref(repo: &Repo, fleet: &Fleet, channel: &str, rev: Option<&str
     Err(CliError::Input(format!("resolve the '{channel}' channel's branch: neither '{branch}' nor 'origin/{branch}' exists (fetch it, or pass --ref REV)")))
 }
 
+/// The variant named `name` (its base tag), or a clear error.
+pub fn find_variant<'f>(fleet: &'f Fleet, name: &str) -> Result<&'f imgctl_core::Variant, CliError> {
+    fleet.variant(name).ok_or_else(|| CliError::Input(format!("find variant '{name}' in the manifest (see `imgctl tags`)")))
+}
+
+/// `channel`, or the channel that promotes from another (`latest`); checked to exist.
+pub fn channel_or_promoted(fleet: &Fleet, channel: Option<String>) -> Result<String, CliError> {
+    let channel = match channel {
+        Some(c) => c,
+        None => imgctl_engine::promote::default_channel(fleet).ok_or_else(|| CliError::Input("find a channel with promotesFrom (pass --channel)".into()))?,
+    };
+    if !fleet.manifest.channels.contains_key(&channel) {
+        return Err(CliError::Input(format!("find channel '{channel}' in the manifest")));
+    }
+    Ok(channel)
+}
+
 /// Maps an engine error to the CLI's.
 pub fn engine_error(e: EngineError) -> CliError {
     match e {

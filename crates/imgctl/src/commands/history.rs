@@ -10,7 +10,7 @@ use serde::Serialize;
 use tabled::Tabled;
 
 use crate::env::Env;
-use crate::error::{CliError, CmdResult};
+use crate::error::CmdResult;
 use crate::exit;
 use crate::output::{Report, emit, table};
 use crate::rollout;
@@ -90,14 +90,8 @@ impl Report for HistoryReport {
 /// Runs `history`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let fleet = workspace::require(env)?;
-    let v = fleet.variant(&args.variant).ok_or_else(|| CliError::Input(format!("find variant '{}' in the manifest (see `imgctl tags`)", args.variant)))?;
-    let channel = match args.channel {
-        Some(c) => c,
-        None => imgctl_engine::promote::default_channel(&fleet).ok_or_else(|| CliError::Input("find a channel (pass --channel)".into()))?,
-    };
-    if !fleet.manifest.channels.contains_key(&channel) {
-        return Err(CliError::Input(format!("find channel '{channel}' in the manifest")));
-    }
+    let v = rollout::find_variant(&fleet, &args.variant)?;
+    let channel = rollout::channel_or_promoted(&fleet, args.channel)?;
     let client = rollout::connect(env, &fleet, Access::Pull)?;
     let ctx = rollout::ctx(env, &client, &fleet, true, &NoProgress);
     let history = crate::registry::block_on(ctx.snapshot())?.map_err(rollout::engine_error)?;

@@ -5,16 +5,19 @@ use clap::Subcommand;
 use crate::env::Env;
 use crate::error::CmdResult;
 
+pub mod gc;
 pub mod history;
 pub mod import;
 pub mod inspect;
 pub mod parse_tag;
+pub mod pin;
 pub mod plan;
 pub mod promote;
 pub mod publish;
 pub mod rollback;
 pub mod status;
 pub mod tags;
+pub mod usages;
 pub mod validate;
 
 /// The subcommands.
@@ -42,6 +45,12 @@ pub enum Command {
     Status(status::Args),
     /// A channel's moves, newest first.
     History(history::Args),
+    /// Plan (and with --apply carry out) deleting digests nothing protects.
+    Gc(gc::Args),
+    /// Find references to the repository's images in files: variant, kind, pin, EOL.
+    Usages(usages::Args),
+    /// Pin references to the digest their channel points at now (a diff unless --write).
+    Pin(pin::Args),
 }
 
 /// Runs `cmd`.
@@ -58,5 +67,8 @@ pub fn run(cmd: Command, env: &mut Env<'_>) -> CmdResult {
         Command::Rollback(a) => rollback::run(a, env),
         Command::Status(a) => status::run(a, env),
         Command::History(a) => history::run(a, env),
+        Command::Gc(a) => gc::run(a, env),
+        Command::Usages(a) => usages::run(a, env),
+        Command::Pin(a) => pin::run(a, env),
     }
 }

@@ -35,7 +35,7 @@ pub struct Args {
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let repo = rollout::repo(env)?;
     let (fleet, ids) = rollout::snapshot(&repo, args.reference.as_deref())?;
-    let v = fleet.variant(&args.variant).ok_or_else(|| CliError::Input(format!("find variant '{}' in the manifest (see `imgctl tags`)", args.variant)))?;
+    let v = rollout::find_variant(&fleet, &args.variant)?;
     let source_id = ids.get(&v.name).ok_or_else(|| CliError::Input(format!("compute the source id of '{}'", v.name)))?;
     let channel = match args.channel {
         Some(c) => c,

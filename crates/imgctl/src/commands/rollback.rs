@@ -5,7 +5,7 @@ use imgctl_engine::rollback::{self, Target};
 use imgctl_registry::Access;
 
 use crate::env::Env;
-use crate::error::{CliError, CmdResult};
+use crate::error::CmdResult;
 use crate::rollout::{self, CliProgress, ResultsReport};
 use crate::workspace;
 
@@ -29,11 +29,8 @@ pub struct Args {
 /// Runs `rollback`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let fleet = workspace::require(env)?;
-    let v = fleet.variant(&args.variant).ok_or_else(|| CliError::Input(format!("find variant '{}' in the manifest (see `imgctl tags`)", args.variant)))?;
-    let channel = match args.channel {
-        Some(c) => c,
-        None => imgctl_engine::promote::default_channel(&fleet).ok_or_else(|| CliError::Input("find a channel to roll back (pass --channel)".into()))?,
-    };
+    let v = rollout::find_variant(&fleet, &args.variant)?;
+    let channel = rollout::channel_or_promoted(&fleet, args.channel)?;
     let target = args.to.map_or(Target::Previous, Target::To);
     let client = rollout::connect(env, &fleet, Access::Push)?;
     let progress = CliProgress::new("rollback");

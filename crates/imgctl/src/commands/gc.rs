@@ -1,0 +1,132 @@
+//! `imgctl gc`: plan (and with `--apply` carry out) the deletion of digests nothing
+//! protects; what goes and why, what stays and why (rules: `docs/GC.md`).
+
+use std::io::{self, Write};
+
+use imgctl_core::duration::Duration;
+use imgctl_core::rollout::Action;
+use imgctl_engine::gc::{GcLine, GcReport, gc};
+use imgctl_registry::Access;
+use serde::Serialize;
+use tabled::Tabled;
+
+use crate::env::Env;
+use crate::error::{CliError, CmdResult};
+use crate::exit;
+use crate::output::{Report, emit, table};
+use crate::rollout::{self, CliProgress};
+use crate::workspace;
+
+/// Arguments of `gc`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Immutable tags (builds) kept per variant, newest first.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub keep: usize,
+    /// Release tags younger than this protect their digest.
+    #[arg(long, value_name = "DUR", default_value = "30d")]
+    pub older_than: Duration,
+    /// Delete; without it gc only prints the plan.
+    #[arg(long)]
+    pub apply: bool,
+}
+
+/// The `gc` document: SPEC §4.1 `{"results": […]}` plus the dry-run flag, orphan
+/// variants and the requests made.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Doc {
+    #[serde(flatten)]
+    report: GcReport,
+    dry_run: bool,
+}
+
+#[derive(Tabled)]
+struct Row {
+    #[tabled(rename = "ACTION")]
+    action: String,
+    #[tabled(rename = "DIGEST")]
+    digest: String,
+    #[tabled(rename = "VARIANT")]
+    variant: String,
+    #[tabled(rename = "TAGS")]
+    tags: String,
+    #[tabled(rename = "WHY")]
+    why: String,
+}
+
+fn word(a: Action) -> &'static str {
+    match a {
+        Action::Deleted => "deleted",
+        Action::Kept => "kept",
+        Action::Failed => "failed",
+        _ => "-",
+    }
+}
+
+fn row(l: &GcLine, dry_run: bool) -> Row {
+    let action = if dry_run && l.result.action == Action::Deleted { "delete".to_string() } else { word(l.result.action).to_string() };
+    let mut tags: Vec<&str> = l.tags.iter().map(String::as_str).take(4).collect();
+    let more = l.tags.len().saturating_sub(4);
+    let extra = if more > 0 { format!("\n(+{more} more)") } else { String::new() };
+    if tags.is_empty() {
+        tags.push("(untagged)");
+    }
+    let why = l.result.reason.clone().unwrap_or_default().trim_start_matches("dry run: would delete: ").replace("; ", "\n");
+    Row { action, digest: l.digest.get(..19).unwrap_or(&l.digest).to_string(), variant: l.result.variant.clone(), tags: format!("{}{extra}", tags.join("\n")), why }
+}
+
+impl Report for Doc {
+    fn human(&self, w: &mut dyn Write) -> io::Result<()> {
+        let r = &self.report;
+        writeln!(w, "{}", table(r.results.iter().map(|l| row(l, self.dry_run))))?;
+        let count = |a| r.results.iter().filter(|l| l.result.action == a).count();
+        if !r.orphan_variants.is_empty() {
+            writeln!(w, "tags of variants no longer in the manifest (same rules apply): {}", r.orphan_variants.join(", "))?;
+        }
+        let q = &r.requests;
+        writeln!(
+            w,
+            "{}{} {}, {} kept, {} failed ({} listings, {} HEAD, {} GET, {} DELETE)",
+            if self.dry_run { "dry run (nothing deleted; pass --apply): " } else { "" },
+            count(Action::Deleted),
+            if self.dry_run { "to delete" } else { "deleted" },
+            count(Action::Kept),
+            count(Action::Failed),
+            q.list,
+            q.head,
+            q.get,
+            q.delete
+        )
+    }
+}
+
+impl Doc {
+    fn markdown(&self) -> String {
+        let mut s = format!("### imgctl gc{}\n\n| action | digest | variant | tags | why |\n|---|---|---|---|---|\n", if self.dry_run { " (dry run)" } else { "" });
+        for l in &self.report.results {
+            let r = row(l, self.dry_run);
+            s.push_str(&format!("| **{}** | `{}` | `{}` | {} | {} |\n", r.action, r.digest, r.variant, r.tags.replace('\n', "<br>"), r.why.replace('\n', "<br>").replace('|', "\\|")));
+        }
+        s.push('\n');
+        s
+    }
+}
+
+/// Runs `gc`.
+pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
+    let fleet = workspace::require(env)?;
+    let client = rollout::connect(env, &fleet, if args.apply { Access::Delete } else { Access::Pull })?;
+    let progress = CliProgress::new("gc");
+    let ctx = rollout::ctx(env, &client, &fleet, !args.apply, &progress);
+    let report = crate::registry::block_on(gc(&ctx, args.keep, args.older_than))?.map_err(rollout::engine_error)?;
+    let disabled = report.delete_disabled.clone();
+    let failed = report.results.iter().any(|l| l.result.action == Action::Failed);
+    let doc = Doc { report, dry_run: !args.apply };
+    emit(env, &doc)?;
+    rollout::append_summary(env, &doc.markdown());
+    if let Some(msg) = disabled {
+        return Err(CliError::Failed(msg));
+    }
+    Ok(if failed { exit::FAILED } else { exit::SUCCESS })
+}

@@ -1,0 +1,149 @@
+//! `imgctl usages PATH…`: which files use which image — every reference to the
+//! manifest's repository in the files under PATH (walked as git would, honouring
+//! `.gitignore`), with variant, OS, tag kind, pin and EOL. See `docs/CONSUMERS.md`.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use imgctl_core::Fleet;
+use imgctl_core::load::MAX_INPUT_BYTES;
+use imgctl_core::refs::{Scanner, Usage, classify};
+use imgctl_core::tags::TagIndex;
+use serde::Serialize;
+use tabled::Tabled;
+
+use crate::env::Env;
+use crate::error::{CliError, CmdResult};
+use crate::exit;
+use crate::output::{Report, emit, table};
+use crate::workspace;
+
+/// Arguments of `usages`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Files or directories to scan (directories are walked honouring .gitignore).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Exit 1 when any reference has a finding (unknown tag, removed variant, EOL).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// One scanned file with its references.
+#[derive(Debug)]
+pub struct FileRefs {
+    /// The path as walked.
+    pub path: PathBuf,
+    /// Its text.
+    pub text: String,
+    /// Its references, in order.
+    pub usages: Vec<Usage>,
+}
+
+/// Walks `paths` (honouring .gitignore, including hidden directories such as
+/// `.github` and `.devcontainer`, never `.git`) and scans every UTF-8 text file.
+pub fn scan_paths(env: &Env<'_>, fleet: &Fleet, paths: &[PathBuf]) -> Result<Vec<FileRefs>, CliError> {
+    let mut hosts = vec![fleet.manifest.registry.clone()];
+    hosts.extend(env.global.registry.clone());
+    let scanner = Scanner::new(&fleet.manifest.repository, &hosts);
+    let index = TagIndex::new(fleet);
+    let today = env.now().date_naive();
+    let eol_of = |os: &str| fleet.os.definitions.iter().find(|d| d.id == os).and_then(|d| d.eol);
+    let mut out = Vec::new();
+    for root in paths {
+        if !root.exists() {
+            return Err(CliError::Input(format!("read '{}': no such file or directory", root.display())));
+        }
+        let walk = ignore::WalkBuilder::new(root)
+            .hidden(false)
+            .require_git(false)
+            .filter_entry(|e| e.file_name() != ".git")
+            .sort_by_file_name(|a, b| a.cmp(b))
+            .build();
+        for entry in walk {
+            let entry = entry.map_err(|e| CliError::Input(format!("walk '{}': {}", root.display(), e.to_string().to_lowercase())))?;
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                continue;
+            }
+            let path = entry.path();
+            if std::fs::metadata(path).map(|m| m.len() > MAX_INPUT_BYTES as u64).unwrap_or(true) {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(path) else { continue };
+            if text.contains('\0') {
+                continue;
+            }
+            let usages: Vec<Usage> = scanner.scan(&text).into_iter().map(|f| classify(&index, f, eol_of, today)).collect();
+            if !usages.is_empty() {
+                out.push(FileRefs { path: path.to_path_buf(), text, usages });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One reference with its file (SPEC §4.1-style `usages` document entry).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    file: String,
+    #[serde(flatten)]
+    usage: Usage,
+}
+
+/// The `usages` document: `{"references": [...]}`.
+#[derive(Debug, Serialize)]
+struct Doc {
+    references: Vec<Entry>,
+}
+
+#[derive(Tabled)]
+struct Row {
+    #[tabled(rename = "WHERE")]
+    at: String,
+    #[tabled(rename = "REFERENCE")]
+    reference: String,
+    #[tabled(rename = "VARIANT")]
+    variant: String,
+    #[tabled(rename = "OS")]
+    os: String,
+    #[tabled(rename = "KIND")]
+    kind: String,
+    #[tabled(rename = "PINNED")]
+    pinned: String,
+    #[tabled(rename = "FINDINGS")]
+    findings: String,
+}
+
+impl Report for Doc {
+    fn human(&self, w: &mut dyn Write) -> io::Result<()> {
+        let rows = self.references.iter().map(|e| Row {
+            at: format!("{}:{}:{}", e.file, e.usage.found.line, e.usage.found.column),
+            reference: e.usage.found.reference.clone(),
+            variant: e.usage.variant.clone().unwrap_or_else(|| "-".into()),
+            os: e.usage.os.clone().unwrap_or_else(|| "-".into()),
+            kind: serde_json::to_value(e.usage.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            pinned: if e.usage.pinned { "yes".into() } else { "no".into() },
+            findings: match (e.usage.findings.is_empty(), e.usage.eol) {
+                (true, _) => "-".into(),
+                (false, Some(eol)) => format!("{} (EOL {eol})", e.usage.findings.join(", ")),
+                (false, None) => e.usage.findings.join(", "),
+            },
+        });
+        writeln!(w, "{}", table(rows))?;
+        let unpinned = self.references.iter().filter(|e| !e.usage.pinned).count();
+        let findings = self.references.iter().filter(|e| !e.usage.findings.is_empty()).count();
+        writeln!(w, "{} references, {unpinned} not pinned, {findings} with findings", self.references.len())
+    }
+}
+
+/// Runs `usages`.
+pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
+    let fleet = workspace::require(env)?;
+    let files = scan_paths(env, &fleet, &args.paths)?;
+    let references: Vec<Entry> =
+        files.into_iter().flat_map(|f| { let file = f.path.display().to_string(); f.usages.into_iter().map(move |usage| Entry { file: file.clone(), usage }) }).collect();
+    let failed = args.strict && references.iter().any(|e| !e.usage.findings.is_empty());
+    emit(env, &Doc { references })?;
+    Ok(if failed { exit::FAILED } else { exit::SUCCESS })
+}
