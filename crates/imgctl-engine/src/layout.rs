@@ -195,3 +195,66 @@ fn read_dir(root: &Path, unpacked: Option<tempfile::TempDir>) -> Result<LayoutIm
     image._unpacked = unpacked;
     Ok(image)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tarball(entries: &[(&str, tar::EntryType, &[u8], Option<&str>)]) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let mut b = tar::Builder::new(file.reopen().unwrap());
+        for (name, kind, data, link) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(*kind);
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            if let Some(l) = link {
+                h.set_link_name(l).unwrap();
+            }
+            // write the raw name so `..` survives (set_path would refuse it)
+            let bytes = name.as_bytes();
+            h.as_old_mut().name[..bytes.len()].copy_from_slice(bytes);
+            h.set_cksum();
+            b.append(&h, *data).unwrap();
+        }
+        b.finish().unwrap();
+        file
+    }
+
+    #[test]
+    fn refuses_tar_entries_that_escape_or_link() {
+        let escape = tarball(&[("../evil", tar::EntryType::Regular, b"x", None)]);
+        let e = read(escape.path()).unwrap_err().to_string();
+        assert!(e.contains("escapes the layout"), "{e}");
+        let link = tarball(&[("index.json", tar::EntryType::Symlink, b"", Some("/etc/passwd"))]);
+        let e = read(link.path()).unwrap_err().to_string();
+        assert!(e.contains("link or special file"), "{e}");
+    }
+
+    #[test]
+    fn refuses_blob_symlinks_and_bad_digests() {
+        let dir = tempfile::tempdir().unwrap();
+        let hex = "a".repeat(64);
+        std::fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", dir.path().join("blobs/sha256").join(&hex)).unwrap();
+        let index = format!(r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:{hex}","size":10}}]}}"#);
+        std::fs::write(dir.path().join("index.json"), index).unwrap();
+        let e = read(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        std::fs::write(dir.path().join("index.json"), r#"{"manifests":[{"digest":"sha256:../../etc/passwd","size":1}]}"#).unwrap();
+        let e = read(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("not a sha256 digest"), "{e}");
+    }
+
+    #[test]
+    fn refuses_a_manifest_that_does_not_match_its_descriptor() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}"#;
+        let hex = "b".repeat(64);
+        std::fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
+        std::fs::write(dir.path().join("blobs/sha256").join(&hex), body).unwrap();
+        std::fs::write(dir.path().join("index.json"), format!(r#"{{"manifests":[{{"digest":"sha256:{hex}","size":{}}}]}}"#, body.len())).unwrap();
+        let e = read(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("does not match its descriptor"), "{e}");
+    }
+}

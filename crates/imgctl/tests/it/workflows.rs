@@ -137,7 +137,7 @@ pub fn expand(cmd: &str, var: &dyn Fn(&str) -> String) -> Vec<String> {
                 while chars[i] != '"' {
                     if chars[i] == '$' {
                         let (value, next) = parameter(&chars, i, var);
-                        w.push_str(&value.join(" "));
+                        w.push_str(&value.joined());
                         i = next;
                     } else {
                         if chars[i] == '\\' {
@@ -151,8 +151,13 @@ pub fn expand(cmd: &str, var: &dyn Fn(&str) -> String) -> Vec<String> {
             }
             '$' => {
                 let (fields, next) = parameter(&chars, i, var);
-                // unquoted: split into words (joined to text right before it, as bash does)
-                for (k, f) in fields.iter().flat_map(|f| f.split_whitespace().map(str::to_string).collect::<Vec<_>>()).enumerate() {
+                // unquoted: a plain value is split into words (`${X:+word}` was already split
+                // by expanding `word`); the first joins the text right before it, as in bash
+                let fields = match fields {
+                    Fields::Value(v) => v.split_whitespace().map(str::to_string).collect(),
+                    Fields::Words(w) => w,
+                };
+                for (k, f) in fields.into_iter().enumerate() {
                     if k > 0 {
                         words.extend(cur.take());
                     }
@@ -174,8 +179,25 @@ pub fn expand(cmd: &str, var: &dyn Fn(&str) -> String) -> Vec<String> {
     words
 }
 
-/// Expands the parameter at `chars[i] == '$'`; returns its words and the index after it.
-fn parameter(chars: &[char], i: usize, var: &dyn Fn(&str) -> String) -> (Vec<String>, usize) {
+/// What a parameter expands to.
+enum Fields {
+    /// A variable's value (split into words when unquoted).
+    Value(String),
+    /// The words of an expanded `${X:+word}` / `${X:-word}`.
+    Words(Vec<String>),
+}
+
+impl Fields {
+    fn joined(self) -> String {
+        match self {
+            Fields::Value(v) => v,
+            Fields::Words(w) => w.join(" "),
+        }
+    }
+}
+
+/// Expands the parameter at `chars[i] == '$'`; returns it and the index after it.
+fn parameter(chars: &[char], i: usize, var: &dyn Fn(&str) -> String) -> (Fields, usize) {
     let is_name = |c: &char| c.is_ascii_alphanumeric() || *c == '_';
     if chars.get(i + 1) == Some(&'{') {
         let mut depth = 1;
@@ -193,11 +215,11 @@ fn parameter(chars: &[char], i: usize, var: &dyn Fn(&str) -> String) -> (Vec<Str
         let rest = &inner[name.len()..];
         let value = var(&name);
         let words = if let Some(word) = rest.strip_prefix(":+") {
-            if value.is_empty() { Vec::new() } else { expand(word, var) }
+            Fields::Words(if value.is_empty() { Vec::new() } else { expand(word, var) })
         } else if let Some(word) = rest.strip_prefix(":-") {
-            if value.is_empty() { expand(word, var) } else { vec![value] }
+            if value.is_empty() { Fields::Words(expand(word, var)) } else { Fields::Value(value) }
         } else if rest.is_empty() {
-            vec![value]
+            Fields::Value(value)
         } else {
             panic!("unsupported parameter expansion ${{{inner}}}")
         };
@@ -205,7 +227,7 @@ fn parameter(chars: &[char], i: usize, var: &dyn Fn(&str) -> String) -> (Vec<Str
     } else {
         let name: String = chars[i + 1..].iter().take_while(|c| is_name(c)).collect();
         assert!(!name.is_empty(), "unsupported `$` form (command substitution?) in an imgctl argument: {}", chars[i..].iter().collect::<String>());
-        (vec![var(&name)], i + 1 + name.len())
+        (Fields::Value(var(&name)), i + 1 + name.len())
     }
 }
 
@@ -311,6 +333,12 @@ fn triggers_inputs_concurrency_and_permissions_are_as_documented() {
     let hold = promote["jobs"]["advance"]["steps"].as_sequence().unwrap().iter().find_map(|st| st.get("env")).expect("advance env");
     assert_eq!(hold["HOLD"], "${{ vars.IMGCTL_ROLLOUT_HOLD }}");
     assert!(s(&promote["jobs"]["advance"]["if"]).contains("schedule"));
+    // fast-forward only: the step never merges, rebases or force-pushes
+    let advance = promote["jobs"]["advance"]["steps"].as_sequence().unwrap().iter().filter_map(|st| st.get("run").and_then(Value::as_str)).collect::<String>();
+    for line in advance.lines().map(str::trim).filter(|l| l.starts_with("git ")) {
+        assert!(!["--force", "-f ", " +", "merge ", "rebase", "reset"].iter().any(|bad| line.contains(bad)), "advance: `{line}`");
+    }
+    assert!(advance.contains("git merge-base --is-ancestor origin/production origin/main"), "advance checks for a fast-forward");
 
     let rollback = load("rollback.yml");
     let i = inputs(&rollback);
