@@ -205,7 +205,7 @@ impl<'f> TagIndex<'f> {
         self.parse_structural(tag).ok_or_else(|| TagError::NotInSchema(tag.to_string()))
     }
 
-    fn from_variant(&self, tag: &str, i: usize, kind: TagKind) -> ParsedTag {
+    fn reading_of(&self, tag: &str, i: usize, kind: TagKind) -> ParsedTag {
         let v = &self.fleet.variants[i];
         ParsedTag {
             tag: tag.to_string(),
@@ -227,12 +227,12 @@ impl<'f> TagIndex<'f> {
     fn parse_known(&self, tag: &str) -> Option<ParsedTag> {
         if let Some((i, fixed)) = self.fixed.get(tag) {
             return Some(match fixed {
-                Fixed::Base => self.from_variant(tag, *i, TagKind::Base),
-                Fixed::Channel(c) => ParsedTag { channel: Some(c.clone()), ..self.from_variant(tag, *i, TagKind::Channel) },
+                Fixed::Base => self.reading_of(tag, *i, TagKind::Base),
+                Fixed::Channel(c) => ParsedTag { channel: Some(c.clone()), ..self.reading_of(tag, *i, TagKind::Channel) },
                 Fixed::Alias(a, c) => ParsedTag {
                     channel: Some(c.clone()),
                     alias: Some(a.clone()),
-                    ..self.from_variant(tag, *i, TagKind::Alias)
+                    ..self.reading_of(tag, *i, TagKind::Alias)
                 },
             });
         }
@@ -243,13 +243,13 @@ impl<'f> TagIndex<'f> {
                     time: Some(h.time),
                     digest_prefix: Some(h.digest.to_string()),
                     rolled_back_from: h.rolled_back_from.map(str::to_string),
-                    ..self.from_variant(tag, *i, TagKind::Release)
+                    ..self.reading_of(tag, *i, TagKind::Release)
                 });
             }
         }
         if let Some((prefix, source_id)) = split_immutable(tag) {
             if let Some(i) = self.bases.get(prefix) {
-                return Some(ParsedTag { source_id: Some(source_id.to_string()), ..self.from_variant(tag, *i, TagKind::Immutable) });
+                return Some(ParsedTag { source_id: Some(source_id.to_string()), ..self.reading_of(tag, *i, TagKind::Immutable) });
             }
         }
         None

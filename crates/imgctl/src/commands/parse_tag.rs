@@ -25,7 +25,7 @@ pub struct Args {
 #[serde(untagged)]
 pub enum Entry {
     /// The tag belongs to the schema.
-    Parsed(ParsedTag),
+    Parsed(Box<ParsedTag>),
     /// It does not: `{"tag", "error"}`.
     Failed {
         /// The tag as given.
@@ -114,7 +114,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         .tags
         .iter()
         .map(|t| match index.parse(t) {
-            Ok(p) => Entry::Parsed(p),
+            Ok(p) => Entry::Parsed(Box::new(p)),
             Err(e) => Entry::Failed { tag: t.clone(), error: e.to_string() },
         })
         .collect();
