@@ -125,7 +125,7 @@ pub struct DigestPlan {
 /// The plan: what goes, what stays.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct GcPlan {
-    /// Digests to delete, children after their indexes.
+    /// Digests to delete, children of deleted indexes first.
     pub delete: Vec<DigestPlan>,
     /// Digests that stay.
     pub keep: Vec<DigestPlan>,
@@ -230,9 +230,9 @@ pub fn plan(index: &TagIndex<'_>, inv: &Inventory, opts: &GcOptions) -> GcPlan {
         };
         if protected { out.keep.push(d) } else { out.delete.push(d) }
     }
-    // indexes before their children, so an interrupted run never leaves an index
-    // pointing at deleted children
-    out.delete.sort_by_key(|d| (d.why.iter().any(|w| matches!(w, Why::ChildOfDeleted(_))), d.digest.clone()));
+    // children before their indexes: children have no tags, so once their index is gone
+    // no later run could find them; an index left without children is still found
+    out.delete.sort_by_key(|d| (!d.why.iter().any(|w| matches!(w, Why::ChildOfDeleted(_))), d.digest.clone()));
     out
 }
 

@@ -18,6 +18,7 @@ pub mod osdefs;
 pub mod paths;
 pub mod rollout;
 pub mod plan;
+pub mod refs;
 pub mod source;
 pub mod sourceid;
 pub mod span;

@@ -12,6 +12,7 @@ use imgctl_core::rollout::{Action, ActionResult};
 use imgctl_core::tags::TagIndex;
 use imgctl_registry::{Registry, RegistryError};
 
+pub mod gc;
 pub mod layout;
 pub mod moves;
 pub mod promote;

@@ -39,15 +39,20 @@ pub struct TestRegistry {
 impl TestRegistry {
     /// An anonymous registry (plain HTTP, delete enabled).
     pub fn start() -> TestRegistry {
-        TestRegistry::launch(None)
+        TestRegistry::launch(None, true)
+    }
+
+    /// An anonymous registry with deletes disabled: `DELETE` answers 405, like Docker Hub.
+    pub fn start_without_delete() -> TestRegistry {
+        TestRegistry::launch(None, false)
     }
 
     /// A registry behind `auth.htpasswd` accepting `user`/`password` (bcrypt via `htpasswd -B`).
     pub fn start_with_htpasswd(user: &str, password: &str) -> TestRegistry {
-        TestRegistry::launch(Some((user.to_owned(), password.to_owned())))
+        TestRegistry::launch(Some((user.to_owned(), password.to_owned())), true)
     }
 
-    fn launch(credentials: Option<(String, String)>) -> TestRegistry {
+    fn launch(credentials: Option<(String, String)>, delete: bool) -> TestRegistry {
         let bin = require_tool(REGISTRY_BIN, "docker-registry");
         let dir = tempfile::tempdir().expect("create a temp dir for the registry");
         let port = free_port();
@@ -63,7 +68,7 @@ impl TestRegistry {
             auth = format!("auth:\n  htpasswd:\n    realm: imgctl-test\n    path: {}\n", file.display());
         }
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: {delete}\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
             root = root.display()
         );
         let config_path = dir.path().join("config.yml");

@@ -1,9 +1,14 @@
 //! Integration tests: the real `imgctl` binary run in a controlled environment.
 
+// tests report measured figures on stderr (shown with --nocapture)
+#![allow(clippy::print_stderr)]
+
 mod import;
 mod inspect;
 mod plan;
 mod fleet;
+mod gc;
+mod usages;
 mod support;
 
 mod validate;
