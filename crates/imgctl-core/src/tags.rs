@@ -103,6 +103,27 @@ pub struct ParsedTag {
     pub in_manifest: bool,
 }
 
+impl ParsedTag {
+    /// A reading with no kind-specific details yet.
+    fn bare(tag: &str, variant: &str, os: &OsDefinition, qualifiers: Vec<String>, kind: TagKind, in_manifest: bool) -> ParsedTag {
+        ParsedTag {
+            tag: tag.to_string(),
+            variant: variant.to_string(),
+            os: os.id.clone(),
+            qualifiers,
+            arch: os.arch.clone(),
+            kind,
+            channel: None,
+            source_id: None,
+            time: None,
+            digest_prefix: None,
+            rolled_back_from: None,
+            alias: None,
+            in_manifest,
+        }
+    }
+}
+
 /// Why a tag could not be read back.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TagError {
@@ -207,21 +228,7 @@ impl<'f> TagIndex<'f> {
 
     fn reading_of(&self, tag: &str, i: usize, kind: TagKind) -> ParsedTag {
         let v = &self.fleet.variants[i];
-        ParsedTag {
-            tag: tag.to_string(),
-            variant: v.name.clone(),
-            os: v.os.id.clone(),
-            qualifiers: v.spec.qualifiers.clone(),
-            arch: v.os.arch.clone(),
-            kind,
-            channel: None,
-            source_id: None,
-            time: None,
-            digest_prefix: None,
-            rolled_back_from: None,
-            alias: None,
-            in_manifest: true,
-        }
+        ParsedTag::bare(tag, &v.name, &v.os, v.spec.qualifiers.clone(), kind, true)
     }
 
     fn parse_known(&self, tag: &str) -> Option<ParsedTag> {
@@ -256,21 +263,7 @@ impl<'f> TagIndex<'f> {
     }
 
     fn parse_structural(&self, tag: &str) -> Option<ParsedTag> {
-        let make = |base: &str, kind: TagKind, r: Reading<'_>| ParsedTag {
-            tag: tag.to_string(),
-            variant: base.to_string(),
-            os: r.os.id.clone(),
-            qualifiers: r.qualifiers,
-            arch: r.os.arch.clone(),
-            kind,
-            channel: None,
-            source_id: None,
-            time: None,
-            digest_prefix: None,
-            rolled_back_from: None,
-            alias: None,
-            in_manifest: false,
-        };
+        let make = |base: &str, kind: TagKind, r: Reading<'_>| ParsedTag::bare(tag, base, r.os, r.qualifiers, kind, false);
         if let Some(h) = split_history(tag) {
             for (channel, suffix) in &self.suffixes {
                 if let Some(base) = h.prefix.strip_suffix(suffix.as_str()) {

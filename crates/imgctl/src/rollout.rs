@@ -65,6 +65,17 @@ pub fn promotion_ref(repo: &Repo, fleet: &Fleet, channel: &str, rev: Option<&str
     Err(CliError::Input(format!("resolve the '{channel}' channel's branch: neither '{branch}' nor 'origin/{branch}' exists (fetch it, or pass --ref REV)")))
 }
 
+/// A variant and one of its channels, as `rollback` and `history` take them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VariantChannel {
+    /// The variant (its base tag).
+    #[arg(value_name = "VARIANT")]
+    pub variant: String,
+    /// Channel [default: the channel with promotesFrom, e.g. latest].
+    #[arg(long, value_name = "C")]
+    pub channel: Option<String>,
+}
+
 /// The variant named `name` (its base tag), or a clear error.
 pub fn find_variant<'f>(fleet: &'f Fleet, name: &str) -> Result<&'f imgctl_core::Variant, CliError> {
     fleet.variant(name).ok_or_else(|| CliError::Input(format!("find variant '{name}' in the manifest (see `imgctl tags`)")))

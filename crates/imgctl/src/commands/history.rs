@@ -19,12 +19,9 @@ use crate::workspace;
 /// Arguments of `history`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The variant (its base tag).
-    #[arg(value_name = "VARIANT")]
-    pub variant: String,
-    /// Channel [default: the channel with promotesFrom, e.g. latest].
-    #[arg(long, value_name = "C")]
-    pub channel: Option<String>,
+    /// The variant and channel.
+    #[command(flatten)]
+    pub target: rollout::VariantChannel,
 }
 
 /// One move (SPEC §4.1 `history`).
@@ -90,8 +87,8 @@ impl Report for HistoryReport {
 /// Runs `history`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let fleet = workspace::require(env)?;
-    let v = rollout::find_variant(&fleet, &args.variant)?;
-    let channel = rollout::channel_or_promoted(&fleet, args.channel)?;
+    let v = rollout::find_variant(&fleet, &args.target.variant)?;
+    let channel = rollout::channel_or_promoted(&fleet, args.target.channel)?;
     let client = rollout::connect(env, &fleet, Access::Pull)?;
     let ctx = rollout::ctx(env, &client, &fleet, true, &NoProgress);
     let history = crate::registry::block_on(ctx.snapshot())?.map_err(rollout::engine_error)?;

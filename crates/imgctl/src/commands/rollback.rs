@@ -12,12 +12,9 @@ use crate::workspace;
 /// Arguments of `rollback`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The variant (its base tag).
-    #[arg(value_name = "VARIANT")]
-    pub variant: String,
-    /// Channel to roll back [default: the channel with promotesFrom, e.g. latest].
-    #[arg(long, value_name = "C")]
-    pub channel: Option<String>,
+    /// The variant and channel.
+    #[command(flatten)]
+    pub target: rollout::VariantChannel,
     /// Go to this digest (`sha256:…`) or tag instead of the previous one.
     #[arg(long, value_name = "DIGEST|TAG")]
     pub to: Option<String>,
@@ -29,8 +26,8 @@ pub struct Args {
 /// Runs `rollback`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let fleet = workspace::require(env)?;
-    let v = rollout::find_variant(&fleet, &args.variant)?;
-    let channel = rollout::channel_or_promoted(&fleet, args.channel)?;
+    let v = rollout::find_variant(&fleet, &args.target.variant)?;
+    let channel = rollout::channel_or_promoted(&fleet, args.target.channel)?;
     let target = args.to.map_or(Target::Previous, Target::To);
     let client = rollout::connect(env, &fleet, Access::Push)?;
     let progress = CliProgress::new("rollback");
