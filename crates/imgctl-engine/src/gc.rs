@@ -347,7 +347,7 @@ mod tests {
     async fn run(r: &Racing, dry_run: bool) -> GcReport {
         let f = fleet();
         let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
-        let ctx = Ctx { registry: r, repo: REPO, fleet: &f, now, concurrency: 4, dry_run, progress: &NoProgress };
+        let ctx = Ctx { registry: r, repo: REPO, fleet: &f, now, started: None, concurrency: 4, dry_run, progress: &NoProgress };
         gc(&ctx, 1, imgctl_core::duration::Duration(0)).await.expect("gc")
     }
 

@@ -57,8 +57,10 @@ pub struct Ctx<'a, R: Registry> {
     pub repo: &'a str,
     /// The fleet (manifest at the relevant revision).
     pub fleet: &'a Fleet,
-    /// Now.
+    /// When the command started (the real time, or `IMGCTL_NOW`).
     pub now: DateTime<Utc>,
+    /// The monotonic instant matching `now`; `None` for a frozen clock (`IMGCTL_NOW`).
+    pub started: Option<std::time::Instant>,
     /// Variants in flight at once.
     pub concurrency: usize,
     /// Plan only, change nothing.
@@ -74,6 +76,16 @@ impl<R: Registry> std::fmt::Debug for Ctx<'_, R> {
 }
 
 impl<R: Registry> Ctx<'_, R> {
+    /// The time to record a move made now: `now` plus the time the command has run, so a
+    /// long run (or a race with another writer that started later) records moves in the
+    /// order they happened.
+    pub fn move_time(&self) -> DateTime<Utc> {
+        match self.started {
+            Some(t) => self.now + chrono::TimeDelta::from_std(t.elapsed()).unwrap_or_default(),
+            None => self.now,
+        }
+    }
+
     /// Lists the repository's tags once and sorts them into histories.
     pub async fn snapshot(&self) -> Result<RepoHistory, EngineError> {
         let tags = match self.registry.list_tags(self.repo).await {

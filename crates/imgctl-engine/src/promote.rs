@@ -115,7 +115,7 @@ async fn one<R: Registry>(
             let mut reason = "already there".to_string();
             if !recorded && !ctx.dry_run {
                 // an interrupted run moved the channel but did not record it: record it now
-                let m = Move { variant: v, channel: &opts.channel, manifest, time: target.next_time(ctx.now), rolled_back_from: None };
+                let m = Move { variant: v, channel: &opts.channel, manifest, time: target.next_time(ctx.move_time()), rolled_back_from: None };
                 moves::repair(ctx.registry, ctx.repo, ctx.fleet, &m).await?;
                 reason = "already there; recorded the missing release tag".into();
             }
@@ -134,7 +134,7 @@ async fn one<R: Registry>(
                 return Ok(with_from(ActionResult { reason: Some("dry run: would move".into()), ..moved }));
             }
             let manifest = candidate.as_ref().expect("a move implies a candidate");
-            let m = Move { variant: v, channel: &opts.channel, manifest, time: target.next_time(ctx.now), rolled_back_from: None };
+            let m = Move { variant: v, channel: &opts.channel, manifest, time: target.next_time(ctx.move_time()), rolled_back_from: None };
             Ok(with_from(match moves::apply(ctx.registry, ctx.repo, ctx.fleet, &m).await? {
                 MoveOutcome::Moved => ActionResult { reason: Some(format!("source id {source_id}")), ..moved },
                 MoveOutcome::Conflict(now) => ActionResult {

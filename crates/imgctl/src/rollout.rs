@@ -258,6 +258,7 @@ pub fn ctx<'a>(env: &Env<'_>, client: &'a RegistryClient, fleet: &'a Fleet, dry_
         repo: &fleet.manifest.repository,
         fleet,
         now: env.now(),
+        started: env.facts.now.is_none().then(std::time::Instant::now),
         concurrency: usize::from(env.global.concurrency),
         dry_run,
         progress,
