@@ -63,6 +63,11 @@ impl Fleet {
     pub fn many(soak: &str, n: usize) -> Fleet {
         let reg = TestRegistry::start();
         let host = reg.host();
+        Fleet::many_with_host(reg, host, soak, n)
+    }
+
+    /// [`Fleet::many`] talking to `host` (e.g. a proxy in front of `reg`).
+    pub fn many_with_host(reg: TestRegistry, host: String, soak: &str, n: usize) -> Fleet {
         let variants: String = (0..n).map(|k| format!("  - os: Linux-Ubuntu-22.04-AMD64\n    qualifiers: [helix, v{k}]\n    context: ../src/helix\n")).collect();
         Fleet::with_variants(reg, host, soak, &variants)
     }

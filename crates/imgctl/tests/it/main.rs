@@ -17,3 +17,4 @@ mod rollout_robust;
 mod workflows;
 mod snapshots;
 mod rollout_publish;
+mod soak;
