@@ -171,3 +171,51 @@ fn two_concurrent_promotes_never_overwrite_silently() {
     let conflicts: usize = runs.iter().map(|d| d["results"].as_array().unwrap().iter().filter(|r| r["action"] == "conflict").count()).sum();
     eprintln!("concurrent promotes: {conflicts} conflicts reported");
 }
+
+#[test]
+fn four_concurrent_promotes_and_a_rollback_storm_stay_consistent() {
+    let mut f = Fleet::many("0s", 30);
+    let names = many_names(30);
+    let mut revs = Vec::new();
+    let mut intended = Vec::new();
+    for round in 0..4u64 {
+        if round > 0 {
+            f.change_sources();
+        }
+        revs.push(git(f.sb.path(), &["rev-parse", "HEAD"]));
+        intended.push(publish_all(&f, &names, 10 + round, T0));
+    }
+    // a first promotion so that rollbacks have somewhere to go
+    f.at(T0, &["promote", "--ref", &revs[0]]).code(0);
+    let (runs, rollbacks): (Vec<serde_json::Value>, Vec<serde_json::Value>) = std::thread::scope(|s| {
+        let promotes: Vec<_> = revs[1..]
+            .iter()
+            .map(|rev| {
+                let f = &f;
+                s.spawn(move || f.at(T1, &["promote", "--ref", rev, "--output", "json"]).json())
+            })
+            .collect();
+        let storm = {
+            let (f, names) = (&f, &names);
+            s.spawn(move || names.iter().step_by(3).map(|v| f.at(T1, &["rollback", v, "--output", "json"])).filter(|r| r.code == 0).map(|r| r.json()).collect::<Vec<_>>())
+        };
+        (promotes.into_iter().map(|h| h.join().unwrap()).collect(), storm.join().unwrap())
+    });
+    let all: Vec<&serde_json::Value> = runs.iter().chain(rollbacks.iter()).collect();
+    for v in &names {
+        let end = f.skopeo_digest(&format!("{v}-latest")).expect("latest exists");
+        assert!(intended.iter().any(|m| m[v] == end), "{v} ended at {end}, which no run intended");
+        let lines: Vec<&serde_json::Value> = all.iter().flat_map(|d| d["results"].as_array().unwrap().iter().filter(|r| r["variant"] == v.as_str())).collect();
+        for r in &lines {
+            if r["action"] == "moved" && r["to"].as_str() != Some(end.as_str()) {
+                let reported = lines.iter().any(|o| o["action"] == "conflict");
+                assert!(reported, "{v}: overwritten without any run reporting a conflict: {lines:?}");
+            }
+        }
+    }
+    // the history explains every channel: a further promote sees no conflict
+    let again = f.at(T2, &["promote", "--ref", &revs[3], "--output", "json"]).json();
+    for r in again["results"].as_array().unwrap() {
+        assert_ne!(r["action"], "conflict", "inconsistent history after the storm: {r}");
+    }
+}
