@@ -67,6 +67,13 @@ pub enum Fault {
     Drop,
     /// Forwarded; the answer's headers and half its body are sent, then the connection is reset.
     ResetMidBody,
+    /// Forwarded after a delay (past a client's read timeout, to test timeouts).
+    Slow {
+        /// The delay.
+        millis: u64,
+    },
+    /// Forwarded; the full `Content-Length` is announced but only half the body is sent.
+    Truncate,
     /// Forwarded; a manifest GET's body is altered (headers, digest included, kept).
     AlterManifest,
     /// Forwarded; the `Docker-Content-Digest` of the answer is replaced by another digest.
@@ -81,7 +88,7 @@ pub enum Fault {
 impl Fault {
     fn applies(&self, method: &str, kind: PathKind) -> bool {
         match self {
-            Fault::ResetMidBody => method == "GET",
+            Fault::ResetMidBody | Fault::Truncate => method == "GET",
             Fault::AlterManifest => method == "GET" && kind == PathKind::Manifest,
             Fault::NextLink | Fault::ReverseTags => method == "GET" && kind == PathKind::TagsList,
             _ => true,
@@ -318,6 +325,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             return Ok(Response::builder().status(*s).header("content-type", "application/json").body(error_body("UNAVAILABLE"))?);
         }
         Some(Fault::Drop) => return Err("injected: connection dropped".into()),
+        Some(Fault::Slow { millis }) => tokio::time::sleep(std::time::Duration::from_millis(*millis)).await,
         _ => {}
     }
     let (parts, body) = req.into_parts();
@@ -364,6 +372,12 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
                 tags.reverse();
             }
             full(serde_json::to_vec(&list)?)
+        }
+        Some(Fault::Truncate) => {
+            // the upstream Content-Length header was copied; the body stops half way
+            let half = bytes.slice(..bytes.len() / 2);
+            let frames: Vec<Result<Frame<Bytes>, BoxError>> = vec![Ok(Frame::data(half))];
+            BodyExt::boxed(StreamBody::new(futures_util::stream::iter(frames)))
         }
         Some(Fault::ResetMidBody) => {
             let half = bytes.slice(..bytes.len() / 2);

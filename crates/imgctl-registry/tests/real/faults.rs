@@ -104,3 +104,22 @@ async fn requests_in_flight_are_bounded_and_auth_happens_once() {
     assert_eq!(c.kind(PathKind::Ping), 1, "one auth handshake for the whole operation: {c:?}");
     assert_eq!(client.stats().total(), 41);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_answers_past_the_read_timeout_and_truncated_bodies_are_retried() {
+    let s = Setup::anonymous();
+    let mut opts = s.reg.options_for(&s.proxy.host());
+    opts.read_timeout = Duration::from_millis(300);
+    let via = RegistryClient::new(opts).unwrap();
+    let img = image(Flavor::Oci, "amd64", 1, 77);
+    push_image(&s.direct, "t", "v1", &img).await;
+    for fault in [Fault::Slow { millis: 1_000 }, Fault::Truncate] {
+        s.proxy.reset();
+        s.proxy.set_faults(FaultPlan { max: Some(2), kinds: vec![PathKind::Manifest], ..FaultPlan::always(fault.clone()) });
+        let got = via.get_manifest("t", "v1").await.unwrap_or_else(|e| panic!("{fault:?}: {e}"));
+        assert_eq!(got.bytes, img.manifest.bytes, "{fault:?}");
+        let manifest_requests = s.proxy.events().iter().filter(|e| e.kind == PathKind::Manifest).count();
+        assert_eq!(manifest_requests, 3, "{fault:?}: two faulted attempts, then success");
+    }
+    s.proxy.clear_faults();
+}

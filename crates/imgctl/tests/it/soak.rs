@@ -1,6 +1,6 @@
 //! Seeded fault-injection soak (short profile): random publish / promote / rollback / gc
 //! steps through a proxy that fails 20% of requests (429, 5xx, dropped connections, resets
-//! mid-body, altered manifests). After every step — re-run without faults when it failed —
+//! mid-body, truncated bodies, slow answers, altered manifests). After every step — re-run without faults when it failed —
 //! the registry itself is checked: every channel points at a digest its history explains,
 //! nothing a channel needs is gone, a rolled-back digest is never re-promoted, and running
 //! the step again changes nothing. `IMGCTL_SOAK_SEED` / `IMGCTL_SOAK_STEPS` pick the run
@@ -29,6 +29,8 @@ fn faults(seed: u64) -> FaultPlan {
             Fault::Status(503),
             Fault::Drop,
             Fault::ResetMidBody,
+            Fault::Truncate,
+            Fault::Slow { millis: 150 },
             Fault::AlterManifest,
         ],
         kinds: Vec::new(),
