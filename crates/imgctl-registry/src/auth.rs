@@ -182,7 +182,7 @@ impl RegistryClient {
                 token: Option<String>,
                 access_token: Option<String>,
             }
-            let body = resp.bytes().await.map_err(|e| crate::client::transport_failure("authenticate to", target, &e))?;
+            let body = crate::client::read_limited("authenticate to", target, resp, crate::client::MAX_LISTING_BYTES).await?;
             let t: Token = serde_json::from_slice(&body)
                 .map_err(|_| RegistryError::Protocol { op: "authenticate to", target: Box::new(target.clone()), reason: "token response is not the expected JSON".into() })?;
             let token = t.token.or(t.access_token).filter(|t| !t.is_empty()).ok_or_else(|| RegistryError::Protocol {

@@ -186,6 +186,30 @@ impl RegistryClient {
     }
 }
 
+/// Largest manifest accepted (OCI registries take at least 4 MiB; more is refused).
+pub const MAX_MANIFEST_BYTES: usize = 4 << 20;
+/// Largest tag-list page or token answer accepted.
+pub const MAX_LISTING_BYTES: usize = 64 << 20;
+
+/// Reads a response body, refusing one larger than `limit` (checked as it streams, so a
+/// multi-GB body or an endless stream is cut off after `limit` bytes).
+pub(crate) async fn read_limited(op: &'static str, target: &Target, mut resp: Response, limit: usize) -> Result<bytes::Bytes, Failure> {
+    let too_large = || {
+        Failure::Fatal(RegistryError::Protocol { op, target: Box::new(target.clone()), reason: format!("the answer is larger than {limit} bytes; refused") })
+    };
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| transport_failure(op, target, &e))? {
+        if buf.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
 /// A transport error: timeouts and resets are transient; failing to connect is final.
 pub(crate) fn transport_failure(op: &'static str, target: &Target, e: &reqwest::Error) -> Failure {
     let reason = error_chain(e);

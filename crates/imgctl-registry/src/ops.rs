@@ -5,7 +5,7 @@ use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, LOCATION}
 use reqwest::{Body, Method, Url};
 
 use crate::auth::Access;
-use crate::client::{RegistryClient, status_error, transport_failure};
+use crate::client::{RegistryClient, status_error};
 use crate::digest::{is_digest, media_type_of, sha256};
 use crate::error::{RegistryError, Target};
 use crate::retry::Failure;
@@ -118,7 +118,7 @@ impl Registry for RegistryClient {
                 }
                 let announced = header(resp.headers(), DIGEST_HEADER).map(str::to_owned);
                 let content_type = header(resp.headers(), CONTENT_TYPE.as_str()).map(str::to_owned);
-                let bytes = resp.bytes().await.map_err(|e| transport_failure(op, target, &e))?;
+                let bytes = crate::client::read_limited(op, target, resp, crate::client::MAX_MANIFEST_BYTES).await?;
                 let actual = sha256(&bytes);
                 let expected = if is_digest(reference) { Some(reference.to_owned()) } else { announced };
                 if let Some(expected) = expected

@@ -8,7 +8,7 @@ use reqwest::{Method, Url};
 
 use crate::Result;
 use crate::auth::Access;
-use crate::client::{RegistryClient, status_error, transport_failure};
+use crate::client::{RegistryClient, status_error};
 use crate::error::RegistryError;
 use crate::retry::Failure;
 
@@ -49,7 +49,7 @@ pub(crate) async fn list_all(client: &RegistryClient, repo: &str) -> Result<Vec<
                         _ => return Err(Failure::Fatal(status_error(op, target, resp).await)),
                     }
                     let next = resp.headers().get(reqwest::header::LINK).and_then(|v| v.to_str().ok()).and_then(next_link).map(str::to_owned);
-                    let body = resp.bytes().await.map_err(|e| transport_failure(op, target, &e))?;
+                    let body = crate::client::read_limited(op, target, resp, crate::client::MAX_LISTING_BYTES).await?;
                     #[derive(serde::Deserialize)]
                     struct TagList {
                         tags: Option<Vec<String>>,

@@ -6,6 +6,7 @@
 mod auth;
 mod blobs;
 mod faults;
+mod limits;
 mod manifests;
 mod tags;
 

@@ -1,0 +1,53 @@
+//! A registry (here a hostile stand-in on loopback) that sends a huge body or an endless
+//! stream is cut off by the client's limits: a clear error, bounded memory, no hang.
+
+use imgctl_registry::{ClientOptions, Registry, RegistryClient};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Serves `/v2/` with 200, and answers everything else with 200 and an endless chunked body
+/// (or, with `announce`, a `Content-Length` of 8 GiB).
+async fn hostile(announce: bool) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]);
+                if req.starts_with("GET /v2/ ") {
+                    let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").await;
+                    return;
+                }
+                if announce {
+                    let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 8589934592\r\n\r\n").await;
+                } else {
+                    let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n").await;
+                }
+                let chunk = vec![b' '; 64 * 1024];
+                loop {
+                    let framed = if announce { chunk.clone() } else { [format!("{:x}\r\n", chunk.len()).into_bytes(), chunk.clone(), b"\r\n".to_vec()].concat() };
+                    if sock.write_all(&framed).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_and_oversized_answers_are_cut_off() {
+    for announce in [false, true] {
+        let host = hostile(announce).await;
+        let mut opts = ClientOptions::new(&host);
+        opts.insecure = true;
+        let client = RegistryClient::new(opts).unwrap();
+        let e = client.get_manifest("r", "v1").await.unwrap_err().to_string();
+        assert!(e.contains("larger than"), "announce={announce}: {e}");
+        let e = client.list_tags("r").await.unwrap_err().to_string();
+        assert!(e.contains("larger than"), "announce={announce}: {e}");
+    }
+}
