@@ -10,7 +10,7 @@ use imgctl_testkit::{TestRegistry, block_on};
 use crate::support::{Run, Sandbox};
 
 const USER: &str = "ci-bot";
-const PASSWORD: &str = "Pw-d0nt-l3ak-7f3a9";
+const PASSWORD: &str = crate::support::TEST_PASSWORD;
 
 fn b64(input: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

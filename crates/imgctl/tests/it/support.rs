@@ -70,13 +70,23 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// The test password every auth test uses; no run's output may contain it (or its
+/// base64 `user:password` form), whatever the verbosity.
+pub const TEST_PASSWORD: &str = "Pw-d0nt-l3ak-7f3a9";
+
 impl From<Output> for Run {
+    #[track_caller]
     fn from(o: Output) -> Run {
-        Run {
+        let run = Run {
             code: o.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        };
+        for out in [&run.stdout, &run.stderr] {
+            assert!(!out.contains(TEST_PASSWORD) && !out.contains("Pw-d0nt"), "a credential reached the output:\n{out}");
+            assert!(!out.contains("Y2ktYm90OlB3LWQwbnQtbDNhay03ZjNhOQ"), "a base64 credential reached the output:\n{out}");
         }
+        run
     }
 }
 
