@@ -2,29 +2,11 @@
 //! object database, working-tree tree ids equal to what git would commit, plans.
 
 use std::path::Path;
-use std::process::Command;
 
 use imgctl_core::plan::Reason;
 use imgctl_core::source::{EntryKind, SourceTree};
 use imgctl_git::{GitError, Repo, WORKING_TREE};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-        .output()
-        .expect("git runs (install git)");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use imgctl_testkit::repo::git;
 
 fn write(root: &Path, rel: &str, text: &str) {
     let p = root.join(rel);

@@ -7,6 +7,7 @@
 mod gate;
 pub mod images;
 pub mod layout;
+pub mod repo;
 mod proxy;
 mod registry;
 

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use imgctl_testkit::images::{Flavor, TestImage, TestIndex, image, index};
@@ -35,16 +35,7 @@ pub struct Fleet {
     builds: u64,
 }
 
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=imgctl test", "-c", "user.email=test@example.invalid", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+pub use imgctl_testkit::repo::git;
 
 impl Fleet {
     /// A fleet whose `latest` channel soaks for `soak`, published to a fresh registry.
