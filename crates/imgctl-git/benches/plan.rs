@@ -11,19 +11,7 @@ use git2::{IndexAddOption, Repository, Signature};
 use imgctl_core::graph::Graph;
 use imgctl_core::sourceid::SourceIds;
 use imgctl_git::Repo;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir") {
-        let e = e.expect("entry");
-        let target = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).expect("copy");
-        }
-    }
-}
+use imgctl_testkit::repo::copy_dir;
 
 fn commit_all(repo: &Repository, msg: &str) -> String {
     let mut index = repo.index().expect("index");

@@ -88,25 +88,11 @@ fn expected_os(p: &RealPlatform) -> String {
     format!("{family}-{distro}-{version}-{arch}")
 }
 
-/// Copies a directory tree.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("dir entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 /// A sandbox holding the fixture at the same relative place as the repository, with
 /// the import run there exactly as the shipped sample was made; returns its report.
 fn imported() -> (Sandbox, Value) {
     let sb = Sandbox::new();
-    copy_tree(&fixture("dotnet-buildtools-prereqs"), &sb.path().join(FIXTURE));
+    imgctl_testkit::repo::copy_dir(&fixture("dotnet-buildtools-prereqs"), &sb.path().join(FIXTURE));
     let report = sb.run(&["--output", "json", "import", "docker-tools", &format!("{FIXTURE}/manifest.json"), "--out-dir", "."]).code(0).json();
     (sb, report)
 }
