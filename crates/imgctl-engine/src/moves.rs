@@ -64,7 +64,7 @@ pub fn alias_tags(fleet: &Fleet, m: &Move<'_>) -> Vec<String> {
     m.variant.spec.aliases.iter().map(|a| format!("{a}{suffix}")).collect()
 }
 
-/// PUT channel (and its alias tags), then HEAD verify and PUT release tag together: 3
+/// PUT channel (and its alias tags), HEAD verify, then PUT release tag: 3
 /// requests plus one per alias. The caller has already checked (HEAD) that the channel is
 /// where the plan expected. The release tag is written after the channel, so a run
 /// interrupted before it is seen (channel at the digest, no record) and finished by
@@ -75,14 +75,13 @@ pub async fn apply<R: Registry>(registry: &R, repo: &str, fleet: &Fleet, m: &Mov
     for alias in alias_tags(fleet, m) {
         registry.put_manifest(repo, &alias, m.manifest).await?;
     }
-    // verify and record together: the record follows the channel PUT (so an interrupted run
-    // is repaired on the next), and a race the verify sees is one the history also shows
-    let (after, recorded) = futures_util::future::join(current(registry, repo, &channel_tag), record(registry, repo, fleet, m)).await;
-    let after = after?;
-    recorded?;
+    // verify, then record: run together, distribution 2.8's filesystem driver answers the
+    // HEAD with a 500 while the PUT rewrites the same revision link (a retry each time)
+    let after = current(registry, repo, &channel_tag).await?;
     if after.as_deref() != Some(m.manifest.digest.as_str()) {
         return Ok(MoveOutcome::Conflict(after));
     }
+    record(registry, repo, fleet, m).await?;
     Ok(MoveOutcome::Moved)
 }
 
