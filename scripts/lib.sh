@@ -20,7 +20,9 @@ free_port() {
 }
 
 # start_registry DIR: starts docker-registry with storage in DIR on a free port; sets
-# REGISTRY_HOST and REGISTRY_PID. Never uses the packaged config (it listens on all interfaces).
+# REGISTRY_HOST and REGISTRY_PID. Never uses the packaged config (it listens on all interfaces
+# and asks for htpasswd auth); its storage settings are kept (in-memory blob-descriptor cache,
+# deletes enabled), so benchmarks see the registry as Debian deploys it.
 start_registry() {
   local dir=$1 port debug
   port=$(free_port); debug=$(free_port)
@@ -31,6 +33,7 @@ log: { level: error, accesslog: { disabled: true } }
 storage:
   filesystem: { rootdirectory: $dir/storage }
   delete: { enabled: true }
+  cache: { blobdescriptor: inmemory }
 http:
   addr: 127.0.0.1:$port
   debug: { addr: 127.0.0.1:$debug }

@@ -143,6 +143,9 @@ fn seeded_soak_with_faults_keeps_the_invariants() {
         proxy.clear_faults();
         check(&f, &names, &rejected, &label);
         proxy.set_faults(faults(seed));
+        if (step + 1) % 100 == 0 {
+            eprintln!("soak seed {seed}: {} of {steps} steps checked", step + 1);
+        }
     }
     let injected = proxy.events().iter().filter(|e| e.fault.is_some()).count();
     assert!(injected > 0, "the soak injected no fault");
