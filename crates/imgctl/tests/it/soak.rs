@@ -2,7 +2,7 @@
 //! steps through a proxy that fails 20% of requests (429, 5xx, dropped connections, resets
 //! mid-body, truncated bodies, slow answers, altered manifests). After every step — re-run without faults when it failed —
 //! the registry itself is checked: every channel points at a digest its history explains,
-//! nothing a channel needs is gone, a rolled-back digest is never re-promoted, and running
+//! nothing a channel needs is gone (its digest, what a rollback would go back to), a rolled-back digest is never re-promoted, and running
 //! the step again changes nothing. `IMGCTL_SOAK_SEED` / `IMGCTL_SOAK_STEPS` pick the run
 //! (`scripts/soak` runs the long profile).
 
@@ -39,9 +39,13 @@ fn faults(seed: u64) -> FaultPlan {
 }
 
 /// Checks the invariants on the registry directly (not through the proxy).
-fn check(f: &Fleet, names: &[String], rejected: &BTreeMap<String, BTreeSet<String>>, step: &str) {
+/// `seen` collects every tag ever listed: the whole history, also of digests gc deleted since;
+/// `targets` the rollback target of each channel that resolved at the last check.
+fn check(f: &Fleet, names: &[String], rejected: &BTreeMap<String, BTreeSet<String>>, seen: &mut BTreeSet<String>, targets: &mut BTreeMap<String, String>, step: &str) {
     let client = f.reg.client();
-    let tags = block_on(client.list_tags(REPO)).expect("list tags");
+    let listed = block_on(client.list_tags(REPO)).expect("list tags");
+    seen.extend(listed.iter().cloned());
+    let tags = &*seen;
     for v in names {
         for channel in ["staging", "latest"] {
             let tag = format!("{v}-{channel}");
@@ -51,16 +55,29 @@ fn check(f: &Fleet, names: &[String], rejected: &BTreeMap<String, BTreeSet<Strin
                 continue;
             };
             let d12 = &d.digest["sha256:".len()..][..12];
-            let moves: Vec<(&str, &str)> = tags
+            // (time, digest12, rolled back from, release tag), oldest first
+            let mut moves: Vec<(&str, &str, Option<&str>, &str)> = tags
                 .iter()
-                .filter_map(|t| t.strip_prefix(&format!("{tag}-")))
-                .filter_map(|rest| {
+                .filter_map(|t| t.strip_prefix(&format!("{tag}-")).map(|rest| (t, rest)))
+                .filter_map(|(t, rest)| {
                     let parts: Vec<&str> = rest.split('-').collect();
-                    (parts.len() >= 2 && parts[0].len() == 14 && parts[1].len() == 12).then(|| (parts[0], parts[1]))
+                    (parts.len() >= 2 && parts[0].len() == 14 && parts[1].len() == 12).then(|| (parts[0], parts[1], parts.get(2).copied(), t.as_str()))
                 })
                 .collect();
-            let newest = moves.iter().map(|(t, _)| *t).max().unwrap_or_else(|| panic!("{step}: {tag} has no history"));
-            assert!(moves.iter().any(|(t, d)| *t == newest && *d == d12), "{step}: {tag} points at {d12}, which its history does not explain");
+            moves.sort();
+            let newest = moves.last().map(|m| m.0).unwrap_or_else(|| panic!("{step}: {tag} has no history"));
+            assert!(moves.iter().any(|(t, d, ..)| *t == newest && *d == d12), "{step}: {tag} points at {d12}, which its history does not explain");
+            // what a rollback would go back to is protected: once it resolves after a step,
+            // it resolves after every later step for as long as it is the target
+            match rollback_target(&moves, d12) {
+                Some(target) if block_on(client.resolve(REPO, target)).is_ok() => {
+                    targets.insert(tag.clone(), target.to_string());
+                }
+                Some(target) => {
+                    assert_ne!(targets.get(&tag).map(String::as_str), Some(target), "{step}: deleted {target}, the rollback target of {tag}");
+                }
+                None => {}
+            }
             if channel == "latest" {
                 if let Some(bad) = rejected.get(v) {
                     assert!(!bad.contains(&d.digest), "{step}: {tag} was re-promoted to rejected {}", d.digest);
@@ -68,6 +85,18 @@ fn check(f: &Fleet, names: &[String], rejected: &BTreeMap<String, BTreeSet<Strin
             }
         }
     }
+}
+
+/// The release tag of the move a rollback from `current` goes back to (an oracle written
+/// apart from imgctl's): the newest earlier move to another digest not rejected — rolled
+/// back from and not moved to since.
+fn rollback_target<'a>(moves: &[(&str, &str, Option<&str>, &'a str)], current: &str) -> Option<&'a str> {
+    let rejected = |d: &str| match moves.iter().rposition(|m| m.2 == Some(d)) {
+        None => false,
+        Some(at) => !moves[at + 1..].iter().any(|m| m.1 == d),
+    };
+    let start = moves.iter().rposition(|m| m.1 == current).unwrap_or(moves.len());
+    moves[..start].iter().rev().find(|m| m.1 != current && !rejected(m.1)).map(|m| m.3)
 }
 
 /// Runs `args`; when faults made it fail, runs it again without faults. Returns the run
@@ -95,6 +124,9 @@ fn seeded_soak_with_faults_keeps_the_invariants() {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut rejected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut hour = 0i64;
+    let mut built: BTreeSet<String> = BTreeSet::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut targets: BTreeMap<String, String> = BTreeMap::new();
     proxy.set_faults(faults(seed));
     for step in 0..steps {
         hour += 1;
@@ -104,7 +136,19 @@ fn seeded_soak_with_faults_keeps_the_invariants() {
         let label;
         let run = match op {
             0..=3 => {
-                f.change_sources();
+                // a new revision now and then (op 0, or every variant built); else the next
+                // variant not built yet at this revision, so promotions move many at once
+                let start = rng.usize(..n);
+                let unbuilt = (0..n).map(|k| &names[(start + k) % n]).find(|x| !built.contains(*x)).cloned();
+                let v = match unbuilt.filter(|_| op != 0) {
+                    Some(v) => v,
+                    None => {
+                        f.change_sources();
+                        built.clear();
+                        v
+                    }
+                };
+                built.insert(v.clone());
                 let (dir, _) = f.build("any", seed * 1_000 + step);
                 label = format!("step {step}: publish {v}");
                 run_converging(&f, &proxy, &now, &["publish", &v, "--image", dir.to_str().unwrap(), "--output", "json"], seed)
@@ -141,7 +185,7 @@ fn seeded_soak_with_faults_keeps_the_invariants() {
             assert!(!run.stdout.contains("\"failed\""), "{label}: still failing without faults: {}", run.stdout);
         }
         proxy.clear_faults();
-        check(&f, &names, &rejected, &label);
+        check(&f, &names, &rejected, &mut seen, &mut targets, &label);
         proxy.set_faults(faults(seed));
         if (step + 1) % 100 == 0 {
             eprintln!("soak seed {seed}: {} of {steps} steps checked", step + 1);
