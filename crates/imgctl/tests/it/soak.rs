@@ -74,9 +74,11 @@ fn check(f: &Fleet, names: &[String], rejected: &BTreeMap<String, BTreeSet<Strin
                     targets.insert(tag.clone(), target.to_string());
                 }
                 Some(target) => {
-                    assert_ne!(targets.get(&tag).map(String::as_str), Some(target), "{step}: deleted {target}, the rollback target of {tag}");
+                    assert_ne!(targets.remove(&tag).as_deref(), Some(target), "{step}: deleted {target}, the rollback target of {tag}");
                 }
-                None => {}
+                None => {
+                    targets.remove(&tag);
+                }
             }
             if channel == "latest" {
                 if let Some(bad) = rejected.get(v) {
