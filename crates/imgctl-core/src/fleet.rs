@@ -114,11 +114,24 @@ impl Fleet {
     }
 
     /// `{base}{suffix}-{YYYYMMDDHHMMSS}-{digest12}` for a move of `channel` to `digest`
-    /// at `time`.
-    pub fn release_tag(&self, v: &Variant, channel: &str, time: chrono::DateTime<chrono::Utc>, digest: &str) -> Option<String> {
-        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-        let short = hex.get(..12)?;
-        Some(format!("{}-{}-{short}", self.channel_tag(v, channel)?, time.format("%Y%m%d%H%M%S")))
+    /// at `time`; a rollback adds `-{from12}`, the digest rolled back from (docs/HISTORY.md).
+    pub fn release_tag(
+        &self,
+        v: &Variant,
+        channel: &str,
+        time: chrono::DateTime<chrono::Utc>,
+        digest: &str,
+        rolled_back_from: Option<&str>,
+    ) -> Option<String> {
+        let short = crate::tags::digest12(digest);
+        if short.len() < 12 {
+            return None;
+        }
+        let tag = format!("{}-{}-{short}", self.channel_tag(v, channel)?, time.format("%Y%m%d%H%M%S"));
+        Some(match rolled_back_from {
+            Some(from) => format!("{tag}-{}", crate::tags::digest12(from)),
+            None => tag,
+        })
     }
 
     /// Every fixed tag name of `v` (all but immutable and release tags).

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use indexmap::IndexMap;
 use serde::Serialize;
 
@@ -89,21 +89,11 @@ impl ChannelHistory {
     /// The time to record a move made at `now`: `now`, or one second after the newest
     /// move when the clock is behind the history (keeps moves strictly ordered).
     pub fn next_time(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        let now = now.with_nanosecond_zero();
+        let now = now.trunc_subsecs(0);
         match self.newest() {
             Some(m) if m.time >= now => m.time + TimeDelta::seconds(1),
             _ => now,
         }
-    }
-}
-
-trait TruncateNanos {
-    fn with_nanosecond_zero(self) -> Self;
-}
-
-impl TruncateNanos for DateTime<Utc> {
-    fn with_nanosecond_zero(self) -> Self {
-        DateTime::from_timestamp(self.timestamp(), 0).unwrap_or(self)
     }
 }
 
@@ -189,11 +179,7 @@ impl RepoHistory {
     }
 }
 
-/// First 12 hex digits of a `sha256:…` digest.
-pub fn digest12(digest: &str) -> &str {
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    hex.get(..12).unwrap_or(hex)
-}
+pub use crate::tags::digest12;
 
 #[cfg(test)]
 mod tests {

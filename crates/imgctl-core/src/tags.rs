@@ -29,6 +29,12 @@ pub fn is_source_id(s: &str) -> bool {
     HEX12.is_match(s)
 }
 
+/// First 12 hex digits of a `sha256:…` digest (what release tags carry).
+pub fn digest12(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    hex.get(..12).unwrap_or(hex)
+}
+
 /// True for 14 digits (a release tag's timestamp).
 pub fn is_timestamp(s: &str) -> bool {
     DIGITS14.is_match(s)

@@ -149,7 +149,12 @@ proptest! {
                 prop_assert_eq!(&p.variant, &v.name);
                 prop_assert_eq!(p.kind, TagKind::Channel);
                 prop_assert_eq!(p.channel.as_deref(), Some(channel.as_str()));
-                let release = f.release_tag(v, channel, time, &format!("sha256:{digest}")).unwrap();
+                let rollback = f.release_tag(v, channel, time, &format!("sha256:{digest}"), Some(&format!("sha256:{source_id}{}", &digest[12..]))).unwrap();
+                let r = index.parse(&rollback).unwrap();
+                prop_assert_eq!(r.kind, TagKind::Release);
+                prop_assert_eq!(r.digest_prefix.as_deref(), Some(&digest[..12]));
+                prop_assert_eq!(r.rolled_back_from.as_deref(), Some(source_id.as_str()));
+                let release = f.release_tag(v, channel, time, &format!("sha256:{digest}"), None).unwrap();
                 let r = index.parse(&release).unwrap();
                 prop_assert_eq!(r.kind, TagKind::Release);
                 prop_assert_eq!(&r.variant, &v.name);

@@ -49,15 +49,6 @@ pub struct Move<'a> {
     pub rolled_back_from: Option<&'a str>,
 }
 
-/// The release tag recording `m`.
-pub fn release_tag(fleet: &Fleet, m: &Move<'_>) -> Option<String> {
-    let tag = fleet.release_tag(m.variant, m.channel, m.time, &m.manifest.digest)?;
-    Some(match m.rolled_back_from {
-        Some(from) => format!("{tag}-{}", digest12(from)),
-        None => tag,
-    })
-}
-
 /// The alias tags that move with `channel` (`{alias}{suffix}`).
 pub fn alias_tags(fleet: &Fleet, m: &Move<'_>) -> Vec<String> {
     let suffix = fleet.manifest.channels.get(m.channel).map(|c| c.suffix.as_str()).unwrap_or_default();
@@ -96,7 +87,7 @@ pub async fn repair<R: Registry>(registry: &R, repo: &str, fleet: &Fleet, m: &Mo
 
 /// Writes the release tag of a move (1 request).
 pub async fn record<R: Registry>(registry: &R, repo: &str, fleet: &Fleet, m: &Move<'_>) -> Result<(), RegistryError> {
-    if let Some(tag) = release_tag(fleet, m) {
+    if let Some(tag) = fleet.release_tag(m.variant, m.channel, m.time, &m.manifest.digest, m.rolled_back_from) {
         registry.put_manifest(repo, &tag, m.manifest).await?;
     }
     Ok(())
