@@ -244,10 +244,14 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     s
 }
 
-/// A non-success status that is not retried, as an error.
+/// Most of an error answer's body read for its message; the rest is not read.
+const MAX_ERROR_BODY_BYTES: usize = 64 << 10;
+
+/// A non-success status that is not retried, as an error (its body read within
+/// [`MAX_ERROR_BODY_BYTES`], like every other answer).
 pub(crate) async fn status_error(op: &'static str, target: &Target, resp: Response) -> RegistryError {
     let status = resp.status();
-    let body = resp.bytes().await.unwrap_or_default();
+    let body = read_limited(op, target, resp, MAX_ERROR_BODY_BYTES).await.unwrap_or_default();
     let message = registry_message(&body).unwrap_or_else(|| status.canonical_reason().unwrap_or("unexpected status").to_lowercase());
     let target = target.clone();
     match status.as_u16() {

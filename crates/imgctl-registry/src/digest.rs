@@ -2,7 +2,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
+use crate::{MANIFEST_MEDIA_TYPES, OCI_INDEX, OCI_MANIFEST};
 
 /// `sha256:<hex>` of `bytes`.
 pub fn sha256(bytes: &[u8]) -> String {
@@ -29,7 +29,7 @@ pub fn media_type_of(bytes: &[u8], content_type: Option<&str>) -> String {
         return mt;
     }
     let ct = content_type.map(|c| c.split(';').next().unwrap_or("").trim());
-    if let Some(ct) = ct.filter(|c| [OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST].contains(c)) {
+    if let Some(ct) = ct.filter(|c| MANIFEST_MEDIA_TYPES.contains(c)) {
         return ct.to_owned();
     }
     match probe {
@@ -53,7 +53,7 @@ mod tests {
 
     #[test]
     fn media_type_field_wins_then_content_type_then_shape() {
-        assert_eq!(media_type_of(br#"{"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}"#, Some(OCI_MANIFEST)), DOCKER_MANIFEST);
+        assert_eq!(media_type_of(br#"{"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}"#, Some(OCI_MANIFEST)), crate::DOCKER_MANIFEST);
         assert_eq!(media_type_of(br#"{"schemaVersion":2,"manifests":[]}"#, Some(OCI_INDEX)), OCI_INDEX);
         assert_eq!(media_type_of(br#"{"schemaVersion":2,"manifests":[]}"#, None), OCI_INDEX);
         assert_eq!(media_type_of(br#"{"schemaVersion":2,"layers":[]}"#, Some("application/json")), OCI_MANIFEST);

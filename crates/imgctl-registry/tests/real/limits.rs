@@ -4,9 +4,9 @@
 use imgctl_registry::{ClientOptions, Registry, RegistryClient};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Serves `/v2/` with 200, and answers everything else with 200 and an endless chunked body
-/// (or, with `announce`, a `Content-Length` of 8 GiB).
-async fn hostile(announce: bool) -> String {
+/// Serves `/v2/` with 200, and answers everything else with `status` and an endless chunked
+/// body (or, with `announce`, a `Content-Length` of 8 GiB).
+async fn hostile(announce: bool, status: &'static str) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(async move {
@@ -20,11 +20,9 @@ async fn hostile(announce: bool) -> String {
                     let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").await;
                     return;
                 }
-                if announce {
-                    let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 8589934592\r\n\r\n").await;
-                } else {
-                    let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n").await;
-                }
+                let framing = if announce { "content-length: 8589934592" } else { "transfer-encoding: chunked" };
+                let head = format!("HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{framing}\r\n\r\n");
+                let _ = sock.write_all(head.as_bytes()).await;
                 let chunk = vec![b' '; 64 * 1024];
                 loop {
                     let framed = if announce { chunk.clone() } else { [format!("{:x}\r\n", chunk.len()).into_bytes(), chunk.clone(), b"\r\n".to_vec()].concat() };
@@ -41,7 +39,7 @@ async fn hostile(announce: bool) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endless_and_oversized_answers_are_cut_off() {
     for announce in [false, true] {
-        let host = hostile(announce).await;
+        let host = hostile(announce, "200 OK").await;
         let mut opts = ClientOptions::new(&host);
         opts.insecure = true;
         let client = RegistryClient::new(opts).unwrap();
@@ -50,4 +48,15 @@ async fn endless_and_oversized_answers_are_cut_off() {
         let e = client.list_tags("r").await.unwrap_err().to_string();
         assert!(e.contains("larger than"), "announce={announce}: {e}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_error_answer_is_cut_off_too() {
+    let host = hostile(false, "404 Not Found").await;
+    let mut opts = ClientOptions::new(&host);
+    opts.insecure = true;
+    let client = RegistryClient::new(opts).unwrap();
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(10), client.get_manifest("r", "v1")).await;
+    let e = answer.expect("the error body is read within a limit, not to its (endless) end").unwrap_err();
+    assert!(e.is_not_found(), "{e}");
 }
