@@ -70,7 +70,7 @@ pub async fn gc<R: Registry>(ctx: &Ctx<'_, R>, keep: usize, older_than: imgctl_c
     let n = Counter::default();
     let opts = GcOptions { keep, older_than, now: ctx.now };
     let index = TagIndex::new(ctx.fleet);
-    let listed = list(ctx).await?;
+    let listed = ctx.list_tags().await?;
     let mut inv = Inventory::default();
     let mut media = BTreeMap::new();
     resolve(ctx, &n, &index, &listed, &mut inv, &mut media).await?;
@@ -79,7 +79,7 @@ pub async fn gc<R: Registry>(ctx: &Ctx<'_, R>, keep: usize, older_than: imgctl_c
     let mut lists = 1;
     if !ctx.dry_run && !plan.delete.is_empty() {
         // re-check: tags written since the first listing (a publish or move racing us)
-        let again = list(ctx).await?;
+        let again = ctx.list_tags().await?;
         lists += 1;
         let new: Vec<String> = again.iter().filter(|t| !inv.tags.contains_key(*t)).cloned().collect();
         let still: BTreeSet<&String> = again.iter().collect();
@@ -100,14 +100,6 @@ pub async fn gc<R: Registry>(ctx: &Ctx<'_, R>, keep: usize, older_than: imgctl_c
     report.results.extend(plan.keep.iter().map(|d| line(d, Action::Kept, d.reasons.join("; "))));
     report.requests = Requests { list: lists, head: n.head.into_inner(), get: n.get.into_inner(), delete: n.delete.into_inner() };
     Ok(report)
-}
-
-async fn list<R: Registry>(ctx: &Ctx<'_, R>) -> Result<Vec<String>, EngineError> {
-    match ctx.registry.list_tags(ctx.repo).await {
-        Ok(t) => Ok(t),
-        Err(e) if e.is_not_found() => Ok(Vec::new()),
-        Err(e) => Err(e.into()),
-    }
 }
 
 async fn head<R: Registry>(ctx: &Ctx<'_, R>, n: &Counter, tags: Vec<String>) -> Result<Vec<(String, Descriptor)>, EngineError> {
@@ -185,7 +177,7 @@ type IndexRead = (String, Vec<(String, String)>);
 
 /// GETs every index not read yet (and nested indexes) for its children.
 async fn children<R: Registry>(ctx: &Ctx<'_, R>, n: &Counter, inv: &mut Inventory, media: &BTreeMap<String, String>) -> Result<(), EngineError> {
-    let is_index = |m: &str| m == imgctl_registry::OCI_INDEX || m == imgctl_registry::DOCKER_MANIFEST_LIST;
+    let is_index = imgctl_registry::is_index_media_type;
     let mut todo: Vec<String> = media.iter().filter(|(d, m)| is_index(m) && !inv.children.contains_key(*d)).map(|(d, _)| d.clone()).collect();
     while !todo.is_empty() {
         let got: Vec<Result<Option<IndexRead>, EngineError>> = futures_util::stream::iter(std::mem::take(&mut todo))

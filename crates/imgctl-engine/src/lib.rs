@@ -86,13 +86,18 @@ impl<R: Registry> Ctx<'_, R> {
         }
     }
 
+    /// The repository's tags (none when the repository does not exist yet).
+    pub async fn list_tags(&self) -> Result<Vec<String>, EngineError> {
+        match self.registry.list_tags(self.repo).await {
+            Ok(t) => Ok(t),
+            Err(e) if e.is_not_found() => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Lists the repository's tags once and sorts them into histories.
     pub async fn snapshot(&self) -> Result<RepoHistory, EngineError> {
-        let tags = match self.registry.list_tags(self.repo).await {
-            Ok(t) => t,
-            Err(e) if e.is_not_found() => Vec::new(),
-            Err(e) => return Err(e.into()),
-        };
+        let tags = self.list_tags().await?;
         let index = TagIndex::new(self.fleet);
         Ok(RepoHistory::from_tags(self.fleet, &index, &tags))
     }

@@ -94,8 +94,13 @@ impl RawManifest {
 
     /// True for an OCI image index or a Docker manifest list.
     pub fn is_index(&self) -> bool {
-        self.media_type == OCI_INDEX || self.media_type == DOCKER_MANIFEST_LIST
+        is_index_media_type(&self.media_type)
     }
+}
+
+/// True for the media types of a multi-arch index (OCI index, Docker manifest list).
+pub fn is_index_media_type(media_type: &str) -> bool {
+    media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST
 }
 
 /// Where blob content comes from: re-openable, so a failed upload can be retried.

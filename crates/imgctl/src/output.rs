@@ -42,3 +42,8 @@ where
     t.with(Style::psql());
     t
 }
+
+/// The JSON word of a unit enum value (`Action::Moved` → `moved`), for human tables.
+pub fn word<T: Serialize>(value: T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}

@@ -116,10 +116,6 @@ pub fn short(d: &Option<String>) -> String {
     d.as_deref().map(|d| d.get(..19).unwrap_or(d).to_string()).unwrap_or_else(|| "-".into())
 }
 
-fn action_word(a: Action) -> String {
-    serde_json::to_value(a).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-}
-
 #[derive(Tabled)]
 struct Row {
     #[tabled(rename = "VARIANT")]
@@ -143,7 +139,7 @@ impl ResultsReport {
             channel: r.channel.clone().unwrap_or_else(|| "-".into()),
             from: short(&r.from),
             to: short(&r.to),
-            action: action_word(r.action),
+            action: crate::output::word(r.action),
             reason: r.reason.clone().unwrap_or_default(),
         })
     }
@@ -246,7 +242,7 @@ impl Progress for CliProgress {
                     b.finish_and_clear();
                 }
             }
-            None => tracing::info!("{} {n}/{total}: {} {}", self.label, r.variant, action_word(r.action)),
+            None => tracing::info!("{} {n}/{total}: {} {}", self.label, r.variant, crate::output::word(r.action)),
         }
     }
 }

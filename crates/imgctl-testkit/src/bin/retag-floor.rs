@@ -6,8 +6,6 @@ use std::time::Instant;
 
 use futures_util::StreamExt;
 
-const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
-
 #[allow(clippy::print_stdout)]
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -16,21 +14,23 @@ fn main() {
     };
     let concurrency: usize = concurrency.parse().expect("concurrency");
     let client = reqwest::Client::new();
+    let accept = imgctl_registry::MANIFEST_MEDIA_TYPES.join(", ");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let start = Instant::now();
     rt.block_on(async {
         futures_util::stream::iter(variants)
             .map(|v| {
-                let client = client.clone();
+                let (client, accept) = (client.clone(), accept.as_str());
                 async move {
                     // like any client, retry the rare 5xx of distribution's filesystem driver
-                    let mut get = client.get(format!("http://{host}/v2/{repo}/manifests/{v}{from}")).header("Accept", ACCEPT).send().await.expect("GET");
-                    for _ in 0..3 {
-                        if !get.status().is_server_error() {
-                            break;
+                    let mut tries = 0;
+                    let get = loop {
+                        let get = client.get(format!("http://{host}/v2/{repo}/manifests/{v}{from}")).header("Accept", accept).send().await.expect("GET");
+                        tries += 1;
+                        if !get.status().is_server_error() || tries == 4 {
+                            break get;
                         }
-                        get = client.get(format!("http://{host}/v2/{repo}/manifests/{v}{from}")).header("Accept", ACCEPT).send().await.expect("GET");
-                    }
+                    };
                     assert!(get.status().is_success(), "GET {v}{from}: {}", get.status());
                     let media = get.headers().get("content-type").and_then(|h| h.to_str().ok()).unwrap_or_default().to_string();
                     let body = get.bytes().await.expect("body");

@@ -55,17 +55,8 @@ struct Row {
     why: String,
 }
 
-fn word(a: Action) -> &'static str {
-    match a {
-        Action::Deleted => "deleted",
-        Action::Kept => "kept",
-        Action::Failed => "failed",
-        _ => "-",
-    }
-}
-
 fn row(l: &GcLine, dry_run: bool) -> Row {
-    let action = if dry_run && l.result.action == Action::Deleted { "delete".to_string() } else { word(l.result.action).to_string() };
+    let action = if dry_run && l.result.action == Action::Deleted { "delete".to_string() } else { crate::output::word(l.result.action) };
     let mut tags: Vec<&str> = l.tags.iter().map(String::as_str).take(4).collect();
     let more = l.tags.len().saturating_sub(4);
     let extra = if more > 0 { format!("\n(+{more} more)") } else { String::new() };

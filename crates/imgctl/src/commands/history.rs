@@ -75,7 +75,7 @@ impl Report for HistoryReport {
         let rows = self.entries.iter().map(|e| Row {
             time: e.time.format("%Y-%m-%d %H:%M:%SZ").to_string(),
             digest: e.digest.clone(),
-            kind: serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+            kind: crate::output::word(e.kind)
                 + &e.rolled_back_from.as_ref().map(|f| format!(" (from {f})")).unwrap_or_default(),
             rejected: if e.rejected { "rejected" } else { "" },
             tag: e.tag.clone(),

@@ -90,7 +90,7 @@ impl Report for ParseReport {
                 os: p.os.clone(),
                 qualifiers: p.qualifiers.join(","),
                 arch: p.arch.clone(),
-                kind: serde_json::to_value(p.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                kind: crate::output::word(p.kind),
                 details: details(p),
             },
             Entry::Failed { tag, error } => Row {

@@ -122,7 +122,7 @@ impl Report for Doc {
             reference: e.usage.found.reference.clone(),
             variant: e.usage.variant.clone().unwrap_or_else(|| "-".into()),
             os: e.usage.os.clone().unwrap_or_else(|| "-".into()),
-            kind: serde_json::to_value(e.usage.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            kind: crate::output::word(e.usage.kind),
             pinned: if e.usage.pinned { "yes".into() } else { "no".into() },
             findings: match (e.usage.findings.is_empty(), e.usage.eol) {
                 (true, _) => "-".into(),
