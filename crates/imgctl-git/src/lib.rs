@@ -11,4 +11,4 @@ mod worktree;
 pub use error::GitError;
 pub use repo::{Repo, Snapshot, WORKING_TREE};
 pub use revision::CommitTree;
-pub use worktree::WorkTree;
+pub use worktree::{WorkTree, disk_kind, disk_read};

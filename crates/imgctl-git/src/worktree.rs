@@ -164,24 +164,34 @@ fn tree_oid(mut entries: Vec<(Vec<u8>, u32, Oid)>) -> Oid {
     Oid::hash_object(ObjectType::Tree, &bytes).unwrap_or(Oid::ZERO_SHA1)
 }
 
+/// What is at `path` on disk (`None`: nothing).
+pub fn disk_kind(path: &Path) -> Option<EntryKind> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some(if meta.is_dir() {
+        EntryKind::Dir
+    } else if meta.is_file() {
+        EntryKind::File
+    } else {
+        EntryKind::Other
+    })
+}
+
+/// The text of the file at `path`, unless it is missing, unreadable or larger than
+/// [`MAX_INPUT_BYTES`].
+pub fn disk_read(path: &Path) -> Option<String> {
+    if std::fs::metadata(path).ok()?.len() > MAX_INPUT_BYTES as u64 {
+        return None;
+    }
+    std::fs::read_to_string(path).ok()
+}
+
 impl SourceTree for WorkTree<'_> {
     fn kind(&self, path: &str) -> Option<EntryKind> {
-        let meta = std::fs::metadata(self.disk(path)?).ok()?;
-        Some(if meta.is_dir() {
-            EntryKind::Dir
-        } else if meta.is_file() {
-            EntryKind::File
-        } else {
-            EntryKind::Other
-        })
+        disk_kind(&self.disk(path)?)
     }
 
     fn read(&self, path: &str) -> Option<String> {
-        let p = self.disk(path)?;
-        if std::fs::metadata(&p).ok()?.len() > MAX_INPUT_BYTES as u64 {
-            return None;
-        }
-        std::fs::read_to_string(p).ok()
+        disk_read(&self.disk(path)?)
     }
 
     fn tree_id(&self, dir: &str) -> Option<String> {

@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use imgctl_core::load::MAX_INPUT_BYTES;
 use imgctl_core::source::{EntryKind, SourceTree};
 
 /// Files on disk, paths relative to the current directory.
@@ -13,21 +12,10 @@ pub struct FsTree;
 
 impl SourceTree for FsTree {
     fn kind(&self, path: &str) -> Option<EntryKind> {
-        let meta = std::fs::metadata(Path::new(path)).ok()?;
-        Some(if meta.is_dir() {
-            EntryKind::Dir
-        } else if meta.is_file() {
-            EntryKind::File
-        } else {
-            EntryKind::Other
-        })
+        imgctl_git::disk_kind(Path::new(path))
     }
 
     fn read(&self, path: &str) -> Option<String> {
-        let meta = std::fs::metadata(path).ok()?;
-        if meta.len() > MAX_INPUT_BYTES as u64 {
-            return None;
-        }
-        std::fs::read_to_string(path).ok()
+        imgctl_git::disk_read(Path::new(path))
     }
 }
