@@ -71,6 +71,8 @@ pub enum Why {
     OldImmutable(String, usize),
     /// (deleted) A child of a deleted index that no protected index shares.
     ChildOfDeleted(String),
+    /// Would be deleted, but `--max-deletes N` was reached: left for a later run.
+    Deferred(usize),
 }
 
 impl Why {
@@ -97,6 +99,7 @@ impl fmt::Display for Why {
             Why::OldRelease(t) => write!(f, "release tag {t} is old, not recent, not a rollback target"),
             Why::OldImmutable(t, n) => write!(f, "immutable tag {t} is build #{n}, beyond --keep"),
             Why::ChildOfDeleted(d) => write!(f, "child of deleted index {} only", short(d)),
+            Why::Deferred(n) => write!(f, "left for a later run: --max-deletes {n} reached"),
         }
     }
 }
@@ -137,6 +140,44 @@ impl GcPlan {
     /// True when `digest` is planned for deletion.
     pub fn deletes(&self, digest: &str) -> bool {
         self.delete.iter().any(|d| d.digest == digest)
+    }
+
+    /// Keeps at most `max` deletions and returns how many were left for a later run (they
+    /// move to `keep` with [`Why::Deferred`]). Deletions are taken in plan order, a deleted
+    /// index always with the children deleted with it, so a bounded run never leaves an
+    /// index whose children are gone, nor children whose index it did not reach.
+    pub fn limit(&mut self, max: usize) -> usize {
+        let parent_of = |d: &DigestPlan| d.why.iter().find_map(|w| if let Why::ChildOfDeleted(p) = w { Some(p.clone()) } else { None });
+        let mut kids: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for d in &self.delete {
+            for w in &d.why {
+                if let Why::ChildOfDeleted(p) = w {
+                    kids.entry(p.clone()).or_default().push(d.digest.clone());
+                }
+            }
+        }
+        let mut taken: BTreeSet<String> = BTreeSet::new();
+        for top in self.delete.iter().filter(|d| parent_of(d).is_none()) {
+            let mut group = vec![top.digest.clone()];
+            let mut i = 0;
+            while i < group.len() {
+                for k in kids.get(&group[i]).into_iter().flatten() {
+                    if !group.contains(k) && !taken.contains(k) {
+                        group.push(k.clone());
+                    }
+                }
+                i += 1;
+            }
+            if taken.len() + group.len() > max {
+                break;
+            }
+            taken.extend(group);
+        }
+        let (delete, deferred): (Vec<DigestPlan>, Vec<DigestPlan>) = std::mem::take(&mut self.delete).into_iter().partition(|d| taken.contains(&d.digest));
+        self.delete = delete;
+        let left = deferred.len();
+        self.keep.extend(deferred.into_iter().map(|d| DigestPlan { reasons: vec![Why::Deferred(max).to_string()], why: vec![Why::Deferred(max)], ..d }));
+        left
     }
 }
 

@@ -340,3 +340,50 @@ fn orphan_and_foreign_tags_follow_the_same_rules() {
     assert!(!p.deletes(&b[4]) && !p.deletes(&b[3]) && !p.deletes(&b[2]), "3 newest digests of an orphan's channel stay");
     check(&s.inv, &o).unwrap();
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    /// `--max-deletes N`: at most N deletions, nothing lost or invented, a deleted index always
+    /// with every child deleted with it, and the deferred rest is what a later run deletes.
+    #[test]
+    fn a_bounded_run_deletes_whole_groups_and_defers_the_rest(
+        ops in proptest::collection::vec((any::<u8>(), any::<u8>(), any::<u8>()), 0..60),
+        max in 0usize..12,
+    ) {
+        let s = simulate(&ops, false);
+        let f = fleet(MANIFEST);
+        let index = TagIndex::new(&f);
+        let o = GcOptions { keep: 0, older_than: Duration(0), now: s.time() + TimeDelta::days(60) };
+        let full = plan(&index, &s.inv, &o);
+        let mut bounded = full.clone();
+        let left = bounded.limit(max);
+        prop_assert!(bounded.delete.len() <= max);
+        prop_assert_eq!(bounded.delete.len() + left, full.delete.len());
+        prop_assert_eq!(bounded.keep.len(), full.keep.len() + left);
+        let taken: BTreeSet<&str> = bounded.delete.iter().map(|d| d.digest.as_str()).collect();
+        for d in &full.delete {
+            for w in &d.why {
+                if let Why::ChildOfDeleted(parent) = w {
+                    // a child goes exactly when (one of) its deleted indexes goes
+                    if taken.contains(parent.as_str()) {
+                        prop_assert!(taken.contains(d.digest.as_str()), "index {} taken without its child {}", parent, d.digest);
+                    }
+                }
+            }
+        }
+        let deferred: Vec<_> = bounded.keep.iter().filter(|k| k.why == vec![Why::Deferred(max)]).collect();
+        prop_assert_eq!(deferred.len(), left);
+        // children still come before their indexes
+        let pos = |d: &str| bounded.delete.iter().position(|x| x.digest == d);
+        for d in &bounded.delete {
+            for w in &d.why {
+                if let Why::ChildOfDeleted(p) = w && let (Some(c), Some(i)) = (pos(&d.digest), pos(p)) {
+                    prop_assert!(c < i);
+                }
+            }
+        }
+        if max >= full.delete.len() {
+            prop_assert_eq!(left, 0);
+        }
+    }
+}

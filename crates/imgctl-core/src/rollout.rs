@@ -127,7 +127,7 @@ pub fn decide_promote(i: &PromoteInput<'_>) -> Verdict {
             return Verdict::Blocked {
                 by: BlockedBy::Rejected,
                 remaining: None,
-                reason: format!("sha256:{d12} was rolled back from; promote --variant V --force to re-promote it"),
+                reason: "rejected: the channel was rolled back from it; promote --variant V --force to re-promote it".into(),
             };
         }
         let Some(since) = i.source.first_arrival(d12) else {

@@ -53,6 +53,9 @@ pub struct GcReport {
     pub orphan_variants: Vec<String>,
     /// Requests made.
     pub requests: Requests,
+    /// Deletions left for a later run because `--max-deletes` was reached (they are listed
+    /// as `kept` with that reason).
+    pub remaining_deletes: usize,
     /// Set when the registry refused deletes (HTTP 405): the error to report.
     #[serde(skip)]
     pub delete_disabled: Option<String>,
@@ -65,10 +68,21 @@ struct Counter {
     delete: AtomicU64,
 }
 
+/// The knobs of one gc run.
+#[derive(Debug, Clone, Copy)]
+pub struct GcArgs {
+    /// Immutable tags kept per variant.
+    pub keep: usize,
+    /// Release tags younger than this protect their digest.
+    pub older_than: imgctl_core::duration::Duration,
+    /// At most this many deletions in this run (the rest is left for later runs).
+    pub max_deletes: Option<usize>,
+}
+
 /// Plans (and with `ctx.dry_run == false` applies) a gc of the repository.
-pub async fn gc<R: Registry>(ctx: &Ctx<'_, R>, keep: usize, older_than: imgctl_core::duration::Duration) -> Result<GcReport, EngineError> {
+pub async fn gc<R: Registry>(ctx: &Ctx<'_, R>, args: GcArgs) -> Result<GcReport, EngineError> {
     let n = Counter::default();
-    let opts = GcOptions { keep, older_than, now: ctx.now };
+    let opts = GcOptions { keep: args.keep, older_than: args.older_than, now: ctx.now };
     let index = TagIndex::new(ctx.fleet);
     let listed = ctx.list_tags().await?;
     let mut inv = Inventory::default();
@@ -95,7 +109,8 @@ pub async fn gc<R: Registry>(ctx: &Ctx<'_, R>, keep: usize, older_than: imgctl_c
         keep.extend(late.into_iter().map(|d| DigestPlan { reasons: vec!["unprotected only since the re-check listing; left for the next run".into()], ..d }));
         plan = GcPlan { delete, keep, orphan_variants: replanned.orphan_variants };
     }
-    let mut report = GcReport { results: Vec::new(), orphan_variants: plan.orphan_variants.clone(), requests: Requests::default(), delete_disabled: None };
+    let remaining_deletes = args.max_deletes.map_or(0, |max| plan.limit(max));
+    let mut report = GcReport { results: Vec::new(), orphan_variants: plan.orphan_variants.clone(), requests: Requests::default(), remaining_deletes, delete_disabled: None };
     report.results = if ctx.dry_run { dry(&plan) } else { apply(ctx, &n, &plan, &mut report.delete_disabled).await };
     report.results.extend(plan.keep.iter().map(|d| line(d, Action::Kept, d.reasons.join("; "))));
     report.requests = Requests { list: lists, head: n.head.into_inner(), get: n.get.into_inner(), delete: n.delete.into_inner() };
@@ -222,6 +237,7 @@ async fn apply<R: Registry>(ctx: &Ctx<'_, R>, n: &Counter, plan: &GcPlan, disabl
     let refused = AtomicBool::new(false);
     let first_error = std::sync::Mutex::new(None);
     let is_child = |d: &DigestPlan| d.why.iter().any(|w| matches!(w, gc::Why::ChildOfDeleted(_)));
+    ctx.progress.start(plan.delete.len());
     let mut out = Vec::new();
     for phase in [true, false] {
         let batch: Vec<&DigestPlan> = plan.delete.iter().filter(|d| is_child(d) == phase).collect();
@@ -229,7 +245,9 @@ async fn apply<R: Registry>(ctx: &Ctx<'_, R>, n: &Counter, plan: &GcPlan, disabl
         let lines: Vec<GcLine> = futures_util::stream::iter(batch)
             .map(|d| async move {
                 if refused.load(Ordering::SeqCst) {
-                    return line(d, Action::Failed, "not attempted: the registry refuses deletes".into());
+                    let r = line(d, Action::Failed, "not attempted: the registry refuses deletes".into());
+                    ctx.progress.result(&r.result);
+                    return r;
                 }
                 n.delete.fetch_add(1, Ordering::Relaxed);
                 let r = match ctx.registry.delete_manifest(ctx.repo, &d.digest).await {
@@ -246,7 +264,7 @@ async fn apply<R: Registry>(ctx: &Ctx<'_, R>, n: &Counter, plan: &GcPlan, disabl
                     }
                     Err(e) => line(d, Action::Failed, e.to_string()),
                 };
-                ctx.progress.done(&r.result);
+                ctx.progress.result(&r.result);
                 r
             })
             .buffer_unordered(ctx.concurrency.max(1))
@@ -340,7 +358,7 @@ mod tests {
         let f = fleet();
         let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
         let ctx = Ctx { registry: r, repo: REPO, fleet: &f, now, started: None, concurrency: 4, dry_run, progress: &NoProgress };
-        gc(&ctx, 1, imgctl_core::duration::Duration(0)).await.expect("gc")
+        gc(&ctx, GcArgs { keep: 1, older_than: imgctl_core::duration::Duration(0), max_deletes: None }).await.expect("gc")
     }
 
     fn action(rep: &GcReport, d: &str) -> Action {

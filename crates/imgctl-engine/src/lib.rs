@@ -13,6 +13,7 @@ use imgctl_core::tags::TagIndex;
 use imgctl_registry::{Registry, RegistryError};
 
 pub mod gc;
+pub mod history;
 pub mod layout;
 pub mod moves;
 pub mod promote;
@@ -36,8 +37,14 @@ pub enum EngineError {
 pub trait Progress: Send + Sync {
     /// The operation will touch `total` variants.
     fn start(&self, total: usize);
-    /// One variant is done.
-    fn done(&self, result: &ActionResult);
+    /// One item (a variant, or a digest gc deletes) is done; `failed` when it failed or met
+    /// a conflict.
+    fn done(&self, item: &str, failed: bool);
+
+    /// One result line is done.
+    fn result(&self, r: &ActionResult) {
+        self.done(&r.variant, matches!(r.action, Action::Failed | Action::Conflict));
+    }
 }
 
 /// Progress that goes nowhere.
@@ -46,7 +53,7 @@ pub struct NoProgress;
 
 impl Progress for NoProgress {
     fn start(&self, _: usize) {}
-    fn done(&self, _: &ActionResult) {}
+    fn done(&self, _: &str, _: bool) {}
 }
 
 /// What every operation works on.

@@ -6,7 +6,7 @@ use futures_util::StreamExt;
 use imgctl_core::duration::Duration;
 use imgctl_core::fleet::Variant;
 use imgctl_core::history::{RepoHistory, digest12};
-use imgctl_core::rollout::{Action, ActionResult, PromoteInput, Verdict, decide_promote};
+use imgctl_core::rollout::{Action, ActionResult, BlockedBy, PromoteInput, Verdict, decide_promote};
 use imgctl_registry::{Registry, RegistryError};
 
 use crate::moves::{self, Move, MoveOutcome, as_expected};
@@ -54,7 +54,7 @@ pub async fn promote<R: Registry>(
                     Ok(r) => r,
                     Err(e) => ActionResult { reason: Some(e.to_string()), ..result(v, Some(&opts.channel), Action::Failed) },
                 };
-                ctx.progress.done(&r);
+                ctx.progress.result(&r);
                 (i, r)
             }
         })
@@ -108,7 +108,14 @@ async fn one<R: Registry>(
         now: ctx.now,
     };
     match decide_promote(&input) {
-        Verdict::Blocked { reason, .. } => Ok(with_from(ActionResult { reason: Some(reason), ..base })),
+        Verdict::Blocked { reason, by, .. } => {
+            // the build is in no column of a skipped line: name it once, in the reason
+            let reason = match (&candidate, by) {
+                (Some(m), BlockedBy::Rejected) => format!("build sha256:{} {reason}", digest12(&m.digest)),
+                _ => reason,
+            };
+            Ok(with_from(ActionResult { reason: Some(reason), ..base }))
+        }
         Verdict::UpToDate => {
             let manifest = candidate.as_ref().expect("up to date implies a candidate");
             let recorded = target.explains(digest12(&manifest.digest));

@@ -15,8 +15,15 @@ use crate::{Ctx, EngineError, result};
 pub enum Target {
     /// The previous distinct, non-rejected digest of the channel's history.
     Previous,
-    /// A digest (`sha256:…`) or a tag of the repository.
+    /// A whole digest (`sha256:` + 64 hex), the `sha256:` + 12 (or more) hex digits that
+    /// release tags and tables show, or a tag of the repository.
     To(String),
+}
+
+/// The hex digits of `sha256:` + 12 to 63 hex digits: a digest given in short form.
+fn digest_prefix(r: &str) -> Option<&str> {
+    let hex = r.strip_prefix("sha256:")?;
+    (hex.len() >= 12 && hex.len() < 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).then_some(hex)
 }
 
 /// Rolls `channel` of `v` back.
@@ -33,7 +40,23 @@ pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str,
         return Err(EngineError::Input(format!("roll back '{channel_tag}': the tag does not exist")));
     };
     let reference = match target {
-        Target::To(r) => r.clone(),
+        Target::To(r) => match digest_prefix(r) {
+            // a prefix: the release tag of a move of this variant to that digest
+            Some(prefix) => {
+                let vh = snapshot.variant(&v.name);
+                let found = vh.channels.values().flat_map(|h| h.moves.iter()).find(|m| prefix.starts_with(&m.digest12) || m.digest12.starts_with(prefix));
+                match found {
+                    Some(m) => m.tag.clone(),
+                    None => {
+                        return Err(EngineError::Input(format!(
+                            "roll back '{channel_tag}' to '{r}': no move of {} names that digest in its history; give the whole digest (sha256: and 64 hex digits) or a tag",
+                            v.name
+                        )));
+                    }
+                }
+            }
+            None => r.clone(),
+        },
         Target::Previous => {
             if history.moves.is_empty() {
                 return Err(EngineError::Input(format!(
@@ -59,6 +82,15 @@ pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str,
     let manifest = ctx.registry.get_manifest(ctx.repo, &reference).await.map_err(|e| {
         if e.is_not_found() { EngineError::Input(format!("roll back to '{reference}': not found in {}", ctx.repo)) } else { e.into() }
     })?;
+    let wanted = match target {
+        Target::To(r) => digest_prefix(r),
+        Target::Previous => None,
+    };
+    if let Some(prefix) = wanted
+        && !manifest.digest.starts_with(&format!("sha256:{prefix}"))
+    {
+        return Err(EngineError::Input(format!("roll back to 'sha256:{prefix}': the release tag {reference} points at {} instead", manifest.digest)));
+    }
     if manifest.digest == current_digest {
         return Ok(ActionResult { to: Some(manifest.digest.clone()), reason: Some("already there".into()), ..base(Action::Unchanged) });
     }
@@ -78,6 +110,6 @@ pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str,
     let mut results = [r];
     crate::recheck::recheck(ctx, &snapshot, &mut results).await?;
     let [r] = results;
-    ctx.progress.done(&r);
+    ctx.progress.result(&r);
     Ok(r)
 }

@@ -26,15 +26,21 @@ pub struct ChannelState {
     pub since: Option<DateTime<Utc>>,
 }
 
-/// The promotion waiting for a variant.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// The promotion waiting for a variant, or why it could not be computed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Pending {
+    /// Set when pending promotions were not computed (no promotion branch, the variant is
+    /// not in the manifest there, no promoted channel): why. Then no other field is set.
+    /// An absent `pending` means "computed: nothing pending".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
     /// The build's digest (absent when there is no build).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
     /// The source id at the revision.
-    pub source_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
     /// What holds it back (absent: it would be promoted now).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<BlockedBy>,
@@ -74,14 +80,33 @@ pub struct StatusReport {
     pub variants: Vec<VariantStatus>,
 }
 
-/// Status of `variants`; `ids` are the source ids at the promotion revision.
-pub async fn status<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], ids: &SourceIds) -> Result<StatusReport, EngineError> {
+/// The source ids pending promotions are computed from, or why there are none.
+#[derive(Debug, Clone, Copy)]
+pub enum PendingIds<'a> {
+    /// The source ids at the promotion revision (e.g. `production`).
+    At {
+        /// The revision, as the user knows it.
+        rev: &'a str,
+        /// Source id by variant.
+        ids: &'a SourceIds,
+    },
+    /// Not computed: why (shown as `unknown (…)`).
+    Unknown(&'a str),
+}
+
+/// Status of `variants`, with their pending promotions computed from `ids`.
+pub async fn status<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], ids: PendingIds<'_>) -> Result<StatusReport, EngineError> {
     let history = ctx.snapshot().await?;
     let promoted = crate::promote::default_channel(ctx.fleet);
+    ctx.progress.start(variants.len());
     let mut out: Vec<(usize, VariantStatus)> = futures_util::stream::iter(variants.iter().enumerate())
         .map(|(i, v)| {
             let (history, promoted) = (&history, promoted.as_deref());
-            async move { (i, one(ctx, v, history, ids.get(&v.name).map(String::as_str), promoted).await) }
+            async move {
+                let s = one(ctx, v, history, ids, promoted).await;
+                ctx.progress.done(&s.variant, s.error.is_some());
+                (i, s)
+            }
         })
         .buffer_unordered(ctx.concurrency.max(1))
         .collect()
@@ -90,7 +115,7 @@ pub async fn status<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], ids: &
     Ok(StatusReport { variants: out.into_iter().map(|(_, s)| s).collect() })
 }
 
-async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, history: &RepoHistory, source_id: Option<&str>, promoted: Option<&str>) -> VariantStatus {
+async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, history: &RepoHistory, ids: PendingIds<'_>, promoted: Option<&str>) -> VariantStatus {
     let mut st = VariantStatus { variant: v.name.clone(), os: v.os.id.clone(), eol: v.os.eol, channels: IndexMap::new(), pending: None, error: None };
     let vh = history.variant(&v.name);
     for name in ctx.fleet.manifest.channels.keys() {
@@ -106,7 +131,24 @@ async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, history: &RepoHistory, 
             }
         }
     }
-    let (Some(channel), Some(source_id)) = (promoted, source_id) else { return st };
+    let unknown = |why: String| Some(Pending { unknown: Some(why), ..Pending::default() });
+    let Some(channel) = promoted else {
+        st.pending = unknown("no channel has promotesFrom: nothing is promoted".into());
+        return st;
+    };
+    let source_id = match ids {
+        PendingIds::Unknown(why) => {
+            st.pending = unknown(why.to_string());
+            return st;
+        }
+        PendingIds::At { rev, ids } => match ids.get(&v.name) {
+            Some(id) => id.as_str(),
+            None => {
+                st.pending = unknown(format!("not in the manifest at {rev}"));
+                return st;
+            }
+        },
+    };
     let c = &ctx.fleet.manifest.channels[channel];
     let source_name = c.promotes_from.clone().unwrap_or_default();
     let candidate = match vh.immutable.get(source_id) {
@@ -132,7 +174,7 @@ async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, history: &RepoHistory, 
         force: false,
         now: ctx.now,
     };
-    let pending = |blocked_by, remaining, reason| Pending { digest: candidate.clone(), source_id: source_id.to_string(), blocked_by, remaining, reason };
+    let pending = |blocked_by, remaining, reason| Pending { unknown: None, digest: candidate.clone(), source_id: Some(source_id.to_string()), blocked_by, remaining, reason };
     st.pending = match decide_promote(&input) {
         Verdict::UpToDate => None,
         Verdict::Move { .. } => Some(pending(None, None, Some("ready: the next promote moves it".into()))),

@@ -13,6 +13,7 @@ pub mod exit;
 pub mod fs_tree;
 pub mod global;
 pub mod output;
+pub mod progress;
 pub mod rollout;
 pub mod registry;
 pub mod workspace;

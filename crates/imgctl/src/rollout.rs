@@ -2,15 +2,13 @@
 //! repository, loading the fleet and source ids at a revision, the per-variant result
 //! table (human, JSON and the GitHub step summary) and progress.
 
-use std::io::{self, IsTerminal, Write};
-use std::sync::Mutex;
+use std::io::{self, Write};
 
 use imgctl_core::Fleet;
 use imgctl_core::rollout::{Action, ActionResult};
 use imgctl_engine::{Ctx, EngineError, Progress, SourceIds};
 use imgctl_git::Repo;
 use imgctl_registry::{Access, RegistryClient};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use tabled::Tabled;
 
@@ -190,60 +188,6 @@ pub fn append_summary(env: &Env<'_>, markdown: &str) {
     let result = std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| f.write_all(markdown.as_bytes()));
     if let Err(e) = result {
         tracing::warn!("could not append to GITHUB_STEP_SUMMARY '{}': {e}", path.display());
-    }
-}
-
-/// Progress: a bar on a terminal, a plain line per variant otherwise.
-pub struct CliProgress {
-    bar: Option<ProgressBar>,
-    label: &'static str,
-    total: Mutex<(usize, usize)>,
-}
-
-impl std::fmt::Debug for CliProgress {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CliProgress").field("label", &self.label).finish_non_exhaustive()
-    }
-}
-
-impl CliProgress {
-    /// Progress for the operation `label`.
-    pub fn new(label: &'static str) -> CliProgress {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let b = ProgressBar::new(0);
-            b.set_style(ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
-            b.set_prefix(label);
-            b
-        });
-        CliProgress { bar, label, total: Mutex::new((0, 0)) }
-    }
-}
-
-impl Progress for CliProgress {
-    fn start(&self, total: usize) {
-        if let Ok(mut t) = self.total.lock() {
-            *t = (0, total);
-        }
-        if let Some(b) = &self.bar {
-            b.set_length(total as u64);
-        }
-    }
-
-    fn done(&self, r: &ActionResult) {
-        let (n, total) = self.total.lock().map(|mut t| {
-            t.0 += 1;
-            *t
-        }).unwrap_or((0, 0));
-        match &self.bar {
-            Some(b) => {
-                b.inc(1);
-                b.set_message(r.variant.clone());
-                if n >= total {
-                    b.finish_and_clear();
-                }
-            }
-            None => tracing::info!("{} {n}/{total}: {} {}", self.label, r.variant, crate::output::word(r.action)),
-        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use imgctl_core::duration::Duration;
 use imgctl_core::rollout::Action;
-use imgctl_engine::gc::{GcLine, GcReport, gc};
+use imgctl_engine::gc::{GcArgs, GcLine, GcReport, gc};
 use imgctl_registry::Access;
 use serde::Serialize;
 use tabled::Tabled;
@@ -14,7 +14,8 @@ use crate::env::Env;
 use crate::error::{CliError, CmdResult};
 use crate::exit;
 use crate::output::{Report, emit, table};
-use crate::rollout::{self, CliProgress};
+use crate::progress::CliProgress;
+use crate::rollout;
 use crate::workspace;
 
 /// Arguments of `gc`.
@@ -29,6 +30,11 @@ pub struct Args {
     /// Delete; without it gc only prints the plan.
     #[arg(long)]
     pub apply: bool,
+    /// Delete at most N digests in this run (an index counts with its children); the rest
+    /// is left for later runs (default: no limit). For working through a backlog in bounded
+    /// scheduled runs: each manifest DELETE can cost the registry seconds (docs/GC.md).
+    #[arg(long, value_name = "N")]
+    pub max_deletes: Option<usize>,
 }
 
 /// The `gc` document: SPEC §4.1 `{"results": […]}` plus the dry-run flag, orphan
@@ -72,6 +78,14 @@ impl Report for Doc {
         let r = &self.report;
         writeln!(w, "{}", table(r.results.iter().map(|l| row(l, self.dry_run))))?;
         let count = |a| r.results.iter().filter(|l| l.result.action == a).count();
+        if r.remaining_deletes > 0 {
+            writeln!(
+                w,
+                "--max-deletes reached: {} more {} to delete in later runs",
+                r.remaining_deletes,
+                if r.remaining_deletes == 1 { "digest is" } else { "digests are" }
+            )?;
+        }
         if !r.orphan_variants.is_empty() {
             writeln!(w, "tags of variants no longer in the manifest (same rules apply): {}", r.orphan_variants.join(", "))?;
         }
@@ -108,9 +122,10 @@ impl Doc {
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let fleet = workspace::require(env)?;
     let client = rollout::connect(env, &fleet, if args.apply { Access::Delete } else { Access::Pull })?;
-    let progress = CliProgress::new("gc");
+    let progress = CliProgress::new("gc", "deleted");
     let ctx = rollout::ctx(env, &client, &fleet, !args.apply, &progress);
-    let report = crate::registry::block_on(gc(&ctx, args.keep, args.older_than))?.map_err(rollout::engine_error)?;
+    let gc_args = GcArgs { keep: args.keep, older_than: args.older_than, max_deletes: args.max_deletes };
+    let report = crate::registry::block_on(gc(&ctx, gc_args))?.map_err(rollout::engine_error)?;
     let disabled = report.delete_disabled.clone();
     let failed = report.results.iter().any(|l| l.result.action == Action::Failed);
     let doc = Doc { report, dry_run: !args.apply };

@@ -1,10 +1,12 @@
-//! `imgctl history VARIANT`: a channel's moves, newest first, from one tag listing.
+//! `imgctl history VARIANT`: a channel's moves, newest first: which moves there were from
+//! one tag listing, each one's whole digest from a HEAD of its release tag.
 
 use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
 use imgctl_core::history::MoveKind;
 use imgctl_engine::NoProgress;
+use imgctl_engine::history::{complete_digest, resolved_moves};
 use imgctl_registry::Access;
 use serde::Serialize;
 use tabled::Tabled;
@@ -30,8 +32,7 @@ pub struct Args {
 pub struct Entry {
     /// When the channel moved.
     pub time: DateTime<Utc>,
-    /// The digest moved to, as its release tag names it: `sha256:` and the first 12 hex
-    /// digits (resolve `tag` for the full digest).
+    /// The whole digest moved to (`sha256:` + 64 hex), read from the release tag.
     pub digest: String,
     /// publish, promote or rollback.
     pub kind: MoveKind,
@@ -39,7 +40,9 @@ pub struct Entry {
     pub tag: String,
     /// Whether that digest is rejected on this channel now.
     pub rejected: bool,
-    /// For a rollback: the digest rolled back from (12 hex digits).
+    /// For a rollback: the digest rolled back from — whole while a release tag of it is in
+    /// the history (always, unless gc deleted them), else the `sha256:` + 12 hex digits the
+    /// rollback's release tag names.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rolled_back_from: Option<String>,
 }
@@ -76,7 +79,7 @@ impl Report for HistoryReport {
             time: e.time.format("%Y-%m-%d %H:%M:%SZ").to_string(),
             digest: e.digest.clone(),
             kind: crate::output::word(e.kind)
-                + &e.rolled_back_from.as_ref().map(|f| format!(" (from {f})")).unwrap_or_default(),
+                + &e.rolled_back_from.as_ref().map(|f| format!(" (from {})", f.get(..19).unwrap_or(f))).unwrap_or_default(),
             rejected: if e.rejected { "rejected" } else { "" },
             tag: e.tag.clone(),
         });
@@ -91,19 +94,21 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let channel = rollout::channel_or_promoted(&fleet, args.target.channel)?;
     let client = rollout::connect(env, &fleet, Access::Pull)?;
     let ctx = rollout::ctx(env, &client, &fleet, true, &NoProgress);
-    let history = crate::registry::block_on(ctx.snapshot())?.map_err(rollout::engine_error)?;
-    let ch = history.variant(&v.name).channel(&channel);
-    let entries = ch
-        .moves
+    let moves = crate::registry::block_on(resolved_moves(&ctx, v, &channel))?.map_err(rollout::engine_error)?;
+    let ch = imgctl_core::history::ChannelHistory { moves: moves.iter().map(|m| m.mv.clone()).collect() };
+    let entries = moves
         .iter()
         .rev()
         .map(|m| Entry {
-            time: m.time,
-            digest: format!("sha256:{}", m.digest12),
-            kind: m.kind,
-            tag: m.tag.clone(),
-            rejected: ch.is_rejected(&m.digest12),
-            rolled_back_from: m.rolled_back_from.clone(),
+            time: m.mv.time,
+            digest: m.digest.clone(),
+            kind: m.mv.kind,
+            tag: m.mv.tag.clone(),
+            rejected: ch.is_rejected(&m.mv.digest12),
+            rolled_back_from: m.mv.rolled_back_from.as_ref().map(|from| {
+                let prefix = format!("sha256:{from}");
+                complete_digest(&moves, &prefix).map_or(prefix, str::to_string)
+            }),
         })
         .collect();
     emit(env, &HistoryReport { variant: v.name.clone(), channel, entries })?;

@@ -7,7 +7,8 @@ use imgctl_registry::Access;
 use crate::commands::tags::select;
 use crate::env::Env;
 use crate::error::{CliError, CmdResult};
-use crate::rollout::{self, CliProgress, ResultsReport};
+use crate::progress::CliProgress;
+use crate::rollout::{self, ResultsReport};
 
 /// Arguments of `promote`.
 #[derive(Debug, clap::Args)]
@@ -42,7 +43,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     tracing::info!("promoting {channel} to the builds of {rev}");
     let variants = select(&fleet, &args.variants)?;
     let client = rollout::connect(env, &fleet, Access::Push)?;
-    let progress = CliProgress::new("promote");
+    let progress = CliProgress::new("promote", "done");
     let ctx = rollout::ctx(env, &client, &fleet, args.dry_run, &progress);
     let opts = PromoteOptions { channel, force: args.force };
     let results = crate::registry::block_on(promote::promote(&ctx, &variants, &ids, &opts))?.map_err(rollout::engine_error)?;

@@ -6,7 +6,7 @@ use imgctl_registry::Access;
 
 use crate::env::Env;
 use crate::error::{CliError, CmdResult};
-use crate::rollout::{self, CliProgress, ResultsReport};
+use crate::rollout::{self, ResultsReport};
 
 /// Arguments of `publish`.
 #[derive(Debug, clap::Args)]
@@ -47,7 +47,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let host = rollout::registry_host(env, &fleet);
     let source = Source::parse(&args.image, &host).map_err(rollout::engine_error)?;
     let client = rollout::connect(env, &fleet, Access::Push)?;
-    let progress = CliProgress::new("publish");
+    let progress = imgctl_engine::NoProgress;
     let ctx = rollout::ctx(env, &client, &fleet, args.dry_run, &progress);
     let opts = PublishOptions { channel, force: args.force };
     let result = crate::registry::block_on(publish::publish(&ctx, v, source_id, &source, &opts))?.map_err(rollout::engine_error)?;

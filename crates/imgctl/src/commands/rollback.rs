@@ -6,7 +6,7 @@ use imgctl_registry::Access;
 
 use crate::env::Env;
 use crate::error::CmdResult;
-use crate::rollout::{self, CliProgress, ResultsReport};
+use crate::rollout::{self, ResultsReport};
 use crate::workspace;
 
 /// Arguments of `rollback`.
@@ -30,7 +30,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let channel = rollout::channel_or_promoted(&fleet, args.target.channel)?;
     let target = args.to.map_or(Target::Previous, Target::To);
     let client = rollout::connect(env, &fleet, Access::Push)?;
-    let progress = CliProgress::new("rollback");
+    let progress = imgctl_engine::NoProgress;
     let ctx = rollout::ctx(env, &client, &fleet, args.dry_run, &progress);
     let result = crate::registry::block_on(rollback::rollback(&ctx, v, &channel, &target))?.map_err(rollout::engine_error)?;
     let report = ResultsReport { results: vec![result], dry_run: args.dry_run };

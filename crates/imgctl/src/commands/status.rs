@@ -4,8 +4,8 @@
 use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
-use imgctl_engine::status::{StatusReport, status};
-use imgctl_engine::{NoProgress, SourceIds};
+use imgctl_engine::SourceIds;
+use imgctl_engine::status::{Pending, PendingIds, StatusReport, status};
 use imgctl_registry::Access;
 use serde::Serialize;
 use tabled::Tabled;
@@ -15,6 +15,7 @@ use crate::env::Env;
 use crate::error::CmdResult;
 use crate::exit;
 use crate::output::{Report, emit, table};
+use crate::progress::CliProgress;
 use crate::rollout;
 use crate::workspace;
 
@@ -70,7 +71,7 @@ impl Report for Doc {
             pending: match (&v.error, &v.pending) {
                 (Some(e), _) => format!("error: {e}"),
                 (None, None) => "up to date".into(),
-                (None, Some(p)) => format!("{} {}", rollout::short(&p.digest), p.reason.clone().unwrap_or_default()),
+                (None, Some(p)) => pending_cell(p),
             },
             eol: v.eol.map(|d| if d <= self.now.date_naive() { format!("{d} (past)") } else { d.to_string() }).unwrap_or_else(|| "-".into()),
         });
@@ -78,28 +79,46 @@ impl Report for Doc {
     }
 }
 
+/// The PENDING cell: `unknown (why)`, or the build's digest and what holds it back.
+fn pending_cell(p: &Pending) -> String {
+    if let Some(why) = &p.unknown {
+        return format!("unknown ({why})");
+    }
+    let reason = p.reason.clone().unwrap_or_default();
+    match &p.digest {
+        Some(_) => format!("{} {reason}", rollout::short(&p.digest)),
+        None => reason,
+    }
+}
+
 /// Runs `status`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let fleet = workspace::require(env)?;
-    let ids: SourceIds = match pending_ids(env, &fleet, args.reference.as_deref()) {
-        Ok(ids) => ids,
+    let at = pending_ids(env, &fleet, args.reference.as_deref());
+    let unknown;
+    let ids = match &at {
+        Ok((rev, ids)) => PendingIds::At { rev, ids },
         Err(e) => {
-            tracing::warn!("pending promotions not shown: failed to {e}");
-            SourceIds::new()
+            tracing::warn!("pending promotions are not computed: failed to {e}");
+            unknown = format!("not computed: failed to {e}");
+            PendingIds::Unknown(&unknown)
         }
     };
     let variants = select(&fleet, &args.variants)?;
     let client = rollout::connect(env, &fleet, Access::Pull)?;
-    let ctx = rollout::ctx(env, &client, &fleet, true, &NoProgress);
-    let report = crate::registry::block_on(status(&ctx, &variants, &ids))?.map_err(rollout::engine_error)?;
+    let progress = CliProgress::new("status", "done");
+    let ctx = rollout::ctx(env, &client, &fleet, true, &progress);
+    let report = crate::registry::block_on(status(&ctx, &variants, ids))?.map_err(rollout::engine_error)?;
     let failed = report.variants.iter().any(|v| v.error.is_some());
     emit(env, &Doc { report, now: env.now() })?;
     Ok(if failed { exit::FAILED } else { exit::SUCCESS })
 }
 
-fn pending_ids(env: &Env<'_>, fleet: &imgctl_core::Fleet, rev: Option<&str>) -> Result<SourceIds, crate::error::CliError> {
+/// The promotion revision and the source ids there.
+fn pending_ids(env: &Env<'_>, fleet: &imgctl_core::Fleet, rev: Option<&str>) -> Result<(String, SourceIds), crate::error::CliError> {
     let repo = rollout::repo(env)?;
     let channel = imgctl_engine::promote::default_channel(fleet).unwrap_or_default();
     let rev = rollout::promotion_ref(&repo, fleet, &channel, rev)?;
-    Ok(rollout::snapshot(&repo, Some(&rev))?.1)
+    let ids = rollout::snapshot(&repo, Some(&rev))?.1;
+    Ok((rev, ids))
 }

@@ -171,3 +171,60 @@ fn a_registry_with_deletes_disabled_is_a_clear_error() {
         assert!(skopeo_raw(&f, d).is_some(), "nothing deleted");
     }
 }
+
+#[test]
+fn a_bounded_gc_shows_progress_in_ci_logs_and_leaves_the_rest_for_the_next_run() {
+    let mut f = Fleet::new("0s");
+    let builds = history(&mut f);
+    let now = t(24 * 40);
+    let plan = f.at(&now, &["gc", "--keep", "1", "--older-than", "7d", "--output", "json"]).code(0).json();
+    let planned = actions(&plan, "deleted");
+    assert!(planned.len() > 4, "{plan:#}");
+    // a bounded run: at most 3 deletions (the index of MULTI counts with its children), exit 0
+    let first = f.at(&now, &["gc", "--keep", "1", "--older-than", "7d", "--apply", "--max-deletes", "3", "--output", "json"]);
+    first.code(0);
+    let doc = first.json();
+    let deleted = actions(&doc, "deleted");
+    assert!(!deleted.is_empty() && deleted.len() <= 3, "{doc:#}");
+    assert_eq!(doc["remainingDeletes"].as_u64().unwrap() as usize, planned.len() - deleted.len(), "{doc:#}");
+    let deferred: Vec<_> = doc["results"].as_array().unwrap().iter().filter(|r| r["reason"].as_str().unwrap_or("").contains("--max-deletes 3 reached")).collect();
+    assert_eq!(deferred.len(), planned.len() - deleted.len(), "{doc:#}");
+    assert!(deferred.iter().all(|r| r["action"] == "kept"));
+    for d in &deleted {
+        assert!(skopeo_raw(&f, d).is_none(), "{d} deleted");
+    }
+    for d in planned.difference(&deleted) {
+        assert!(skopeo_raw(&f, d).is_some(), "{d} left for the next run");
+    }
+    // an index is never deleted without its children, nor children without their index
+    for idx in &builds[2][..2] {
+        let kids = children_of_plan(&plan, idx);
+        assert!(kids.iter().all(|k| deleted.contains(k) == deleted.contains(idx)), "index {idx} and its children go together: {doc:#}");
+    }
+    // stderr is not a terminal here: plain progress lines, one at the start and one per
+    // digest at this size (every twentieth of the work or every 5 s on large runs)
+    let lines: Vec<&str> = first.stderr.lines().filter(|l| l.starts_with("gc: ")).collect();
+    assert_eq!(lines.first().copied(), Some(format!("gc: {} to go", deleted.len()).as_str()), "{}", first.stderr);
+    assert!(lines.last().unwrap().starts_with(&format!("gc: deleted {n}/{n} (0 failed", n = deleted.len())), "{}", first.stderr);
+    assert_eq!(lines.len(), deleted.len() + 1, "{}", first.stderr);
+    // the human summary says how many are left
+    let human = f.at(&now, &["gc", "--keep", "1", "--older-than", "7d", "--max-deletes", "1"]);
+    human.code(0);
+    assert!(human.stdout.contains("--max-deletes reached:") && human.stdout.contains("more digest"), "{}", human.stdout);
+    // the next unbounded run deletes the rest, and then there is nothing left to do
+    let rest = f.at(&now, &["gc", "--keep", "1", "--older-than", "7d", "--apply", "--output", "json"]).code(0).json();
+    assert_eq!(actions(&rest, "deleted"), planned.difference(&deleted).cloned().collect(), "{rest:#}");
+    assert_eq!(rest["remainingDeletes"], 0);
+}
+
+/// The digests the plan deletes as children of `index`.
+fn children_of_plan(plan: &serde_json::Value, index: &str) -> BTreeSet<String> {
+    let short = &index[..19];
+    plan["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["reason"].as_str().unwrap_or("").contains(&format!("child of deleted index {short}")))
+        .map(|r| r["digest"].as_str().unwrap().to_string())
+        .collect()
+}

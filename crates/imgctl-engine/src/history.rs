@@ -1,0 +1,55 @@
+//! `history`: a channel's moves from the one tag listing (which moves there were, and
+//! when), each move's whole digest from a HEAD of its release tag — concurrent, bounded by
+//! the concurrency limit. A release tag names only 12 hex digits of its digest; no other
+//! tool can resolve those, so the whole digest is read from the registry.
+
+use futures_util::StreamExt;
+use imgctl_core::fleet::Variant;
+use imgctl_core::history::{Move, digest12};
+use imgctl_registry::Registry;
+
+use crate::{Ctx, EngineError};
+
+/// One move with the whole digest its release tag points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedMove {
+    /// The move as the release tag names it.
+    pub mv: Move,
+    /// `sha256:` + 64 hex: what the release tag points at.
+    pub digest: String,
+}
+
+/// The moves of `channel` of `v`, oldest first, each with its whole digest. A release tag
+/// deleted since the listing (a gc racing) is left out, with a warning.
+pub async fn resolved_moves<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str) -> Result<Vec<ResolvedMove>, EngineError> {
+    let history = ctx.snapshot().await?;
+    let moves = history.variant(&v.name).channel(channel).moves;
+    let got: Vec<Result<Option<ResolvedMove>, EngineError>> = futures_util::stream::iter(moves)
+        .map(|mv| async move {
+            match ctx.registry.resolve(ctx.repo, &mv.tag).await {
+                Ok(d) if digest12(&d.digest) == mv.digest12 => Ok(Some(ResolvedMove { digest: d.digest, mv })),
+                Ok(d) => Err(EngineError::Input(format!(
+                    "read release tag {}: it names sha256:{} but points at {} (the tag was overwritten by hand; release tags never move)",
+                    mv.tag, mv.digest12, d.digest
+                ))),
+                Err(e) if e.is_not_found() => {
+                    tracing::warn!("release tag {} was deleted since the listing; left out", mv.tag);
+                    Ok(None)
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
+        .buffered(ctx.concurrency.max(1))
+        .collect()
+        .await;
+    let mut out = Vec::with_capacity(got.len());
+    for g in got {
+        out.extend(g?);
+    }
+    Ok(out)
+}
+
+/// The whole digest of `prefix` (`sha256:` and at least 12 hex digits) among `moves`.
+pub fn complete_digest<'m>(moves: &'m [ResolvedMove], prefix: &str) -> Option<&'m str> {
+    moves.iter().map(|m| m.digest.as_str()).find(|d| d.starts_with(prefix))
+}
