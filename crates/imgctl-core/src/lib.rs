@@ -17,6 +17,7 @@ pub mod manifest;
 pub mod osdefs;
 pub mod paths;
 pub mod rollout;
+pub mod scaffold;
 pub mod plan;
 pub mod refs;
 pub mod source;

@@ -22,10 +22,13 @@ use env::{Env, EnvFacts};
 use error::CliError;
 use global::GlobalArgs;
 
+/// `0.1.0 (commit 7fbcb08…)`: the version and the git commit this binary was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("IMGCTL_GIT_COMMIT"), ")");
+
 /// imgctl: staged rollout, promotion by digest, rollback and cleanup for a fleet of
 /// CI build images.
 #[derive(Debug, Parser)]
-#[command(name = "imgctl", version, about, max_term_width = 100)]
+#[command(name = "imgctl", version = VERSION, about, max_term_width = 100)]
 pub struct Cli {
     /// Flags valid with every subcommand.
     #[command(flatten)]

@@ -144,6 +144,26 @@ pub fn arch(architecture: Option<&str>, variant: Option<&str>) -> Option<&'stati
     }
 }
 
+/// Versions the catalogue knows that have no end-of-life date (yet): slug, version.
+const ROLLING: [(&str, &str); 2] = [("alpine", "edge"), ("fedora", "rawhide")];
+
+/// Every OperatingSystemId the catalogue knows (each version on AMD64 and ARM64; Linux on
+/// ARM32 too), with codename, RID and end of life: what `init --os` offers.
+pub fn known() -> Vec<OsDefinition> {
+    let versions = EOL.iter().map(|(s, v, _)| (*s, *v)).chain(ROLLING);
+    let mut out = Vec::new();
+    for v in versions.filter_map(|(slug, version)| by_slug_version(slug, version)) {
+        let arches: &[&str] = if v.family == "Linux" { &["AMD64", "ARM64", "ARM32"] } else { &["AMD64"] };
+        out.extend(arches.iter().map(|a| definition(&v, a)));
+    }
+    out
+}
+
+/// The catalogue's definition of the OperatingSystemId `id` (`Linux-Ubuntu-24.04-AMD64`).
+pub fn by_id(id: &str) -> Option<OsDefinition> {
+    known().into_iter().find(|d| d.id == id)
+}
+
 /// The .NET runtime identifier, where one is obvious.
 fn rid(v: &OsVersion, arch: &str) -> Option<String> {
     let cpu = match arch {
@@ -225,6 +245,16 @@ mod tests {
         assert_eq!(arch(Some("arm64"), Some("v7")), None);
         assert_eq!(arch(Some("s390x"), None), None);
         assert_eq!(arch(Some("amd64"), Some("v8")), None);
+    }
+
+    #[test]
+    fn knows_common_ids_by_id() {
+        let d = by_id("Linux-Ubuntu-24.04-ARM64").unwrap();
+        assert_eq!((d.slug.as_str(), d.version.as_str(), d.codename.as_deref()), ("ubuntu", "24.04", Some("noble")));
+        assert!(by_id("Windows-WindowsServerCore-ltsc2022-AMD64").is_some());
+        assert!(by_id("Linux-Alpine-edge-AMD64").is_some_and(|d| d.eol.is_none()));
+        assert!(by_id("Linux-Ubuntu-20.04-AMD64").is_none());
+        assert!(known().iter().all(|d| d.id == d.expected_id()));
     }
 
     #[test]

@@ -101,11 +101,37 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
 }
 
 fn docker_tools(args: DockerToolsArgs, env: &mut Env<'_>) -> CmdResult {
-    let source = paths::normalize(&args.path.to_string_lossy());
-    let out_dir = args.out_dir.to_string_lossy().into_owned();
+    let Converted { report, files, .. } = convert_docker_tools(&args.path, &args.out_dir.to_string_lossy())?;
+    let mut written = Vec::new();
+    for (path, text) in &files {
+        write_file(path, text)?;
+        written.push(path.clone());
+    }
+    let ok = report.ok;
+    emit(env, &ImportOutput { report, written })?;
+    Ok(if ok { exit::SUCCESS } else { exit::FAILED })
+}
+
+/// A docker-tools manifest converted, not written yet.
+#[derive(Debug)]
+pub struct Converted {
+    /// What was converted and found.
+    pub report: ImportReport,
+    /// `(path, text)` of `OUT_DIR/manifests/images.yaml` and
+    /// `OUT_DIR/os-definitions/os-definitions.json`; none when the report has errors.
+    pub files: Vec<(String, String)>,
+    /// The imported manifest's registry and repository.
+    pub registry: String,
+    /// See `registry`.
+    pub repository: String,
+}
+
+/// Converts the docker-tools manifest at `path` for `out_dir`. Writes nothing.
+pub fn convert_docker_tools(path: &Path, out_dir: &str) -> Result<Converted, CliError> {
+    let source = paths::normalize(&path.to_string_lossy());
     let (top, includes, mut problems) = read_documents(&source)?;
-    let out_manifest = paths::join(&out_dir, "manifests/images.yaml");
-    let out_os = paths::join(&out_dir, "os-definitions/os-definitions.json");
+    let out_manifest = paths::join(out_dir, "manifests/images.yaml");
+    let out_os = paths::join(out_dir, "os-definitions/os-definitions.json");
     let opts = frame(paths::dir(&source), &out_manifest)?;
     let mut imported = import::convert(&top, &includes, &opts);
     if !problems.is_empty() {
@@ -115,19 +141,14 @@ fn docker_tools(args: DockerToolsArgs, env: &mut Env<'_>) -> CmdResult {
         imported.report.warnings = imported.report.findings.len() - imported.report.errors;
         imported.report.ok = false;
     }
-    let mut written = Vec::new();
+    let mut files = Vec::new();
     if imported.report.ok {
-        let yaml = render::manifest_yaml(&imported.manifest, &source, &out_dir)
-            .map_err(|e| CliError::Input(format!("render the manifest: {e}")))?;
+        let yaml = render::manifest_yaml(&imported.manifest, &source, out_dir).map_err(|e| CliError::Input(format!("render the manifest: {e}")))?;
         let json = render::os_definitions_json(&imported.os).map_err(|e| CliError::Input(format!("render the OS definitions: {e}")))?;
-        for (path, text) in [(&out_manifest, yaml), (&out_os, json)] {
-            write_file(path, &text)?;
-            written.push(path.clone());
-        }
+        files = vec![(out_manifest, yaml), (out_os, json)];
     }
-    let ok = imported.report.ok;
-    emit(env, &ImportOutput { report: imported.report, written })?;
-    Ok(if ok { exit::SUCCESS } else { exit::FAILED })
+    let (registry, repository) = (imported.manifest.registry.clone(), imported.manifest.repository.clone());
+    Ok(Converted { report: imported.report, files, registry, repository })
 }
 
 /// Reads the top manifest and its includes. An unreadable top manifest is an error;
@@ -170,7 +191,8 @@ fn frame(source_dir: &str, out_manifest: &str) -> Result<Options, CliError> {
     Ok(Options { source_dir: abs(source_dir), out_manifest: abs(out_manifest) })
 }
 
-fn write_file(path: &str, text: &str) -> Result<(), CliError> {
+/// Writes `text` to `path`, creating its parent directories.
+pub fn write_file(path: &str, text: &str) -> Result<(), CliError> {
     let err = |e: io::Error| CliError::Input(format!("write '{path}': {}", io_reason(&e)));
     if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(err)?;

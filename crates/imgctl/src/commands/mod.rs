@@ -5,10 +5,13 @@ use clap::Subcommand;
 use crate::env::Env;
 use crate::error::CmdResult;
 
+pub mod completions;
 pub mod gc;
 pub mod history;
 pub mod import;
+pub mod init;
 pub mod inspect;
+pub mod man;
 pub mod parse_tag;
 pub mod pin;
 pub mod plan;
@@ -51,6 +54,12 @@ pub enum Command {
     Usages(usages::Args),
     /// Pin references to the digest their channel points at now (a diff unless --write).
     Pin(pin::Args),
+    /// Scaffold a fleet repository: manifest, OS definitions, an example image, workflows.
+    Init(init::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::Args),
+    /// Write man pages (imgctl.1 and one per subcommand).
+    Man(man::Args),
 }
 
 /// Runs `cmd`.
@@ -70,5 +79,8 @@ pub fn run(cmd: Command, env: &mut Env<'_>) -> CmdResult {
         Command::Gc(a) => gc::run(a, env),
         Command::Usages(a) => usages::run(a, env),
         Command::Pin(a) => pin::run(a, env),
+        Command::Init(a) => init::run(a, env),
+        Command::Completions(a) => completions::run(a, env),
+        Command::Man(a) => man::run(a, env),
     }
 }

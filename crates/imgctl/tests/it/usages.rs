@@ -11,7 +11,7 @@ const NOW: &str = "2026-11-21T12:00:00Z";
 /// After the fixture OS's end of life (2027-06-01).
 const AFTER_EOL: &str = "2027-07-01T00:00:00Z";
 
-fn files(host: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn files(host: &str) -> Vec<(&'static str, String)> {
     vec![
         (
             "consumer/.github/workflows/ci.yml",

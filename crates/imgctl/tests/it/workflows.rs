@@ -1,6 +1,8 @@
-//! The GitHub workflows in `.github/workflows/`: actionlint passes, every `imgctl …` line in
-//! them parses against the real CLI, and the triggers, inputs, concurrency and permissions
-//! the operator's guide promises are there. `e2e` runs their command lines against a registry.
+//! The GitHub workflows in `.github/workflows/`: actionlint passes (the action `action.yml`
+//! too, through ci.yml), every `imgctl …` line in them parses against the real CLI, the
+//! lifecycle workflows are reusable (`workflow_call`) with thin callers, and the triggers,
+//! inputs, concurrency and permissions the operator's guide promises are there. `e2e` runs
+//! their command lines against a registry.
 
 mod e2e;
 
@@ -13,9 +15,24 @@ use serde_yaml_ng::Value;
 use crate::support::repo_root;
 
 /// The workflows, by file name.
-pub const WORKFLOWS: [&str; 4] = ["pr-checks.yml", "publish.yml", "promote.yml", "rollback.yml"];
+pub const WORKFLOWS: [&str; 12] = [
+    "ci.yml",
+    "release.yml",
+    "pr-checks.yml",
+    "publish.yml",
+    "promote.yml",
+    "rollback.yml",
+    "cleanup.yml",
+    "fleet-pr-checks.yml",
+    "fleet-publish.yml",
+    "fleet-promote.yml",
+    "fleet-rollback.yml",
+    "fleet-cleanup.yml",
+];
+/// The reusable lifecycle workflows (`on: workflow_call`); `fleet-<name>` calls each here.
+pub const REUSABLE: [&str; 5] = ["pr-checks.yml", "publish.yml", "promote.yml", "rollback.yml", "cleanup.yml"];
 /// The ones that write to the registry (or to `production`).
-const MUTATING: [&str; 3] = ["publish.yml", "promote.yml", "rollback.yml"];
+const MUTATING: [&str; 4] = ["publish.yml", "promote.yml", "rollback.yml", "cleanup.yml"];
 /// The weekly promotion's schedule, as docs/OPERATIONS.md documents it.
 const PROMOTE_CRON: &str = "17 6 * * 3";
 
@@ -234,13 +251,18 @@ fn parameter(chars: &[char], i: usize, var: &dyn Fn(&str) -> String) -> (Fields,
 /// Parses an expanded invocation against the real CLI.
 fn parses(words: &[String]) -> Result<(), String> {
     assert_eq!(words.first().map(String::as_str), Some("imgctl"), "{words:?}");
-    imgctl::parse_args(words).map(|_| ()).map_err(|e| e.to_string())
+    use clap::Parser as _;
+    match imgctl::Cli::try_parse_from(words) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayVersion => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// What every variable stands for in the parse check: set (so `${X:+--flag}` is checked
-/// too), and a number (so `--level "$n"` parses).
-fn placeholder(_: &str) -> String {
-    "1".into()
+/// too), and a number (so `--level "$n"` parses) — a duration for the one that is one.
+fn placeholder(name: &str) -> String {
+    if name == "OLDER_THAN" { "30d".into() } else { "1".into() }
 }
 
 #[test]
@@ -255,7 +277,7 @@ fn every_imgctl_invocation_in_the_workflows_parses_against_the_cli() {
             subcommands.insert(words[1].clone());
         }
     }
-    for want in ["validate", "plan", "publish", "promote", "rollback", "status"] {
+    for want in ["validate", "plan", "publish", "promote", "rollback", "status", "history", "gc"] {
         assert!(subcommands.contains(want), "no workflow runs `imgctl {want}` (found {subcommands:?})");
     }
 }
@@ -311,72 +333,160 @@ fn actionlint_passes_on_every_workflow() {
     assert_eq!(on_disk, WORKFLOWS.len(), "a workflow file is missing from WORKFLOWS (and so from these checks)");
 }
 
-fn inputs(doc: &Value) -> BTreeMap<String, Value> {
-    triggers(doc)["workflow_dispatch"]["inputs"].as_mapping().expect("dispatch inputs").iter().map(|(k, v)| (s(k).to_string(), v.clone())).collect()
+fn inputs(doc: &Value, trigger: &str) -> BTreeMap<String, Value> {
+    triggers(doc)[trigger]["inputs"].as_mapping().unwrap_or_else(|| panic!("{trigger} inputs")).iter().map(|(k, v)| (s(k).to_string(), v.clone())).collect()
+}
+
+/// Checks a thin caller's one job against the reusable workflow it calls: it only calls
+/// (no steps), names an `imgctl-version`, and passes only inputs and secrets that workflow
+/// declares, every required one included. Returns the job's `with:`.
+pub fn check_caller(caller: &str, doc: &Value, reusable: &str, uses_prefix: &str) -> BTreeMap<String, Value> {
+    let jobs = doc["jobs"].as_mapping().expect("jobs");
+    assert_eq!(jobs.len(), 1, "{caller}: one job");
+    let job = jobs.values().next().unwrap();
+    assert!(job.get("steps").is_none(), "{caller}: a thin caller has no steps of its own");
+    let uses = s(&job["uses"]);
+    assert!(uses.starts_with(&format!("{uses_prefix}{reusable}")), "{caller}: calls {reusable} ({uses})");
+    let callee = load(reusable);
+    let declared = inputs(&callee, "workflow_call");
+    let with: BTreeMap<String, Value> = job["with"].as_mapping().expect("with").iter().map(|(k, v)| (s(k).to_string(), v.clone())).collect();
+    for k in with.keys() {
+        assert!(declared.contains_key(k), "{caller}: input '{k}' is not an input of {reusable}");
+    }
+    for (k, v) in &declared {
+        if v["required"] == Value::Bool(true) {
+            assert!(with.contains_key(k), "{caller}: required input '{k}' of {reusable} not given");
+        }
+    }
+    assert!(with.contains_key("imgctl-version"), "{caller}: pins an imgctl version");
+    if let Some(secrets) = job.get("secrets").and_then(Value::as_mapping) {
+        let declared = triggers(&callee)["workflow_call"]["secrets"].as_mapping().cloned().unwrap_or_default();
+        for k in secrets.keys() {
+            assert!(declared.contains_key(k), "{caller}: secret '{}' is not a secret of {reusable}", s(k));
+        }
+    }
+    with
+}
+
+#[test]
+fn the_lifecycle_workflows_are_reusable_and_this_repository_calls_them_thinly() {
+    for name in REUSABLE {
+        let d = load(name);
+        let on = triggers(&d).as_mapping().expect("on");
+        assert_eq!(on.len(), 1, "{name}: only workflow_call");
+        let i = inputs(&d, "workflow_call");
+        assert_eq!(i["imgctl-version"]["required"], true, "{name}");
+        for typed in ["manifest", "registry-kind", "runner", "imgctl-repository"] {
+            assert_eq!(i[typed]["type"], "string", "{name}: typed input {typed}");
+        }
+        assert_eq!(d["env"]["IMGCTL_MANIFEST"], "${{ inputs.manifest }}", "{name}");
+        // every job that runs imgctl installs it with the action, at the version asked for
+        for (job, body) in d["jobs"].as_mapping().unwrap() {
+            let steps = body["steps"].as_sequence().cloned().unwrap_or_default();
+            let runs_imgctl = steps.iter().filter_map(|st| st.get("run").and_then(Value::as_str)).any(|r| !commands_in(r).is_empty());
+            let text = serde_yaml_ng::to_string(&steps).unwrap();
+            assert!(!text.contains("--path") && !text.contains("cargo install"), "{name}/{}: no path in the caller's repository, no build", s(job));
+            if !runs_imgctl {
+                continue;
+            }
+            let action = steps.iter().position(|st| st.get("with").and_then(|w| w.get("path")).and_then(Value::as_str) == Some(".imgctl-action")).unwrap_or_else(|| panic!("{name}/{}: checks out imgctl's action", s(job)));
+            assert_eq!(steps[action]["with"]["repository"], "${{ inputs.imgctl-repository }}");
+            assert_eq!(steps[action]["with"]["ref"], "${{ inputs.imgctl-version }}");
+            assert_eq!(steps[action + 1]["uses"], "./.imgctl-action", "{name}/{}: then installs with it", s(job));
+            assert_eq!(steps[action + 1]["with"]["version"], "${{ inputs.imgctl-version }}");
+        }
+        let caller = format!("fleet-{name}");
+        let with = check_caller(&caller, &load(&caller), name, "./.github/workflows/");
+        assert_eq!(with["imgctl-version"], "${{ github.sha }}", "{caller}: this repository's fleet runs imgctl of this very commit");
+    }
+    // the action: composite, installs with the script the install test runs
+    let action: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(repo_root().join("action.yml")).unwrap()).unwrap();
+    assert_eq!(action["runs"]["using"], "composite");
+    assert_eq!(action["inputs"]["version"]["required"], true);
+    assert!(s(&action["runs"]["steps"][0]["run"]).contains("action/install.sh"));
+    let ci = load("ci.yml");
+    assert!(ci["jobs"]["action"]["steps"].as_sequence().unwrap().iter().any(|st| st.get("uses").map(s) == Some("./")), "ci.yml uses the action (so actionlint checks action.yml)");
 }
 
 #[test]
 fn triggers_inputs_concurrency_and_permissions_are_as_documented() {
     // the weekly schedule, documented in the operator's guide
-    let promote = load("promote.yml");
+    let promote = load("fleet-promote.yml");
     let on = triggers(&promote);
     let crons: Vec<&str> = on["schedule"].as_sequence().expect("schedule").iter().map(|c| s(&c["cron"])).collect();
-    assert_eq!(crons, [PROMOTE_CRON], "promote.yml's schedule");
+    assert_eq!(crons, [PROMOTE_CRON], "fleet-promote.yml's schedule");
     let guide = std::fs::read_to_string(repo_root().join("docs/OPERATIONS.md")).expect("docs/OPERATIONS.md");
     assert!(guide.contains(PROMOTE_CRON) && guide.contains("Wednesday"), "docs/OPERATIONS.md documents the schedule");
     assert!(guide.contains("IMGCTL_ROLLOUT_HOLD"), "docs/OPERATIONS.md documents the hold switch");
     assert_eq!(on["push"]["branches"][0], "production", "a push to production (hotfix) promotes");
-    let i = inputs(&promote);
+    let i = inputs(&promote, "workflow_dispatch");
     for (name, kind) in [("variant", "string"), ("force", "boolean"), ("dry_run", "boolean"), ("advance", "boolean")] {
         assert_eq!(i.get(name).map(|v| &v["type"]), Some(&Value::from(kind)), "promote input {name}");
     }
-    let hold = promote["jobs"]["advance"]["steps"].as_sequence().unwrap().iter().find_map(|st| st.get("env")).expect("advance env");
+    let job = promote["jobs"].as_mapping().unwrap().values().next().unwrap();
+    assert!(s(&job["with"]["advance"]).contains("github.event_name == 'schedule'"), "the schedule advances production");
+    let reusable = load("promote.yml");
+    let hold = reusable["jobs"]["advance"]["steps"].as_sequence().unwrap().iter().find_map(|st| st.get("env")).expect("advance env");
     assert_eq!(hold["HOLD"], "${{ vars.IMGCTL_ROLLOUT_HOLD }}");
-    assert!(s(&promote["jobs"]["advance"]["if"]).contains("schedule"));
+    assert_eq!(s(&reusable["jobs"]["advance"]["if"]), "inputs.advance");
     // fast-forward only: the step never merges, rebases or force-pushes
-    let advance = promote["jobs"]["advance"]["steps"].as_sequence().unwrap().iter().filter_map(|st| st.get("run").and_then(Value::as_str)).collect::<String>();
+    let advance = reusable["jobs"]["advance"]["steps"].as_sequence().unwrap().iter().filter_map(|st| st.get("run").and_then(Value::as_str)).collect::<String>();
     for line in advance.lines().map(str::trim).filter(|l| l.starts_with("git ")) {
         assert!(!["--force", "-f ", " +", "merge ", "rebase", "reset"].iter().any(|bad| line.contains(bad)), "advance: `{line}`");
     }
     assert!(advance.contains("git merge-base --is-ancestor origin/production origin/main"), "advance checks for a fast-forward");
 
-    let rollback = load("rollback.yml");
-    let i = inputs(&rollback);
+    let rollback = load("fleet-rollback.yml");
+    let i = inputs(&rollback, "workflow_dispatch");
     assert_eq!(i["variant"]["required"], true);
     assert!(i.contains_key("channel") && i.contains_key("to"), "{i:?}");
     assert_eq!(triggers(&rollback).as_mapping().unwrap().len(), 1, "rollback is on demand only");
 
-    let publish = load("publish.yml");
+    let publish = load("fleet-publish.yml");
     assert_eq!(triggers(&publish)["push"]["branches"][0], "main");
     assert!(triggers(&publish).get("workflow_dispatch").is_some());
-    assert!(triggers(&load("pr-checks.yml")).get("pull_request").is_some());
+    assert!(triggers(&load("fleet-pr-checks.yml")).get("pull_request").is_some());
+    let cleanup = load("fleet-cleanup.yml");
+    assert!(triggers(&cleanup).get("schedule").is_some());
+    let cjob = cleanup["jobs"].as_mapping().unwrap().values().next().unwrap();
+    assert_eq!(cjob["with"]["apply"], "${{ vars.IMGCTL_GC_APPLY == 'true' }}", "cleanup deletes only when IMGCTL_GC_APPLY is true");
+    assert!(s(&load("cleanup.yml")["jobs"]["cleanup"]["steps"].as_sequence().unwrap().last().unwrap()["run"]).contains("--max-deletes"));
 
-    // one concurrency group for every mutating workflow; nothing cancelled
+    // one concurrency group for every mutating workflow (at the callers); nothing cancelled
     let groups: Vec<(String, Value)> = MUTATING.iter().map(|n| {
-        let d = load(n);
+        let d = load(&format!("fleet-{n}"));
         (s(&d["concurrency"]["group"]).to_string(), d["concurrency"]["cancel-in-progress"].clone())
     }).collect();
     for (n, (group, cancel)) in MUTATING.iter().zip(&groups) {
-        assert_eq!(group, &groups[0].0, "{n}: shares the registry's concurrency group");
-        assert!(!group.contains("${{"), "{n}: the group is one per repository, not per run/ref");
-        assert_eq!(cancel, &Value::Bool(false), "{n}: cancel-in-progress");
+        assert_eq!(group, &groups[0].0, "fleet-{n}: shares the registry's concurrency group");
+        assert!(!group.contains("${{"), "fleet-{n}: the group is one per repository, not per run/ref");
+        assert_eq!(cancel, &Value::Bool(false), "fleet-{n}: cancel-in-progress");
     }
-    assert_ne!(load("pr-checks.yml")["concurrency"]["group"], Value::from(groups[0].0.clone()), "PR checks do not queue behind rollouts");
+    assert_ne!(load("fleet-pr-checks.yml")["concurrency"]["group"], Value::from(groups[0].0.clone()), "PR checks do not queue behind rollouts");
 
-    // least privilege: packages write + contents read; only promote's advance job may push
+    // least privilege: packages write + contents read; only promote's advance job (and the
+    // release's publish job) may write contents
     for name in WORKFLOWS {
         let d = load(name);
-        let want: Value = serde_yaml_ng::from_str(if MUTATING.contains(&name) { "{contents: read, packages: write}" } else { "{contents: read}" }).unwrap();
-        assert_eq!(d["permissions"], want, "{name}: workflow permissions");
+        let base = name.strip_prefix("fleet-").unwrap_or(name);
+        let want = match name {
+            "fleet-promote.yml" => "{contents: write, packages: write}",
+            _ if MUTATING.contains(&base) => "{contents: read, packages: write}",
+            _ => "{contents: read}",
+        };
+        assert_eq!(d["permissions"], serde_yaml_ng::from_str::<Value>(want).unwrap(), "{name}: workflow permissions");
         for (job, body) in d["jobs"].as_mapping().unwrap() {
             let Some(p) = body.get("permissions") else { continue };
-            assert_eq!((name, s(job)), ("promote.yml", "advance"), "{name}: only promote's advance job widens permissions");
+            assert!([("promote.yml", "advance"), ("release.yml", "publish")].contains(&(name, s(job))), "{name}: only promote's advance job widens permissions");
             assert_eq!(p, &serde_yaml_ng::from_str::<Value>("{contents: write}").unwrap());
         }
         // third-party actions pinned to full commit SHAs
         for job in d["jobs"].as_mapping().unwrap().values() {
             for st in job["steps"].as_sequence().into_iter().flatten() {
                 let Some(uses) = st.get("uses").map(s) else { continue };
+                if uses.starts_with("./") {
+                    continue;
+                }
                 let (_, rev) = uses.split_once('@').unwrap_or_else(|| panic!("{name}: {uses} has no @ref"));
                 assert!(rev.len() == 40 && rev.chars().all(|c| c.is_ascii_hexdigit()), "{name}: {uses} is not pinned to a commit SHA");
             }
