@@ -18,3 +18,4 @@ mod workflows;
 mod snapshots;
 mod rollout_publish;
 mod soak;
+mod tls_token;
