@@ -115,12 +115,11 @@ impl RegistryClient {
             .read_timeout(opts.read_timeout)
             .redirect(reqwest::redirect::Policy::limited(5))
             .user_agent(concat!("imgctl/", env!("CARGO_PKG_VERSION")));
-        let extra = tls::extra_roots(&opts.tls, &opts.registry).map_err(setup_error)?;
-        if !extra.is_empty() {
+        if let Some(roots) = tls::roots(&opts.tls, &opts.registry).map_err(setup_error)? {
             // Exactly the system store plus the extra CAs (see `tls`: the platform verifier
             // would swap the system store for SSL_CERT_FILE).
-            tracing::debug!("trusting {} extra CA certificate(s) for {}", extra.len(), opts.registry);
-            builder = builder.tls_certs_only(tls::system_roots().into_iter().chain(extra));
+            tracing::debug!("trusting {} CA certificates (system store and extra CAs) for {}", roots.len(), opts.registry);
+            builder = builder.tls_certs_only(roots);
         }
         let http = builder.build().map_err(|e| setup_error(error_chain(&e)))?;
         let sem = Semaphore::new(opts.concurrency.max(1));

@@ -25,9 +25,19 @@ pub struct TlsTrust {
     pub certs_d: Vec<PathBuf>,
 }
 
-/// The extra roots for `registry`, with the files they came from; an unreadable or
-/// certificate-less file given explicitly is an error (a missing `certs.d` entry is not).
-pub(crate) fn extra_roots(trust: &TlsTrust, registry: &str) -> Result<Vec<Certificate>, String> {
+/// The roots a client for `registry` trusts: `None` when no extra CA applies (reqwest's
+/// platform verifier then decides, as it always did), else the system store plus the extra CAs.
+pub(crate) fn roots(trust: &TlsTrust, registry: &str) -> Result<Option<Vec<Certificate>>, String> {
+    let extra = extra_roots(trust, registry)?;
+    if extra.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(system_roots().into_iter().chain(extra).collect()))
+}
+
+/// The extra roots for `registry`; an unreadable or certificate-less file given explicitly
+/// is an error (a missing `certs.d` entry is not).
+fn extra_roots(trust: &TlsTrust, registry: &str) -> Result<Vec<Certificate>, String> {
     let mut certs = Vec::new();
     for f in &trust.ca_files {
         certs.extend(read_pem(f)?);
@@ -51,7 +61,7 @@ pub(crate) fn extra_roots(trust: &TlsTrust, registry: &str) -> Result<Vec<Certif
 }
 
 /// The system store, read from its standard directories (never from environment variables).
-pub(crate) fn system_roots() -> Vec<Certificate> {
+fn system_roots() -> Vec<Certificate> {
     openssl_probe::candidate_cert_dirs()
         .flat_map(|dir| rustls_native_certs::load_certs_from_paths(None, Some(dir)).certs)
         .filter_map(|der| Certificate::from_der(&der).ok())
@@ -135,9 +145,17 @@ mod tests {
     }
 
     #[test]
-    fn the_system_store_is_read_from_its_directories() {
-        // This machine has Debian's ca-certificates: the store must not be empty, or a
-        // client given an extra CA would stop trusting public registries.
-        assert!(system_roots().len() > 10);
+    fn an_extra_ca_adds_to_the_system_store_and_none_leaves_the_default() {
+        assert_eq!(roots(&TlsTrust::default(), "r").unwrap().map(|r| r.len()), None);
+        // This machine has Debian's ca-certificates: the store is read from its directories,
+        // and an extra CA comes on top of it (so public registries stay trusted).
+        let system = system_roots().len();
+        assert!(system > 10, "{system}");
+        let dir = tempfile::tempdir().unwrap();
+        let one = std::fs::read_dir("/etc/ssl/certs").unwrap().filter_map(|e| e.ok().map(|e| e.path())).find(|p| p.extension().is_some_and(|e| e == "pem")).unwrap();
+        let extra = dir.path().join("corp-ca.pem");
+        std::fs::copy(one, &extra).unwrap();
+        let trust = TlsTrust { ca_files: vec![extra], ..TlsTrust::default() };
+        assert_eq!(roots(&trust, "r").unwrap().map(|r| r.len()), Some(system + 1));
     }
 }
