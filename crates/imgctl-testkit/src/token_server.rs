@@ -288,3 +288,67 @@ fn decode_basic(b64: &str) -> Option<(String, String)> {
     let (u, p) = String::from_utf8(raw).ok()?.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned()))?;
     Some((u, p))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(ts: &TokenServer) -> reqwest::Client {
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(ts.ca().ca_pem()).unwrap()).unwrap();
+        reqwest::Client::builder().tls_certs_only([ca]).build().unwrap()
+    }
+
+    fn claims(token: &str) -> serde_json::Value {
+        let payload = token.split('.').nth(1).unwrap();
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    }
+
+    async fn post(c: &reqwest::Client, ts: &TokenServer, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let r = c.post(ts.realm()).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    #[test]
+    fn the_spec_answers_and_refusals() {
+        let ts = TokenServer::start();
+        ts.user("ci", "pw", &["pull", "push"]).user("reader", "pw", &["pull"]);
+        crate::block_on(async {
+            let c = client(&ts);
+            // GET with Basic: token and access_token, only the allowed actions
+            let url = format!("{}?service=imgctl-test&scope=repository:a/b:pull,push,delete", ts.realm());
+            let r = c.get(&url).basic_auth("reader", Some("pw")).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            let j: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(j["token"], j["access_token"]);
+            assert!(j["expires_in"].as_u64().unwrap() > 0 && j["issued_at"].as_str().unwrap().ends_with('Z'), "{j}");
+            let cl = claims(j["token"].as_str().unwrap());
+            assert_eq!(cl["access"], serde_json::json!([{"type": "repository", "name": "a/b", "actions": ["pull"]}]));
+            assert_eq!((cl["aud"].as_str(), cl["iss"].as_str(), cl["sub"].as_str()), (Some("imgctl-test"), Some("imgctl-testkit"), Some("reader")));
+            assert_eq!(c.get(&url).basic_auth("ci", Some("nope")).send().await.unwrap().status(), 401);
+            assert_eq!(c.get(&url).send().await.unwrap().status(), 401);
+            // POST password grant; offline access adds a refresh token, which then works
+            let scope = "repository:a/b:pull,push";
+            let (s, j) = post(&c, &ts, &[("grant_type", "password"), ("username", "ci"), ("password", "pw"), ("client_id", "t"), ("access_type", "offline"), ("scope", scope)]).await;
+            assert_eq!(s, 200, "{j}");
+            let rt = j["refresh_token"].as_str().unwrap().to_owned();
+            assert_eq!(claims(j["access_token"].as_str().unwrap())["access"][0]["actions"], serde_json::json!(["pull", "push"]));
+            let (s, j) = post(&c, &ts, &[("grant_type", "password"), ("username", "ci"), ("password", "pw"), ("client_id", "t"), ("scope", scope)]).await;
+            assert!(s == 200 && j.get("refresh_token").is_none(), "online access: no refresh token: {j}");
+            let (s, j) = post(&c, &ts, &[("grant_type", "refresh_token"), ("refresh_token", &rt), ("client_id", "t"), ("scope", scope)]).await;
+            assert!(s == 200 && j["access_token"].is_string(), "{j}");
+            // refusals: bad password, unknown refresh token, no client_id, unknown grant
+            let (s, j) = post(&c, &ts, &[("grant_type", "password"), ("username", "ci"), ("password", "x"), ("client_id", "t")]).await;
+            assert_eq!((s, j["error"].as_str()), (400, Some("invalid_grant")));
+            let (s, j) = post(&c, &ts, &[("grant_type", "refresh_token"), ("refresh_token", "unknown"), ("client_id", "t")]).await;
+            assert_eq!((s, j["error"].as_str()), (400, Some("invalid_grant")));
+            let (s, j) = post(&c, &ts, &[("grant_type", "refresh_token"), ("refresh_token", &rt)]).await;
+            assert_eq!((s, j["error"].as_str()), (400, Some("invalid_request")));
+            let (s, j) = post(&c, &ts, &[("grant_type", "client_credentials"), ("client_id", "t")]).await;
+            assert_eq!((s, j["error"].as_str()), (400, Some("unsupported_grant_type")));
+        });
+        let counts = ts.counts();
+        assert_eq!(counts.get(&("basic", "repository:a/b:pull,push,delete".to_owned())), Some(&3), "{counts:?}");
+        assert_eq!(counts.get(&("password", "repository:a/b:pull,push".to_owned())), Some(&2), "{counts:?}");
+    }
+}

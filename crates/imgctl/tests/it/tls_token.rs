@@ -225,6 +225,7 @@ fn an_untrusted_certificate_is_exit_3_and_says_how_to_trust_the_ca() {
     assert!(r.stderr.contains("certificate") && r.stderr.contains("UnknownIssuer"), "names the certificate problem: {}", r.stderr);
     assert!(r.stderr.contains("SSL_CERT_FILE") && r.stderr.contains("update-ca-certificates") && r.stderr.contains("certs.d/"), "{}", r.stderr);
     assert!(!r.stderr.contains("--insecure-registry") && !r.stderr.contains("plain HTTP"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "one error line, no log line repeating it: {}", r.stderr);
     // a CA file that is not a certificate is a clear error too
     let bad = s.write("bad.pem", "not a certificate");
     let r = inspect(&s, &reference, &[("SSL_CERT_FILE", &bad)]);
