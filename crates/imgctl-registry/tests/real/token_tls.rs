@@ -73,3 +73,18 @@ async fn an_untrusted_certificate_says_how_to_trust_the_ca_and_an_extra_ca_is_tr
     o.tls = TlsTrust { ca_files: vec![reg.ca().unwrap().ca_pem()], ..TlsTrust::default() };
     RegistryClient::new(o).unwrap().authenticate("a", Access::Pull).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identity_token_at_a_basic_only_registry_says_why_and_anonymous_is_refused_by_token_auth() {
+    let reg = TestRegistry::start_with_htpasswd("ci", PASSWORD);
+    let e = client(&reg, Credentials::identity_token("rt-Basic-only-1")).authenticate("a", Access::Pull).await.unwrap_err();
+    let msg = e.to_string();
+    assert!(e.is_access() && msg.contains("identity token") && msg.contains("Basic"), "{msg}");
+    assert!(!format!("{e:?}").contains("rt-Basic-only-1"));
+    let (ts, reg) = setup();
+    let mut o = reg.options_for(&reg.host());
+    o.credentials = None;
+    let e = RegistryClient::new(o).unwrap().authenticate("team/a", Access::Pull).await.unwrap_err();
+    assert!(e.is_access(), "{e}");
+    assert_eq!(ts.counts().len(), 1, "one anonymous token request, refused: {:?}", ts.counts());
+}
