@@ -1,6 +1,6 @@
 //! Authentication: one `/v2/` ping per client tells anonymous, Basic or Bearer; Basic
-//! credentials are verified once, Bearer tokens are fetched once per repository scope and
-//! access, then reused by every request of that operation.
+//! credentials are verified once, Bearer tokens are fetched (`token.rs`) once per repository
+//! scope and access, then reused by every request of that operation.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -11,6 +11,7 @@ use tokio::sync::OnceCell;
 
 use crate::Result;
 use crate::client::{RegistryClient, status_error};
+use crate::credentials::CredentialKind;
 use crate::error::RegistryError;
 use crate::retry::{self, Failure};
 use crate::secret::Secret;
@@ -124,6 +125,10 @@ impl RegistryClient {
                 let Some(creds) = creds else {
                     return Err(RegistryError::AuthRefused { op: "authenticate to", target: Box::new(target), status: 401, reason: "the registry requires credentials and none were given".into() });
                 };
+                if creds.kind == CredentialKind::IdentityToken {
+                    let reason = "the credentials are an identity token, which only a Bearer token service exchanges, and this registry asks for Basic: sign in with a username and password".into();
+                    return Err(RegistryError::AuthRefused { op: "authenticate to", target: Box::new(target), status: 401, reason });
+                }
                 let header = creds.basic_header();
                 self.inner
                     .auth
@@ -153,46 +158,6 @@ impl RegistryClient {
                 Ok(Some(token.clone()))
             }
         }
-    }
-
-    async fn fetch_token(&self, realm: &str, service: Option<&str>, scope: &str, target: &crate::Target) -> Result<Secret> {
-        let mut url = reqwest::Url::parse(realm).map_err(|e| RegistryError::Protocol { op: "authenticate to", target: Box::new(target.clone()), reason: format!("token realm '{realm}': {e}") })?;
-        {
-            let mut q = url.query_pairs_mut();
-            if let Some(s) = service {
-                q.append_pair("service", s);
-            }
-            for s in scope.split(' ') {
-                q.append_pair("scope", s);
-            }
-        }
-        let basic = self.inner.opts.credentials.as_ref().map(|c| c.basic_header());
-        retry::run(&self.inner.opts.retry, "authenticate to", target, || async {
-            let _permit = self.permit().await;
-            let resp = self.send("authenticate to", target, Method::GET, url.clone(), basic.as_ref(), |r| r).await?;
-            match resp.status().as_u16() {
-                200 => {}
-                s @ (401 | 403) => {
-                    return Err(Failure::Fatal(RegistryError::AuthRefused { op: "authenticate to", target: Box::new(target.clone()), status: s, reason: "the token service refused the credentials".into() }));
-                }
-                _ => return Err(Failure::Fatal(status_error("authenticate to", target, resp).await)),
-            }
-            #[derive(serde::Deserialize)]
-            struct Token {
-                token: Option<String>,
-                access_token: Option<String>,
-            }
-            let body = crate::client::read_limited("authenticate to", target, resp, crate::client::MAX_LISTING_BYTES).await?;
-            let t: Token = serde_json::from_slice(&body)
-                .map_err(|_| RegistryError::Protocol { op: "authenticate to", target: Box::new(target.clone()), reason: "token response is not the expected JSON".into() })?;
-            let token = t.token.or(t.access_token).filter(|t| !t.is_empty()).ok_or_else(|| RegistryError::Protocol {
-                op: "authenticate to",
-                target: Box::new(target.clone()),
-                reason: "token response has no token".into(),
-            })?;
-            Ok(Secret::new(format!("Bearer {token}")))
-        })
-        .await
     }
 
     /// Runs one operation: authorization for `scopes` (cached), then `attempt` under the retry

@@ -13,6 +13,7 @@ use crate::auth::{Access, AuthState};
 use crate::credentials::Credentials;
 use crate::error::{RegistryError, Target};
 use crate::retry::{Failure, RetryPolicy, parse_retry_after};
+use crate::tls::{self, TlsTrust};
 
 /// How to reach one registry.
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct ClientOptions {
     pub read_timeout: Duration,
     /// Retries of transient failures.
     pub retry: RetryPolicy,
+    /// CA certificates trusted beyond the system store.
+    pub tls: TlsTrust,
 }
 
 impl ClientOptions {
@@ -44,6 +47,7 @@ impl ClientOptions {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
+            tls: TlsTrust::default(),
         }
     }
 
@@ -105,13 +109,19 @@ impl RegistryClient {
         let scheme = if opts.insecure { "http" } else { "https" };
         let base = Url::parse(&format!("{scheme}://{}/v2/", opts.registry))
             .map_err(|e| RegistryError::InvalidReference { reference: opts.registry.clone(), reason: format!("not a registry host: {e}") })?;
-        let http = reqwest::Client::builder()
+        let setup_error = |reason: String| RegistryError::Unreachable { op: "set up client for", target: Box::new(Target::new(&opts.registry, "", None)), reason };
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(opts.connect_timeout)
             .read_timeout(opts.read_timeout)
             .redirect(reqwest::redirect::Policy::limited(5))
-            .user_agent(concat!("imgctl/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| RegistryError::Unreachable { op: "set up client for", target: Box::new(Target::new(&opts.registry, "", None)), reason: e.to_string() })?;
+            .user_agent(concat!("imgctl/", env!("CARGO_PKG_VERSION")));
+        if let Some(roots) = tls::roots(&opts.tls, &opts.registry).map_err(setup_error)? {
+            // Exactly the system store plus the extra CAs (see `tls`: the platform verifier
+            // would swap the system store for SSL_CERT_FILE).
+            tracing::debug!("trusting {} CA certificates (system store and extra CAs) for {}", roots.len(), opts.registry);
+            builder = builder.tls_certs_only(roots);
+        }
+        let http = builder.build().map_err(|e| setup_error(error_chain(&e)))?;
         let sem = Semaphore::new(opts.concurrency.max(1));
         Ok(RegistryClient { inner: Arc::new(Inner { opts, http, base, sem, counters: Counters::default(), auth: AuthState::default() }) })
     }
@@ -216,17 +226,8 @@ pub(crate) fn transport_failure(op: &'static str, target: &Target, e: &reqwest::
     if e.is_timeout() || (!e.is_connect() && (e.is_request() || e.is_body() || e.is_decode())) {
         return Failure::Transient { reason, retry_after: None };
     }
-    let hint = if e.is_connect() && target_is_https(&reason) {
-        " (if it speaks plain HTTP, list it with --insecure-registry or IMGCTL_INSECURE_REGISTRIES)"
-    } else {
-        ""
-    };
+    let hint = tls::tls_problem(&reason).map(|p| tls::advice(p, &target.registry)).unwrap_or_default();
     Failure::Fatal(RegistryError::Unreachable { op, target: Box::new(target.clone()), reason: format!("{reason}{hint}") })
-}
-
-fn target_is_https(reason: &str) -> bool {
-    let r = reason.to_lowercase();
-    r.contains("tls") || r.contains("ssl") || r.contains("certificate") || r.contains("handshake") || r.contains("corrupt message")
 }
 
 /// The error and its sources, joined (URLs carry no credentials: they go in headers).

@@ -1,6 +1,10 @@
 //! Credentials: a username and a [`Secret`], from the caller (env vars read by the CLI) or
 //! from Docker's `config.json` (`credHelpers`, `credsStore`, `auths`). This module reads no
 //! environment variable: the config directory is passed in.
+//!
+//! An identity token (what `az acr login` and `docker login` to some registries store: an
+//! `auths` entry's `identitytoken`, or a helper answering the username `<token>`) is an
+//! OAuth2 refresh token: [`CredentialKind::IdentityToken`], exchanged at the token service.
 
 use std::fmt;
 use std::io::Write;
@@ -14,19 +18,47 @@ use crate::Result;
 use crate::error::RegistryError;
 use crate::secret::Secret;
 
+/// What the secret of [`Credentials`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CredentialKind {
+    /// A password (or a token used as one): sent as Basic, to the registry or its token service.
+    #[default]
+    Password,
+    /// An OAuth2 refresh token: exchanged for an access token with a `refresh_token` grant.
+    IdentityToken,
+}
+
+/// The username a credential helper answers (and `IMGCTL_REGISTRY_USERNAME` may hold) when the
+/// secret is an identity token.
+pub const IDENTITY_TOKEN_USERNAME: &str = "<token>";
+
 /// A username and password (or identity token).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     /// The username.
     pub username: String,
-    /// The password, never shown.
+    /// The password or identity token, never shown.
     pub password: Secret,
+    /// Which of the two `password` is.
+    pub kind: CredentialKind,
 }
 
 impl Credentials {
     /// Credentials from a username and password.
     pub fn new(username: impl Into<String>, password: impl Into<String>) -> Credentials {
-        Credentials { username: username.into(), password: Secret::new(password) }
+        Credentials::login(username, Secret::new(password))
+    }
+
+    /// Credentials as a login gives them: the username `<token>` marks an identity token.
+    pub fn login(username: impl Into<String>, secret: Secret) -> Credentials {
+        let username = username.into();
+        let kind = if username == IDENTITY_TOKEN_USERNAME { CredentialKind::IdentityToken } else { CredentialKind::Password };
+        Credentials { username, password: secret, kind }
+    }
+
+    /// An identity token (OAuth2 refresh token).
+    pub fn identity_token(token: impl Into<String>) -> Credentials {
+        Credentials { username: IDENTITY_TOKEN_USERNAME.to_owned(), password: Secret::new(token), kind: CredentialKind::IdentityToken }
     }
 
     /// The value of a `Basic` `Authorization` header, as a secret.
@@ -38,7 +70,7 @@ impl Credentials {
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials").field("username", &"<redacted>").field("password", &self.password).finish()
+        f.debug_struct("Credentials").field("username", &"<redacted>").field("password", &self.password).field("kind", &self.kind).finish()
     }
 }
 
@@ -61,6 +93,8 @@ struct AuthEntry {
     username: Option<String>,
     #[serde(default)]
     password: Option<String>,
+    #[serde(default)]
+    identitytoken: Option<String>,
 }
 
 impl fmt::Debug for AuthEntry {
@@ -98,6 +132,10 @@ pub fn docker_config_credentials(config_dir: &Path, registry: &str) -> Result<Op
     let Some(entry) = config.auths.iter().find(|(k, _)| normalise_key(k) == registry).map(|(_, v)| v) else {
         return Ok(None);
     };
+    // With an identity token, `auth` only holds a placeholder user and no password.
+    if let Some(token) = entry.identitytoken.as_deref().filter(|t| !t.is_empty()) {
+        return Ok(Some(Credentials::identity_token(token)));
+    }
     if let Some(auth) = entry.auth.as_deref().filter(|a| !a.is_empty()) {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(auth.trim())
@@ -145,7 +183,7 @@ fn run_helper(name: &str, registry: &str) -> Result<Option<Credentials>> {
     }
     let parsed: HelperOutput =
         serde_json::from_slice(&out.stdout).map_err(|_| err(format!("parse the output of credential helper {program}: not the expected JSON")))?;
-    Ok(Some(Credentials::new(parsed.username, parsed.secret)))
+    Ok(Some(Credentials::login(parsed.username, Secret::new(parsed.secret))))
 }
 
 #[cfg(test)]
@@ -162,6 +200,29 @@ mod tests {
         assert_eq!(c.password.expose(), "s3cret:with-colon");
         assert!(!format!("{c:?}").contains("s3cret"));
         assert!(docker_config_credentials(dir.path(), "other").unwrap().is_none());
+    }
+
+    #[test]
+    fn an_identitytoken_entry_is_an_identity_token_not_its_placeholder_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = base64::engine::general_purpose::STANDARD.encode("00000000-0000-0000-0000-000000000000:");
+        std::fs::write(dir.path().join("config.json"), format!(r#"{{"auths":{{"acme.azurecr.io":{{"auth":"{auth}","identitytoken":"rt-Secret-123"}}}}}}"#)).unwrap();
+        let c = docker_config_credentials(dir.path(), "acme.azurecr.io").unwrap().unwrap();
+        assert_eq!(c.kind, CredentialKind::IdentityToken);
+        assert_eq!(c.password.expose(), "rt-Secret-123");
+        assert!(!format!("{c:?}").contains("rt-Secret"));
+        // an empty identitytoken is no token: the auth entry decides
+        std::fs::write(dir.path().join("config.json"), format!(r#"{{"auths":{{"r":{{"auth":"{}","identitytoken":""}}}}}}"#, base64::engine::general_purpose::STANDARD.encode("u:p"))).unwrap();
+        assert_eq!(docker_config_credentials(dir.path(), "r").unwrap().unwrap().kind, CredentialKind::Password);
+    }
+
+    #[test]
+    fn a_helper_answering_the_token_username_gives_an_identity_token() {
+        assert_eq!(Credentials::login("<token>", Secret::new("rt")).kind, CredentialKind::IdentityToken);
+        assert_eq!(Credentials::login("alice", Secret::new("pw")).kind, CredentialKind::Password);
+        // what run_helper does with a helper's answer
+        let parsed: HelperOutput = serde_json::from_str(r#"{"ServerURL":"r","Username":"<token>","Secret":"rt"}"#).unwrap();
+        assert_eq!(Credentials::login(parsed.username, Secret::new(parsed.secret)).kind, CredentialKind::IdentityToken);
     }
 
     #[test]

@@ -22,16 +22,19 @@ mod ops;
 mod retry;
 mod secret;
 mod tags;
+mod tls;
+mod token;
 
 pub use auth::Access;
 pub use client::{ClientOptions, RegistryClient, RequestStats};
-pub use credentials::{Credentials, docker_config_credentials};
+pub use credentials::{CredentialKind, Credentials, docker_config_credentials};
 pub use error::{RegistryError, Target};
 pub use oci_client::Reference;
 /// `oci-client`'s manifest types (e.g. [`manifest::OciImageIndex`] for an index's platforms).
 pub use oci_client::manifest;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
+pub use tls::TlsTrust;
 
 /// Docker image manifest v2 schema 2.
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";

@@ -1,18 +1,24 @@
 //! Dev-only test kit for imgctl: the real `docker-registry` (distribution 2.8.2) on a free
 //! loopback port ([`TestRegistry`]), a counting and fault-injecting HTTP proxy in front of it
-//! ([`Proxy`]) and test images built from random layers ([`images`]).
+//! ([`Proxy`]), test images built from random layers ([`images`]), a harness-made CA
+//! ([`TestCa`]) for registries over TLS, and a token server ([`TokenServer`]) for
+//! distribution's `auth: token`.
 //!
 //! Missing tools make tests fail with an install hint; nothing is ever skipped.
 
+mod ca;
 mod gate;
 pub mod images;
 pub mod layout;
 pub mod repo;
 mod proxy;
 mod registry;
+mod token_server;
 
 pub use proxy::{Counts, Event, Fault, FaultPlan, PathKind, Proxy};
-pub use registry::{TestRegistry, require_tool};
+pub use ca::TestCa;
+pub use registry::{RegistryBuilder, TestRegistry, require_tool};
+pub use token_server::{Grant, TokenServer};
 
 /// Runs a future to completion on a fresh current-thread runtime (for synchronous tests).
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {

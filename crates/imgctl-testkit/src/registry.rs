@@ -1,6 +1,7 @@
 //! [`TestRegistry`]: Debian's `docker-registry` serving a temp dir on a free 127.0.0.1 port,
 //! with a config written here (never `/etc/docker/registry/config.yml`), optionally behind
-//! `auth.htpasswd` (bcrypt); killed on drop.
+//! `auth.htpasswd` (bcrypt) or `auth.token` (a [`TokenServer`]), optionally over TLS
+//! (`http.tls`, a [`TestCa`] certificate); killed on drop. [`TestRegistry::builder`] combines these.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -9,6 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use imgctl_registry::{ClientOptions, Credentials, RegistryClient};
+
+use crate::ca::TestCa;
+use crate::token_server::TokenServer;
 
 const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
 
@@ -34,31 +38,93 @@ pub struct TestRegistry {
     dir: tempfile::TempDir,
     port: u16,
     credentials: Option<(String, String)>,
+    ca: Option<TestCa>,
+}
+
+/// How to start a [`TestRegistry`]: `TestRegistry::builder().tls().token_auth(&server).start()`.
+#[derive(Debug, Clone)]
+pub struct RegistryBuilder {
+    htpasswd: Option<(String, String)>,
+    delete: bool,
+    tls: Option<Option<TestCa>>,
+    token: Option<(String, String, String, std::path::PathBuf)>,
+}
+
+impl RegistryBuilder {
+    /// Behind `auth.htpasswd` accepting `user`/`password`.
+    pub fn htpasswd(mut self, user: &str, password: &str) -> RegistryBuilder {
+        self.htpasswd = Some((user.to_owned(), password.to_owned()));
+        self
+    }
+
+    /// Deletes disabled: `DELETE` answers 405, like Docker Hub and ghcr.io.
+    pub fn without_delete(mut self) -> RegistryBuilder {
+        self.delete = false;
+        self
+    }
+
+    /// Over TLS, with a CA made in the registry's temp dir.
+    pub fn tls(mut self) -> RegistryBuilder {
+        if self.tls.is_none() {
+            self.tls = Some(None);
+        }
+        self
+    }
+
+    /// Over TLS with a certificate of `ca`.
+    pub fn tls_with(mut self, ca: &TestCa) -> RegistryBuilder {
+        self.tls = Some(Some(ca.clone()));
+        self
+    }
+
+    /// Behind `auth.token` with `server` (realm, service, issuer; its CA as `rootcertbundle`),
+    /// over TLS with a certificate of the same CA.
+    pub fn token_auth(self, server: &TokenServer) -> RegistryBuilder {
+        let mut b = self.tls_with(server.ca());
+        b.token = Some((server.realm(), server.service().to_owned(), server.issuer().to_owned(), server.ca().ca_pem()));
+        b
+    }
+
+    /// Starts the registry and waits until it answers.
+    pub fn start(self) -> TestRegistry {
+        TestRegistry::launch(self)
+    }
 }
 
 impl TestRegistry {
+    /// A builder: anonymous, plain HTTP, delete enabled until told otherwise.
+    pub fn builder() -> RegistryBuilder {
+        RegistryBuilder { htpasswd: None, delete: true, tls: None, token: None }
+    }
+
     /// An anonymous registry (plain HTTP, delete enabled).
     pub fn start() -> TestRegistry {
-        TestRegistry::launch(None, true)
+        TestRegistry::builder().start()
     }
 
     /// An anonymous registry with deletes disabled: `DELETE` answers 405, like Docker Hub.
     pub fn start_without_delete() -> TestRegistry {
-        TestRegistry::launch(None, false)
+        TestRegistry::builder().without_delete().start()
     }
 
     /// A registry behind `auth.htpasswd` accepting `user`/`password` (bcrypt via `htpasswd -B`).
     pub fn start_with_htpasswd(user: &str, password: &str) -> TestRegistry {
-        TestRegistry::launch(Some((user.to_owned(), password.to_owned())), true)
+        TestRegistry::builder().htpasswd(user, password).start()
     }
 
-    fn launch(credentials: Option<(String, String)>, delete: bool) -> TestRegistry {
+    fn launch(b: RegistryBuilder) -> TestRegistry {
+        let (credentials, delete) = (b.htpasswd, b.delete);
         let bin = require_tool(REGISTRY_BIN, "docker-registry");
         let dir = tempfile::tempdir().expect("create a temp dir for the registry");
         let port = free_port();
         let root = dir.path().join("data");
         std::fs::create_dir_all(&root).expect("create the storage dir");
+        let ca = b.tls.map(|ca| ca.unwrap_or_else(|| TestCa::create(&dir.path().join("ca"))));
+        let tls = ca.as_ref().map_or_else(String::new, |ca| format!("  tls:\n    certificate: {}\n    key: {}\n", ca.server_cert().display(), ca.server_key().display()));
         let mut auth = String::new();
+        if let Some((realm, service, issuer, bundle)) = &b.token {
+            auth = format!("auth:\n  token:\n    realm: {realm}\n    service: {service}\n    issuer: {issuer}\n    rootcertbundle: {}\n", bundle.display());
+        }
         if let Some((user, password)) = &credentials {
             let htpasswd = require_tool("htpasswd", "apache2-utils");
             let out = Command::new(htpasswd).args(["-Bbn", user, password]).output().expect("run htpasswd");
@@ -68,7 +134,7 @@ impl TestRegistry {
             auth = format!("auth:\n  htpasswd:\n    realm: imgctl-test\n    path: {}\n", file.display());
         }
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: {delete}\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: {delete}\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: 127.0.0.1:{port}\n{tls}{auth}",
             root = root.display()
         );
         let config_path = dir.path().join("config.yml");
@@ -82,7 +148,7 @@ impl TestRegistry {
             .stderr(log)
             .spawn()
             .expect("start docker-registry");
-        let mut reg = TestRegistry { child, dir, port, credentials };
+        let mut reg = TestRegistry { child, dir, port, credentials, ca };
         reg.wait_ready();
         reg
     }
@@ -125,11 +191,17 @@ impl TestRegistry {
         self.credentials.as_ref().map(|(u, p)| Credentials::new(u.clone(), p.clone()))
     }
 
-    /// Client options for `host` (this registry or a proxy in front of it): plain HTTP, with
-    /// this registry's credentials, fast retries.
+    /// The CA of a TLS registry (`None` for plain HTTP).
+    pub fn ca(&self) -> Option<&TestCa> {
+        self.ca.as_ref()
+    }
+
+    /// Client options for `host` (this registry or a proxy in front of it): plain HTTP (or
+    /// TLS trusting this registry's CA), with this registry's credentials, fast retries.
     pub fn options_for(&self, host: &str) -> ClientOptions {
         let mut o = ClientOptions::new(host);
-        o.insecure = true;
+        o.insecure = self.ca.is_none();
+        o.tls.ca_files.extend(self.ca.as_ref().map(TestCa::ca_pem));
         o.credentials = self.credentials();
         o.retry.base_delay = Duration::from_millis(20);
         o.retry.max_delay = Duration::from_millis(500);

@@ -9,6 +9,9 @@ use chrono::{DateTime, Utc};
 use crate::error::CliError;
 use crate::global::GlobalArgs;
 
+/// Where docker (and skopeo) look for per-registry CA certificates.
+pub const DOCKER_CERTS_D: &str = "/etc/docker/certs.d";
+
 /// Facts read from the process environment by `main`, never by commands.
 #[derive(Debug, Clone, Default)]
 pub struct EnvFacts {
@@ -24,6 +27,12 @@ pub struct EnvFacts {
     pub registry_password: Option<imgctl_registry::Secret>,
     /// Docker's config directory: `DOCKER_CONFIG`, else `$HOME/.docker`.
     pub docker_config_dir: Option<PathBuf>,
+    /// `SSL_CERT_FILE`: a PEM file of CA certificates trusted beside the system store.
+    pub ssl_cert_file: Option<PathBuf>,
+    /// `SSL_CERT_DIR`: directories (`:`-separated) of CA certificates trusted beside the system store.
+    pub ssl_cert_dirs: Vec<PathBuf>,
+    /// Docker's system-wide per-registry CA directory: `IMGCTL_CERTS_D`, else `/etc/docker/certs.d`.
+    pub certs_d: PathBuf,
 }
 
 impl EnvFacts {
@@ -47,6 +56,9 @@ impl EnvFacts {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
                 .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".docker"))),
+            ssl_cert_file: std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()).map(PathBuf::from),
+            ssl_cert_dirs: std::env::var_os("SSL_CERT_DIR").map(|v| std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect()).unwrap_or_default(),
+            certs_d: std::env::var_os("IMGCTL_CERTS_D").filter(|v| !v.is_empty()).map_or_else(|| PathBuf::from(DOCKER_CERTS_D), PathBuf::from),
         })
     }
 }

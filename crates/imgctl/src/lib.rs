@@ -46,8 +46,13 @@ fn init_tracing(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
+    // rustls-platform-verifier logs an ERROR line for every refused certificate; the registry
+    // error says the same with advice, so its line is shown from -vv on only.
+    let verifier = if verbose >= 2 { level } else { "off" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("IMGCTL_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("warn,imgctl={level},imgctl_core={level},imgctl_registry={level},imgctl_git={level}"))
+        tracing_subscriber::EnvFilter::new(format!(
+            "warn,rustls_platform_verifier={verifier},imgctl={level},imgctl_core={level},imgctl_registry={level},imgctl_git={level}"
+        ))
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

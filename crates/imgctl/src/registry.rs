@@ -1,10 +1,11 @@
 //! The registry client as the commands get it: built from the global flags (`--concurrency`,
 //! `--insecure-registry`) and the environment facts (credentials from `IMGCTL_REGISTRY_*` or
-//! Docker's config), authenticated up front, and driven from synchronous code.
+//! Docker's config, CA trust from `SSL_CERT_*` and `certs.d`), authenticated up front, and
+//! driven from synchronous code.
 
 use std::future::Future;
 
-use imgctl_registry::{Access, ClientOptions, Credentials, RegistryClient, docker_config_credentials};
+use imgctl_registry::{Access, ClientOptions, Credentials, RegistryClient, TlsTrust, docker_config_credentials};
 
 use crate::env::Env;
 use crate::error::CliError;
@@ -14,7 +15,8 @@ use crate::error::CliError;
 pub fn credentials(env: &Env<'_>, host: &str) -> Result<Option<Credentials>, CliError> {
     let f = &env.facts;
     match (&f.registry_username, &f.registry_password) {
-        (Some(u), Some(p)) => return Ok(Some(Credentials { username: u.clone(), password: p.clone() })),
+        // the username `<token>` makes the password an identity token, as credential helpers say it
+        (Some(u), Some(p)) => return Ok(Some(Credentials::login(u.clone(), p.clone()))),
         (Some(_), None) | (None, Some(_)) => {
             return Err(CliError::Usage("use registry credentials: set both IMGCTL_REGISTRY_USERNAME and IMGCTL_REGISTRY_PASSWORD, or neither".into()));
         }
@@ -26,11 +28,21 @@ pub fn credentials(env: &Env<'_>, host: &str) -> Result<Option<Credentials>, Cli
     }
 }
 
+/// The CAs trusted beside the system store: `SSL_CERT_FILE`, `SSL_CERT_DIR`, and docker's
+/// `certs.d/<host[:port]>/*.crt` under `/etc/docker` (or `IMGCTL_CERTS_D`) and `$DOCKER_CONFIG`.
+pub fn tls_trust(env: &Env<'_>) -> TlsTrust {
+    let f = &env.facts;
+    let mut certs_d: Vec<_> = std::iter::once(f.certs_d.clone()).filter(|d| !d.as_os_str().is_empty()).collect();
+    certs_d.extend(f.docker_config_dir.as_ref().map(|d| d.join("certs.d")));
+    TlsTrust { ca_files: f.ssl_cert_file.iter().cloned().collect(), ca_dirs: f.ssl_cert_dirs.clone(), certs_d }
+}
+
 /// A client for `host` as the flags and environment say.
 pub fn client(env: &Env<'_>, host: &str) -> Result<RegistryClient, CliError> {
     let mut opts = ClientOptions::new(host).insecure_if_listed(&env.global.insecure_registries);
     opts.concurrency = usize::from(env.global.concurrency);
     opts.credentials = credentials(env, host)?;
+    opts.tls = tls_trust(env);
     tracing::debug!("registry {host}: {}, {} credentials", if opts.insecure { "plain HTTP" } else { "https" }, if opts.credentials.is_some() { "with" } else { "without" });
     Ok(RegistryClient::new(opts)?)
 }

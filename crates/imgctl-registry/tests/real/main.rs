@@ -9,6 +9,7 @@ mod faults;
 mod limits;
 mod manifests;
 mod tags;
+mod token_tls;
 
 use std::process::Command;
 

@@ -74,6 +74,9 @@ pub struct Run {
 /// base64 `user:password` form), whatever the verbosity.
 pub const TEST_PASSWORD: &str = "Pw-d0nt-l3ak-7f3a9";
 
+/// The identity (refresh) token auth tests use; like [`TEST_PASSWORD`], never in any output.
+pub const TEST_REFRESH_TOKEN: &str = "Rt-d0nt-l3ak-91c2e";
+
 impl From<Output> for Run {
     #[track_caller]
     fn from(o: Output) -> Run {
@@ -85,6 +88,7 @@ impl From<Output> for Run {
         for out in [&run.stdout, &run.stderr] {
             assert!(!out.contains(TEST_PASSWORD) && !out.contains("Pw-d0nt"), "a credential reached the output:\n{out}");
             assert!(!out.contains("Y2ktYm90OlB3LWQwbnQtbDNhay03ZjNhOQ"), "a base64 credential reached the output:\n{out}");
+            assert!(!out.contains(TEST_REFRESH_TOKEN) && !out.contains("Rt-d0nt"), "an identity token reached the output:\n{out}");
         }
         run
     }
