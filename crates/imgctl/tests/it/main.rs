@@ -20,4 +20,6 @@ mod rollout_publish;
 mod soak;
 mod truth;
 mod adoption;
+mod install;
+mod renovate;
 mod tls_token;
