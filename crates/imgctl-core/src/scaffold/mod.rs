@@ -96,7 +96,7 @@ pub fn fleet(o: &Options) -> Result<Vec<File>, String> {
 
 /// The workflow callers, the consumers' Renovate preset and the README.
 pub fn repository_files(o: &Options) -> Vec<File> {
-    let mut out: Vec<File> = texts::WORKFLOWS.iter().map(|(name, text)| file(format!(".github/workflows/{name}"), texts::fill(text, o))).collect();
+    let mut out: Vec<File> = texts::workflows().into_iter().map(|(name, text)| file(format!(".github/workflows/{name}"), texts::fill(&text, o))).collect();
     out.push(file("renovate/consumers.json", texts::fill(texts::RENOVATE, o)));
     out.push(file("README.md", texts::fill(texts::README, o)));
     out

@@ -61,7 +61,7 @@ fn init_scaffolds_a_fleet_that_validates_lints_and_runs_the_lifecycle() {
         assert!(!text.contains("--path") && !text.contains("cargo install"), "{name}:\n{text}");
         let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
         let with = check_caller(name, &doc, name, "imgctl-dev/imgctl/.github/workflows/");
-        assert!(text.contains(&version) && with["imgctl-version"] == serde_yaml_ng::Value::from(format!("v{}", env!("CARGO_PKG_VERSION"))), "{name}: pinned to the running imgctl's version");
+        assert!(text.contains(&version) && with["imgctl-version"] == format!("v{}", env!("CARGO_PKG_VERSION")), "{name}: pinned to the running imgctl's version");
     }
     let renovate = std::fs::read_to_string(fleet.join("renovate/consumers.json")).unwrap();
     assert!(renovate.contains(&format!("renovate/imgctl#v{}({host}, acme/build-images)", env!("CARGO_PKG_VERSION"))), "{renovate}");
