@@ -1,6 +1,7 @@
 //! Progress of long operations: a bar on a terminal; on any other stderr (CI logs) plain
 //! lines — one when the work starts, then every twentieth of it or every few seconds,
-//! whichever comes first, and one at the end.
+//! whichever comes first, and one at the end — once the work has at least `min_items`
+//! items (a promote of three variants needs no progress lines; every gc delete is worth one).
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
@@ -8,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use imgctl_engine::Progress;
 use indicatif::{ProgressBar, ProgressStyle};
+
+/// Variants a promote or status must touch before plain progress lines are worth printing.
+pub const MIN_VARIANTS: usize = 20;
 
 /// Longest quiet time between two plain lines while work goes on.
 const LINE_EVERY: Duration = Duration::from_secs(5);
@@ -17,6 +21,7 @@ pub struct CliProgress {
     bar: Option<ProgressBar>,
     label: &'static str,
     verb: &'static str,
+    min_items: usize,
     state: Mutex<State>,
 }
 
@@ -37,8 +42,9 @@ impl std::fmt::Debug for CliProgress {
 }
 
 impl CliProgress {
-    /// Progress for the operation `label`, whose items are `verb` when done (`deleted`, `done`).
-    pub fn new(label: &'static str, verb: &'static str) -> CliProgress {
+    /// Progress for the operation `label`, whose items are `verb` when done (`deleted`,
+    /// `done`); plain lines only for work of at least `min_items` items.
+    pub fn new(label: &'static str, verb: &'static str, min_items: usize) -> CliProgress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let b = ProgressBar::new(0);
             b.set_style(ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
@@ -46,7 +52,7 @@ impl CliProgress {
             b
         });
         let now = Instant::now();
-        CliProgress { bar, label, verb, state: Mutex::new(State { done: 0, failed: 0, total: 0, started: now, last_line: now, last_done: 0 }) }
+        CliProgress { bar, label, verb, min_items, state: Mutex::new(State { done: 0, failed: 0, total: 0, started: now, last_line: now, last_done: 0 }) }
     }
 
     fn line(&self, s: &State) {
@@ -69,7 +75,7 @@ impl Progress for CliProgress {
         *s = State { done: 0, failed: 0, total, started: now, last_line: now, last_done: 0 };
         match &self.bar {
             Some(b) => b.set_length(total as u64),
-            None if total > 0 => {
+            None if total > 0 && total >= self.min_items => {
                 let mut err = std::io::stderr().lock();
                 let _ = writeln!(err, "{}: {total} to go", self.label);
             }
@@ -91,7 +97,7 @@ impl Progress for CliProgress {
             }
             None => {
                 let now = Instant::now();
-                if due(&s, now) {
+                if s.total >= self.min_items && due(&s, now) {
                     self.line(&s);
                     s.last_line = now;
                     s.last_done = s.done;

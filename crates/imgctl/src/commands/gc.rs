@@ -122,7 +122,7 @@ impl Doc {
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let fleet = workspace::require(env)?;
     let client = rollout::connect(env, &fleet, if args.apply { Access::Delete } else { Access::Pull })?;
-    let progress = CliProgress::new("gc", "deleted");
+    let progress = CliProgress::new("gc", "deleted", 1);
     let ctx = rollout::ctx(env, &client, &fleet, !args.apply, &progress);
     let gc_args = GcArgs { keep: args.keep, older_than: args.older_than, max_deletes: args.max_deletes };
     let report = crate::registry::block_on(gc(&ctx, gc_args))?.map_err(rollout::engine_error)?;

@@ -43,7 +43,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     tracing::info!("promoting {channel} to the builds of {rev}");
     let variants = select(&fleet, &args.variants)?;
     let client = rollout::connect(env, &fleet, Access::Push)?;
-    let progress = CliProgress::new("promote", "done");
+    let progress = CliProgress::new("promote", "done", crate::progress::MIN_VARIANTS);
     let ctx = rollout::ctx(env, &client, &fleet, args.dry_run, &progress);
     let opts = PromoteOptions { channel, force: args.force };
     let results = crate::registry::block_on(promote::promote(&ctx, &variants, &ids, &opts))?.map_err(rollout::engine_error)?;

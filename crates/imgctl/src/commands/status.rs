@@ -106,7 +106,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     };
     let variants = select(&fleet, &args.variants)?;
     let client = rollout::connect(env, &fleet, Access::Pull)?;
-    let progress = CliProgress::new("status", "done");
+    let progress = CliProgress::new("status", "done", crate::progress::MIN_VARIANTS);
     let ctx = rollout::ctx(env, &client, &fleet, true, &progress);
     let report = crate::registry::block_on(status(&ctx, &variants, ids))?.map_err(rollout::engine_error)?;
     let failed = report.variants.iter().any(|v| v.error.is_some());

@@ -113,7 +113,13 @@ fn an_interrupted_promote_of_200_variants_is_completed_by_re_running() {
     let partial = latest_releases(&f.reg).len();
     assert!(partial < 200, "promote finished before it could be interrupted");
 
-    let doc = f.at(T2, &["promote", "--output", "json"]).code(0).json();
+    let rerun = f.at(T2, &["promote", "--output", "json"]);
+    // stderr is not a terminal: plain progress lines, at the start, every tenth (200/20) and the end
+    let lines: Vec<&str> = rerun.stderr.lines().filter(|l| l.starts_with("promote: ")).collect();
+    assert_eq!(lines.first().copied(), Some("promote: 200 to go"), "{}", rerun.stderr);
+    assert!(lines.iter().any(|l| l.starts_with("promote: done 100/200 (0 failed")), "{}", rerun.stderr);
+    assert!(lines.last().unwrap().starts_with("promote: done 200/200 (0 failed"), "{}", rerun.stderr);
+    let doc = rerun.code(0).json();
     let results = doc["results"].as_array().unwrap();
     let moved = results.iter().filter(|r| r["action"] == "moved").count();
     let unchanged = results.iter().filter(|r| r["action"] == "unchanged").count();
