@@ -12,6 +12,7 @@ mod gc_tests;
 pub mod history;
 pub mod graph;
 pub mod import;
+pub mod kind;
 pub mod load;
 pub mod manifest;
 pub mod osdefs;

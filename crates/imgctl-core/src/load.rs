@@ -144,8 +144,10 @@ fn strip_position(message: &str) -> &str {
     message.rsplit_once(" at line ").map_or(message, |(m, _)| m)
 }
 
-const MANIFEST_KEYS: [&str; 7] =
+const REQUIRED_KEYS: [&str; 7] =
     ["version", "registry", "repository", "osDefinitions", "tagSchema", "channels", "variants"];
+const MANIFEST_KEYS: [&str; 8] =
+    ["version", "registry", "repository", "registryKind", "osDefinitions", "tagSchema", "channels", "variants"];
 
 /// Reads `manifests/images.yaml` text; `file` is the name used in findings.
 pub fn parse_manifest(file: &str, text: &str) -> Parsed<Manifest> {
@@ -160,7 +162,7 @@ pub fn parse_manifest(file: &str, text: &str) -> Parsed<Manifest> {
 }
 
 fn read_manifest(r: &mut Reader<'_>, root: &Value) -> Option<Manifest> {
-    let top = r.entries(root, "", &MANIFEST_KEYS, &MANIFEST_KEYS)?;
+    let top = r.entries(root, "", &MANIFEST_KEYS, &REQUIRED_KEYS)?;
     let get = |k: &str| top.get(k).cloned().unwrap_or(Value::Null);
     let version: Option<u32> = r.de(&get("version"), "version");
     if let Some(v) = version {
@@ -170,6 +172,7 @@ fn read_manifest(r: &mut Reader<'_>, root: &Value) -> Option<Manifest> {
     }
     let registry: Option<String> = r.de(&get("registry"), "registry");
     let repository: Option<String> = r.de(&get("repository"), "repository");
+    let registry_kind = top.get("registryKind").and_then(|v| r.de(v, "registryKind"));
     let os_definitions: Option<String> = r.de(&get("osDefinitions"), "osDefinitions");
     let tag_schema: Option<TagSchema> = r.de(&get("tagSchema"), "tagSchema");
     let mut channels = IndexMap::new();
@@ -205,6 +208,7 @@ fn read_manifest(r: &mut Reader<'_>, root: &Value) -> Option<Manifest> {
         version: version?,
         registry: registry?,
         repository: repository?,
+        registry_kind,
         os_definitions: os_definitions?,
         tag_schema: tag_schema?,
         channels,
@@ -269,6 +273,20 @@ mod tests {
         let text = GOOD.replace("repository: acme/x\n", "");
         let p = parse_manifest("m.yaml", &text);
         assert_eq!(p.findings[0].code, "missing-field");
+    }
+
+    #[test]
+    fn registry_kind_is_optional_and_an_unknown_one_is_an_error_with_its_line() {
+        use crate::kind::RegistryKind;
+        assert_eq!(parse_manifest("m.yaml", GOOD).value.unwrap().registry_kind, None);
+        let text = GOOD.replace("repository: acme/x\n", "repository: acme/x\nregistryKind: harbor\n");
+        assert_eq!(parse_manifest("m.yaml", &text).value.unwrap().registry_kind, Some(RegistryKind::Harbor));
+        let text = GOOD.replace("repository: acme/x\n", "repository: acme/x\nregistryKind: gitlab\n");
+        let p = parse_manifest("m.yaml", &text);
+        assert!(p.value.is_none());
+        let f = &p.findings[0];
+        assert_eq!((f.code, f.line, f.column), ("invalid-value", 4, 15), "{:#?}", p.findings);
+        assert!(f.message.contains("registryKind") && f.message.contains("'gitlab'") && f.message.contains("ghcr"), "{}", f.message);
     }
 
     #[test]

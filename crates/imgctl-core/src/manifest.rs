@@ -22,6 +22,10 @@ pub struct Manifest {
     pub registry: String,
     /// The one repository every variant lives in, e.g. `acme/build-images`.
     pub repository: String,
+    /// The registry's kind (`ghcr`, `acr`, …) when its host does not say it (SPEC §8);
+    /// `--registry-kind` / `IMGCTL_REGISTRY_KIND` override it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_kind: Option<crate::kind::RegistryKind>,
     /// Path of `os-definitions.json`, relative to this file.
     pub os_definitions: String,
     /// How tags are made from OS definitions.

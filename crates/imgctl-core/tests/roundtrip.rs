@@ -95,6 +95,7 @@ fn fleet(gens: &[Gen], bare_latest: bool) -> Fleet {
         version: 1,
         registry: "r.example".into(),
         repository: "acme/images".into(),
+        registry_kind: None,
         os_definitions: "os.json".into(),
         tag_schema: TagSchema {
             arch: ARCHES.iter().map(|(a, s)| (a.to_string(), s.to_string())).collect(),

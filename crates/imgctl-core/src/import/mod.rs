@@ -179,6 +179,7 @@ pub fn convert(top: &Document, includes: &[Document], opts: &Options) -> Importe
         version: MANIFEST_VERSION,
         registry,
         repository: repository.unwrap_or_default(),
+        registry_kind: None,
         os_definitions: OS_DEFINITIONS_REF.to_string(),
         tag_schema: schema,
         channels: channels(),
