@@ -11,6 +11,8 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use crate::Result;
 use crate::auth::{Access, AuthState};
 use crate::credentials::Credentials;
+use crate::kinds::{GithubApi, KindRules};
+use imgctl_core::kind::RegistryKind;
 use crate::error::{RegistryError, Target};
 use crate::retry::{Failure, RetryPolicy, parse_retry_after};
 use crate::tls::{self, TlsTrust};
@@ -34,6 +36,10 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     /// CA certificates trusted beyond the system store.
     pub tls: TlsTrust,
+    /// The registry's kind: how it deletes and which refusals it recognises.
+    pub kind: RegistryKind,
+    /// GitHub's packages API (GHCR deletes through it).
+    pub github: Option<GithubApi>,
 }
 
 impl ClientOptions {
@@ -48,6 +54,8 @@ impl ClientOptions {
             read_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             tls: TlsTrust::default(),
+            kind: RegistryKind::Distribution,
+            github: None,
         }
     }
 
@@ -101,6 +109,7 @@ pub(crate) struct Inner {
     sem: Semaphore,
     counters: Counters,
     pub(crate) auth: AuthState,
+    pub(crate) rules: Arc<dyn KindRules>,
 }
 
 impl RegistryClient {
@@ -123,7 +132,13 @@ impl RegistryClient {
         }
         let http = builder.build().map_err(|e| setup_error(error_chain(&e)))?;
         let sem = Semaphore::new(opts.concurrency.max(1));
-        Ok(RegistryClient { inner: Arc::new(Inner { opts, http, base, sem, counters: Counters::default(), auth: AuthState::default() }) })
+        let rules = crate::kinds::rules(opts.kind, opts.github.clone());
+        Ok(RegistryClient { inner: Arc::new(Inner { opts, http, base, sem, counters: Counters::default(), auth: AuthState::default(), rules }) })
+    }
+
+    /// The registry's kind.
+    pub fn kind(&self) -> RegistryKind {
+        self.inner.opts.kind
     }
 
     /// The registry host[:port].
@@ -251,35 +266,52 @@ const MAX_ERROR_BODY_BYTES: usize = 64 << 10;
 /// A non-success status that is not retried, as an error (its body read within
 /// [`MAX_ERROR_BODY_BYTES`], like every other answer).
 pub(crate) async fn status_error(op: &'static str, target: &Target, resp: Response) -> RegistryError {
-    let status = resp.status();
-    let body = read_limited(op, target, resp, MAX_ERROR_BODY_BYTES).await.unwrap_or_default();
-    let message = registry_message(&body).unwrap_or_else(|| status.canonical_reason().unwrap_or("unexpected status").to_lowercase());
+    let (status, body) = error_answer(op, target, resp).await;
+    error_for(op, target, status, &body)
+}
+
+/// The status and (the first [`MAX_ERROR_BODY_BYTES`] of) the body of an error answer.
+pub(crate) async fn error_answer(op: &'static str, target: &Target, resp: Response) -> (u16, bytes::Bytes) {
+    let status = resp.status().as_u16();
+    (status, read_limited(op, target, resp, MAX_ERROR_BODY_BYTES).await.unwrap_or_default())
+}
+
+/// The error for an answer with `status` and `body`.
+pub(crate) fn error_for(op: &'static str, target: &Target, status: u16, body: &[u8]) -> RegistryError {
+    let message = registry_message(body).unwrap_or_else(|| StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("unexpected status").to_lowercase());
     let target = target.clone();
-    match status.as_u16() {
+    match status {
         404 => RegistryError::NotFound { op, target: Box::new(target), detail: format!(": {message}") },
         s @ (401 | 403) => RegistryError::AuthRefused { op, target: Box::new(target), status: s, reason: message },
         s => RegistryError::Http { op, target: Box::new(target), status: s, message },
     }
 }
 
-/// `CODE: message` of the first error of a distribution error body.
-fn registry_message(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Errors {
-        errors: Vec<Item>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Item {
-        code: Option<String>,
-        message: Option<String>,
-    }
+#[derive(serde::Deserialize)]
+struct Errors {
+    errors: Vec<ErrorItem>,
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorItem {
+    code: Option<String>,
+    message: Option<String>,
+}
+
+/// Code and message of the first error of a distribution error body (empty when absent).
+pub(crate) fn error_parts(body: &[u8]) -> Option<(String, String)> {
     let e: Errors = serde_json::from_slice(body).ok()?;
     let first = e.errors.into_iter().next()?;
-    Some(match (first.code, first.message) {
-        (Some(c), Some(m)) => format!("{c}: {m}"),
-        (Some(c), None) => c,
-        (None, Some(m)) => m,
-        (None, None) => return None,
+    Some((first.code.unwrap_or_default(), first.message.unwrap_or_default()))
+}
+
+/// `CODE: message` of the first error of a distribution error body.
+fn registry_message(body: &[u8]) -> Option<String> {
+    Some(match error_parts(body)? {
+        (c, m) if !c.is_empty() && !m.is_empty() => format!("{c}: {m}"),
+        (c, m) if m.is_empty() && !c.is_empty() => c,
+        (c, m) if c.is_empty() && !m.is_empty() => m,
+        _ => return None,
     })
 }
 

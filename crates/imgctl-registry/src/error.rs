@@ -97,6 +97,31 @@ pub enum RegistryError {
         /// The registry's error message.
         message: String,
     },
+    /// The registry refuses to move a tag because the repository's tags are immutable:
+    /// permanent for this tag (never retried).
+    #[error(
+        "{op} {target}: the registry refuses to move the tag because the repository has immutable tags (HTTP {status}: {message}); imgctl moves channel tags (e.g. '*-staging', '*-latest') and aliases by design: exclude them from the immutability rule (immutable and release tags never move)"
+    )]
+    ImmutableTag {
+        /// The operation.
+        op: &'static str,
+        /// What it was aimed at.
+        target: Box<Target>,
+        /// HTTP status.
+        status: u16,
+        /// The registry's error message.
+        message: String,
+    },
+    /// The registry's kind cannot delete what gc would delete; nothing was deleted.
+    #[error("clean up {registry}/{repository}: cleanup is not supported on this registry: {reason}")]
+    CleanupUnsupported {
+        /// Registry host.
+        registry: String,
+        /// Repository.
+        repository: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
     /// Bytes did not match the digest they were supposed to have.
     #[error("{op} {target}: digest mismatch: expected {expected}, got {actual}")]
     DigestMismatch {

@@ -18,6 +18,7 @@ mod credentials;
 pub mod digest;
 mod error;
 pub mod fake;
+mod kinds;
 mod ops;
 mod retry;
 mod secret;
@@ -29,6 +30,8 @@ pub use auth::Access;
 pub use client::{ClientOptions, RegistryClient, RequestStats};
 pub use credentials::{CredentialKind, Credentials, docker_config_credentials};
 pub use error::{RegistryError, Target};
+pub use imgctl_core::kind::RegistryKind;
+pub use kinds::{DeleteRules, GithubApi, Inventory, TaggedDelete};
 pub use oci_client::Reference;
 /// `oci-client`'s manifest types (e.g. [`manifest::OciImageIndex`] for an index's platforms).
 pub use oci_client::manifest;
@@ -144,6 +147,24 @@ pub trait Registry: Send + Sync {
     fn mount_blob(&self, repo: &str, digest: &str, from_repo: &str, source: &BlobSource) -> impl Future<Output = Result<MountOutcome>> + Send;
     /// Deletes the manifest `digest` (and with it every tag pointing at it).
     fn delete_manifest(&self, repo: &str, digest: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// How this registry's kind deletes (order, tagged digests); distribution's rules by default.
+    fn delete_rules(&self) -> DeleteRules {
+        DeleteRules { via_registry: true, ..DeleteRules::default() }
+    }
+
+    /// Every digest of `repo` with its tags, when the kind lists them in one (paged)
+    /// listing (GHCR's package versions); `None` when only a tag listing and HEADs tell.
+    fn inventory(&self, repo: &str) -> impl Future<Output = Result<Option<Inventory>>> + Send {
+        let _ = repo;
+        async { Ok(None) }
+    }
+
+    /// Deletes the manifest `digest`, whose tags are `tags`, the way the kind deletes.
+    fn delete_image(&self, repo: &str, digest: &str, tags: &[String]) -> impl Future<Output = Result<()>> + Send {
+        let _ = tags;
+        self.delete_manifest(repo, digest)
+    }
 }
 
 /// Points `tag` at the manifest `source` refers to, within `repo`: GET raw + PUT, 2 requests,

@@ -5,7 +5,8 @@ use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, LOCATION}
 use reqwest::{Body, Method, Url};
 
 use crate::auth::Access;
-use crate::client::{RegistryClient, status_error};
+use crate::client::{RegistryClient, error_answer, error_for, error_parts, status_error};
+use crate::kinds::{DeleteRules, Inventory};
 use crate::digest::{is_digest, media_type_of, sha256};
 use crate::error::{RegistryError, Target};
 use crate::retry::Failure;
@@ -146,7 +147,7 @@ impl Registry for RegistryClient {
                     let _permit = self.permit().await;
                     let resp = self.send(op, target, Method::PUT, url, auth.as_ref(), |r| r.header(CONTENT_TYPE, manifest.media_type.as_str()).body(body)).await?;
                     if !resp.status().is_success() {
-                        return Err(Failure::Fatal(status_error(op, target, resp).await));
+                        return Err(Failure::Fatal(self.put_refusal(op, target, resp).await));
                     }
                     Ok(header(resp.headers(), DIGEST_HEADER).map(str::to_owned))
                 }
@@ -229,12 +230,34 @@ impl Registry for RegistryClient {
     }
 
     async fn delete_manifest(&self, repo: &str, digest: &str) -> Result<()> {
+        self.delete_image(repo, digest, &[]).await
+    }
+
+    fn delete_rules(&self) -> DeleteRules {
+        self.inner.rules.delete_rules()
+    }
+
+    async fn inventory(&self, repo: &str) -> Result<Option<Inventory>> {
+        check_reference(repo, "tags")?;
+        self.inner.rules.inventory(self, repo).await
+    }
+
+    async fn delete_image(&self, repo: &str, digest: &str, tags: &[String]) -> Result<()> {
         check_reference(repo, digest)?;
         if !is_digest(digest) {
             return Err(RegistryError::InvalidReference { reference: format!("{repo}:{digest}"), reason: "manifests are deleted by digest (sha256:…), not by tag".into() });
         }
-        let (op, target) = ("delete manifest", self.target(repo, Some(digest)));
-        let url = self.url(&format!("{repo}/manifests/{digest}"))?;
+        self.inner.rules.delete(self, repo, digest, tags).await
+    }
+}
+
+impl RegistryClient {
+    /// `DELETE /v2/<repo>/manifests/<reference>`: a digest (every kind that deletes through
+    /// the registry) or, where the kind allows it (GAR), a tag.
+    pub(crate) async fn delete_v2(&self, repo: &str, reference: &str) -> Result<()> {
+        check_reference(repo, reference)?;
+        let (op, target) = (if is_digest(reference) { "delete manifest" } else { "delete tag" }, self.target(repo, Some(reference)));
+        let url = self.url(&format!("{repo}/manifests/{reference}"))?;
         self.call(op, &target, &[(repo, Access::Delete)], |auth| {
             let (url, target) = (url.clone(), &target);
             async move {
@@ -247,5 +270,16 @@ impl Registry for RegistryClient {
             }
         })
         .await
+    }
+
+    /// The error for a refused manifest PUT: the kind's immutable-tag refusal, or the usual one.
+    async fn put_refusal(&self, op: &'static str, target: &Target, resp: reqwest::Response) -> RegistryError {
+        let (status, body) = error_answer(op, target, resp).await;
+        let (code, message) = error_parts(&body).unwrap_or_default();
+        if (400..500).contains(&status) && self.inner.rules.is_immutable_refusal(status, &code, &message) {
+            let message = if code.is_empty() { message } else { format!("{code}: {message}") };
+            return RegistryError::ImmutableTag { op, target: Box::new(target.clone()), status, message };
+        }
+        error_for(op, target, status, &body)
     }
 }

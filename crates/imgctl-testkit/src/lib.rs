@@ -1,13 +1,15 @@
 //! Dev-only test kit for imgctl: the real `docker-registry` (distribution 2.8.2) on a free
 //! loopback port ([`TestRegistry`]), a counting and fault-injecting HTTP proxy in front of it
 //! ([`Proxy`]), test images built from random layers ([`images`]), a harness-made CA
-//! ([`TestCa`]) for registries over TLS, and a token server ([`TokenServer`]) for
-//! distribution's `auth: token`.
+//! ([`TestCa`]) for registries over TLS, a token server ([`TokenServer`]) for
+//! distribution's `auth: token`, and a stand-in for GitHub's packages REST API over a real
+//! registry ([`github`]).
 //!
 //! Missing tools make tests fail with an install hint; nothing is ever skipped.
 
 mod ca;
 mod gate;
+pub mod github;
 pub mod images;
 pub mod layout;
 pub mod repo;

@@ -36,6 +36,7 @@ pub(crate) fn free_port() -> u16 {
 pub struct TestRegistry {
     child: Child,
     dir: tempfile::TempDir,
+    root: PathBuf,
     port: u16,
     credentials: Option<(String, String)>,
     ca: Option<TestCa>,
@@ -48,6 +49,7 @@ pub struct RegistryBuilder {
     delete: bool,
     tls: Option<Option<TestCa>>,
     token: Option<(String, String, String, std::path::PathBuf)>,
+    root: Option<PathBuf>,
 }
 
 impl RegistryBuilder {
@@ -94,7 +96,7 @@ impl RegistryBuilder {
 impl TestRegistry {
     /// A builder: anonymous, plain HTTP, delete enabled until told otherwise.
     pub fn builder() -> RegistryBuilder {
-        RegistryBuilder { htpasswd: None, delete: true, tls: None, token: None }
+        RegistryBuilder { htpasswd: None, delete: true, tls: None, token: None, root: None }
     }
 
     /// An anonymous registry (plain HTTP, delete enabled).
@@ -107,6 +109,19 @@ impl TestRegistry {
         TestRegistry::builder().without_delete().start()
     }
 
+    /// A second registry process (anonymous, plain HTTP, delete enabled, its own port)
+    /// serving this one's storage: what it deletes is gone for this one too (distribution's
+    /// filesystem driver keeps no cache unless configured to). The GitHub stand-in deletes
+    /// through it.
+    pub fn twin_with_delete(&self) -> TestRegistry {
+        TestRegistry::launch(RegistryBuilder { root: Some(self.storage_root()), ..TestRegistry::builder() })
+    }
+
+    /// The storage root (`rootdirectory` of the filesystem driver).
+    pub fn storage_root(&self) -> PathBuf {
+        self.root.clone()
+    }
+
     /// A registry behind `auth.htpasswd` accepting `user`/`password` (bcrypt via `htpasswd -B`).
     pub fn start_with_htpasswd(user: &str, password: &str) -> TestRegistry {
         TestRegistry::builder().htpasswd(user, password).start()
@@ -117,7 +132,7 @@ impl TestRegistry {
         let bin = require_tool(REGISTRY_BIN, "docker-registry");
         let dir = tempfile::tempdir().expect("create a temp dir for the registry");
         let port = free_port();
-        let root = dir.path().join("data");
+        let root = b.root.clone().unwrap_or_else(|| dir.path().join("data"));
         std::fs::create_dir_all(&root).expect("create the storage dir");
         let ca = b.tls.map(|ca| ca.unwrap_or_else(|| TestCa::create(&dir.path().join("ca"))));
         let tls = ca.as_ref().map_or_else(String::new, |ca| format!("  tls:\n    certificate: {}\n    key: {}\n", ca.server_cert().display(), ca.server_key().display()));
@@ -148,7 +163,7 @@ impl TestRegistry {
             .stderr(log)
             .spawn()
             .expect("start docker-registry");
-        let mut reg = TestRegistry { child, dir, port, credentials, ca };
+        let mut reg = TestRegistry { child, dir, root, port, credentials, ca };
         reg.wait_ready();
         reg
     }

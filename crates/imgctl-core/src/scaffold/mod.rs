@@ -82,6 +82,7 @@ pub fn fleet(o: &Options) -> Result<Vec<File>, String> {
         version: MANIFEST_VERSION,
         registry: o.registry.clone(),
         repository: o.repository.clone(),
+        registry_kind: None,
         os_definitions: crate::import::OS_DEFINITIONS_REF.into(),
         tag_schema: crate::import::tag_schema(),
         channels: channels.into_iter().collect::<IndexMap<_, _>>(),

@@ -1,0 +1,31 @@
+//! Google Artifact Registry (and Container Registry): a digest a tag still points at cannot
+//! be deleted (`400 GOOGLE_MANIFEST_DANGLING_TAG: Manifest is still referenced by tag`), but
+//! `DELETE /v2/<name>/manifests/<tag>` removes a tag (202); so every tag goes first, then the
+//! digest. A repository with immutable tags refuses to move one ("… immutable").
+
+use futures_util::future::BoxFuture;
+
+use super::{DeleteRules, KindRules, TaggedDelete};
+use crate::Result;
+use crate::client::RegistryClient;
+
+#[derive(Debug)]
+pub(crate) struct Gar;
+
+impl KindRules for Gar {
+    fn delete_rules(&self) -> DeleteRules {
+        DeleteRules { tagged: TaggedDelete::UntagFirst, via_registry: true, ..DeleteRules::default() }
+    }
+
+    fn delete<'a>(&'a self, client: &'a RegistryClient, repo: &'a str, digest: &'a str, tags: &'a [String]) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            for tag in tags {
+                match client.delete_v2(repo, tag).await {
+                    Err(e) if e.is_not_found() => {}
+                    other => other?,
+                }
+            }
+            client.delete_v2(repo, digest).await
+        })
+    }
+}

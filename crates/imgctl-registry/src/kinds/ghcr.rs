@@ -1,0 +1,243 @@
+//! GHCR: ghcr.io answers `DELETE /v2/…` with 405; an image is deleted as a *package version*
+//! through GitHub's packages REST API (docs: "List package versions for a package owned by
+//! an organization/user", "Delete package version for an organization/user"):
+//! `GET {api}/orgs/{owner}/packages/container/{package}/versions?per_page=100` (paged by
+//! `Link: rel="next"`) gives every version's `id`, `name` (the digest) and
+//! `metadata.container.tags`; `DELETE …/versions/{id}` (204) removes the manifest with every
+//! tag of it. The owner is the repository's first segment, the package the rest,
+//! URL-encoded (`a/b` → `a%2Fb`); an owner whose `/orgs/` path is 404 is a user (`/users/`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use futures_util::future::BoxFuture;
+use reqwest::header::{ACCEPT, LINK};
+use reqwest::{Method, Response, Url};
+
+use super::{DeleteRules, Inventory, KindRules};
+use crate::client::{RegistryClient, read_limited};
+use crate::error::{RegistryError, Target};
+use crate::retry::Failure;
+use crate::secret::Secret;
+use crate::{Result, tags::next_link};
+
+/// Where GitHub's REST API is and the token for it.
+#[derive(Debug, Clone)]
+pub struct GithubApi {
+    /// Base URL (`GITHUB_API_URL`; `https://api.github.com` by default, GHES elsewhere).
+    pub base: String,
+    /// `IMGCTL_GITHUB_TOKEN`, else `GITHUB_TOKEN`, else the registry password.
+    pub token: Option<Secret>,
+}
+
+impl Default for GithubApi {
+    fn default() -> GithubApi {
+        GithubApi { base: "https://api.github.com".into(), token: None }
+    }
+}
+
+/// Versions per page (GitHub's most).
+const PER_PAGE: usize = 100;
+
+/// What the permission to delete a version is, for the 403 message.
+const DELETE_RIGHTS: &str = "the token may read the package but not delete its versions: use a classic personal access token with `delete:packages` (and `read:packages`), or the `GITHUB_TOKEN` of a workflow with `permissions: packages: write` in a repository that has the Admin role on the package (package settings → Manage Actions access)";
+
+#[derive(Debug, Default)]
+struct Known {
+    /// `/orgs/{owner}` or `/users/{owner}` once a listing found the package there.
+    owner_path: Option<String>,
+    /// Digest → version id, from the last listing.
+    ids: HashMap<String, u64>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Ghcr {
+    api: GithubApi,
+    known: Mutex<Known>,
+}
+
+#[derive(serde::Deserialize)]
+struct Version {
+    id: u64,
+    name: String,
+    #[serde(default)]
+    metadata: Option<Metadata>,
+}
+
+#[derive(serde::Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    container: Option<Container>,
+}
+
+#[derive(serde::Deserialize)]
+struct Container {
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+/// `{"message": …, "documentation_url": …}`.
+#[derive(serde::Deserialize)]
+struct ApiError {
+    message: Option<String>,
+}
+
+/// The owner and the URL-encoded package name of `repo`.
+pub(crate) fn owner_and_package(repo: &str) -> Option<(&str, String)> {
+    let (owner, rest) = repo.split_once('/')?;
+    Some((owner, rest.replace('%', "%25").replace('/', "%2F")))
+}
+
+impl Ghcr {
+    pub(crate) fn new(api: GithubApi) -> Ghcr {
+        Ghcr { api, known: Mutex::new(Known::default()) }
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, Known> {
+        self.known.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn url(&self, op: &'static str, target: &Target, path: &str) -> Result<Url> {
+        Url::parse(&format!("{}{path}", self.api.base.trim_end_matches('/')))
+            .map_err(|e| RegistryError::InvalidReference { reference: self.api.base.clone(), reason: format!("{op} {target}: GITHUB_API_URL is not a URL: {e}") })
+    }
+
+    fn auth(&self, target: &Target) -> Result<Secret> {
+        match &self.api.token {
+            Some(t) if !t.is_empty() => Ok(Secret::new(format!("Bearer {}", t.expose()))),
+            _ => Err(RegistryError::AuthRefused {
+                op: "use GitHub's packages API for",
+                target: Box::new(target.clone()),
+                status: 401,
+                reason: "no GitHub token: set IMGCTL_GITHUB_TOKEN or GITHUB_TOKEN (or the registry password) to a token that may read and delete the package's versions".into(),
+            }),
+        }
+    }
+
+    /// One API request under the client's in-flight limit and retry policy.
+    async fn request(&self, client: &RegistryClient, op: &'static str, target: &Target, method: Method, url: Url) -> Result<Option<(Option<String>, bytes::Bytes)>> {
+        let auth = self.auth(target)?;
+        crate::retry::run(&client.inner.opts.retry, op, target, || {
+            let (url, method, auth) = (url.clone(), method.clone(), &auth);
+            async move {
+                let _permit = client.permit().await;
+                let build = |r: reqwest::RequestBuilder| r.header(ACCEPT, "application/vnd.github+json").header("x-github-api-version", "2022-11-28");
+                let resp = client.send(op, target, method, url, Some(auth), build).await?;
+                match resp.status().as_u16() {
+                    200..=299 => {
+                        let next = resp.headers().get(LINK).and_then(|v| v.to_str().ok()).and_then(next_link).map(str::to_owned);
+                        Ok(Some((next, read_limited(op, target, resp, crate::client::MAX_LISTING_BYTES).await?)))
+                    }
+                    404 => Ok(None),
+                    _ => Err(Failure::Fatal(api_error(op, target, resp).await)),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Every version of the package, following `Link: rel="next"`; remembers digest → id.
+    async fn versions(&self, client: &RegistryClient, repo: &str) -> Result<Vec<Version>> {
+        let (op, target) = ("list package versions of", client.target(repo, None));
+        let Some((owner, package)) = owner_and_package(repo) else {
+            return Err(RegistryError::InvalidReference { reference: repo.into(), reason: "a GHCR repository is owner/package".into() });
+        };
+        let known = self.known().owner_path.clone();
+        let candidates = match known {
+            Some(p) => vec![p],
+            None => vec![format!("/orgs/{owner}"), format!("/users/{owner}")],
+        };
+        for owner_path in candidates {
+            let mut url = self.url(op, &target, &format!("{owner_path}/packages/container/{package}/versions?per_page={PER_PAGE}"))?;
+            let mut all = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            loop {
+                seen.insert(url.clone());
+                let Some((next, body)) = self.request(client, op, &target, Method::GET, url.clone()).await? else {
+                    break;
+                };
+                let page: Vec<Version> = serde_json::from_slice(&body)
+                    .map_err(|e| RegistryError::Protocol { op, target: Box::new(target.clone()), reason: format!("the package versions are not the expected JSON: {e}") })?;
+                let empty = page.is_empty();
+                all.extend(page);
+                match next.and_then(|n| url.join(&n).ok()) {
+                    Some(n) if !empty && !seen.contains(&n) => url = n,
+                    _ => {
+                        let mut k = self.known();
+                        k.owner_path = Some(owner_path);
+                        k.ids = all.iter().map(|v| (v.name.clone(), v.id)).collect();
+                        return Ok(all);
+                    }
+                }
+            }
+        }
+        Err(RegistryError::NotFound { op, target: Box::new(target), detail: format!(": no container package '{package}' of organisation or user '{owner}' at {} (is the repository right, and may the token read the package?)", self.api.base) })
+    }
+}
+
+/// A GitHub API error answer as a registry error: 401/403 refuse access (exit 3), with
+/// the permission a 403 on a delete lacks.
+async fn api_error(op: &'static str, target: &Target, resp: Response) -> RegistryError {
+    let status = resp.status().as_u16();
+    let body = read_limited(op, target, resp, 64 << 10).await.unwrap_or_default();
+    let message = serde_json::from_slice::<ApiError>(&body).ok().and_then(|e| e.message).unwrap_or_else(|| format!("HTTP {status}"));
+    let target = Box::new(target.clone());
+    match status {
+        403 if op == DELETE_OP => RegistryError::AuthRefused { op, target, status, reason: format!("GitHub says '{message}': {DELETE_RIGHTS}") },
+        401 | 403 => RegistryError::AuthRefused { op, target, status, reason: format!("GitHub refused the token: '{message}' (it needs `read:packages` to list and `delete:packages` to delete)") },
+        _ => RegistryError::Http { op, target, status, message },
+    }
+}
+
+const DELETE_OP: &str = "delete package version of";
+
+impl KindRules for Ghcr {
+    fn delete_rules(&self) -> DeleteRules {
+        DeleteRules { via_registry: false, ..DeleteRules::default() }
+    }
+
+    fn inventory<'a>(&'a self, client: &'a RegistryClient, repo: &'a str) -> BoxFuture<'a, Result<Option<Inventory>>> {
+        Box::pin(async move {
+            let versions = self.versions(client, repo).await?;
+            Ok(Some(versions.into_iter().map(|v| (v.name, v.metadata.and_then(|m| m.container).map(|c| c.tags).unwrap_or_default())).collect()))
+        })
+    }
+
+    fn delete<'a>(&'a self, client: &'a RegistryClient, repo: &'a str, digest: &'a str, _tags: &'a [String]) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let target = client.target(repo, Some(digest));
+            let cached = self.known().ids.get(digest).copied();
+            let id = match cached {
+                Some(id) => id,
+                None => {
+                    self.versions(client, repo).await?;
+                    match self.known().ids.get(digest).copied() {
+                        Some(id) => id,
+                        None => return Err(RegistryError::NotFound { op: DELETE_OP, target: Box::new(target), detail: ": no package version has this digest".into() }),
+                    }
+                }
+            };
+            let Some((owner, package)) = owner_and_package(repo) else {
+                return Err(RegistryError::InvalidReference { reference: repo.into(), reason: "a GHCR repository is owner/package".into() });
+            };
+            let owner_path = self.known().owner_path.clone().unwrap_or_else(|| format!("/orgs/{owner}"));
+            let url = self.url(DELETE_OP, &target, &format!("{owner_path}/packages/container/{package}/versions/{id}"))?;
+            match self.request(client, DELETE_OP, &target, Method::DELETE, url).await? {
+                Some(_) => Ok(()),
+                None => Err(RegistryError::NotFound { op: DELETE_OP, target: Box::new(target), detail: format!(": package version {id}") }),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_is_the_first_segment_and_the_package_the_rest_encoded() {
+        assert_eq!(owner_and_package("acme/build-images"), Some(("acme", "build-images".to_string())));
+        assert_eq!(owner_and_package("acme/a/b"), Some(("acme", "a%2Fb".to_string())));
+        assert_eq!(owner_and_package("single"), None);
+    }
+}
