@@ -8,6 +8,7 @@
 //! Missing tools make tests fail with an install hint; nothing is ever skipped.
 
 mod ca;
+mod answer;
 mod gate;
 pub mod github;
 pub mod images;
@@ -17,7 +18,7 @@ mod proxy;
 mod registry;
 mod token_server;
 
-pub use proxy::{Counts, Event, Fault, FaultPlan, PathKind, Proxy};
+pub use proxy::{Answer, Counts, Event, Fault, FaultPlan, PathKind, Proxy};
 pub use ca::TestCa;
 pub use registry::{RegistryBuilder, TestRegistry, require_tool};
 pub use token_server::{Grant, TokenServer};

@@ -1,7 +1,7 @@
 //! [`Proxy`]: an HTTP/1 proxy in front of a registry that counts every request by method and
 //! path kind and injects faults (429 + Retry-After, 5xx, dropped connections, resets mid-body,
-//! altered manifest bytes) at a seeded rate. New fault kinds are new [`Fault`] variants and
-//! one arm in `inject`.
+//! altered manifest bytes, canned answers of hosted registries) at a seeded rate. New fault
+//! kinds are new [`Fault`] variants and one arm in `inject`.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -16,6 +16,7 @@ use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
+pub use crate::answer::Answer;
 use crate::gate::{Gate, Verdict};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -83,11 +84,15 @@ pub enum Fault {
     NextLink,
     /// Forwarded; a tag list's `tags` come back in reverse order (registries need not sort).
     ReverseTags,
+    /// Not forwarded: this answer for the requests the rule matches (a hosted registry's
+    /// refusal, e.g. ECR's immutable-tag `400 TAG_INVALID`).
+    Answer(Answer),
 }
 
 impl Fault {
-    fn applies(&self, method: &str, kind: PathKind) -> bool {
+    fn applies(&self, method: &str, kind: PathKind, path: &str) -> bool {
         match self {
+            Fault::Answer(a) => a.matches(method, path),
             Fault::ResetMidBody | Fault::Truncate => method == "GET",
             Fault::AlterManifest => method == "GET" && kind == PathKind::Manifest,
             Fault::NextLink | Fault::ReverseTags => method == "GET" && kind == PathKind::TagsList,
@@ -283,13 +288,13 @@ fn full(b: impl Into<Bytes>) -> Body {
     Full::new(b.into()).map_err(|e: Infallible| match e {}).boxed()
 }
 
-fn pick_fault(state: &State, method: &str, kind: PathKind) -> Option<Fault> {
+fn pick_fault(state: &State, method: &str, kind: PathKind, path: &str) -> Option<Fault> {
     let mut guard = state.plan.lock().expect("plan lock");
     let (plan, rng, injected) = &mut *guard;
     if plan.faults.is_empty() || plan.max.is_some_and(|m| *injected >= m) || !(plan.kinds.is_empty() || plan.kinds.contains(&kind)) {
         return None;
     }
-    let applicable: Vec<&Fault> = plan.faults.iter().filter(|f| f.applies(method, kind)).collect();
+    let applicable: Vec<&Fault> = plan.faults.iter().filter(|f| f.applies(method, kind, path)).collect();
     if applicable.is_empty() || rng.f64() >= plan.rate {
         return None;
     }
@@ -304,7 +309,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     let method = req.method().as_str().to_owned();
     let path = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
     let kind = PathKind::of(&path);
-    let fault = pick_fault(&state, &method, kind);
+    let fault = pick_fault(&state, &method, kind, &path);
     state.events.lock().expect("events lock").push(Event { at: Instant::now(), method: method.clone(), path: path.clone(), kind, fault: fault.clone() });
     if let Some(gate) = state.gate.lock().expect("gate lock").as_mut() {
         let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
@@ -323,6 +328,9 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         }
         Some(Fault::Status(s)) => {
             return Ok(Response::builder().status(*s).header("content-type", "application/json").body(error_body("UNAVAILABLE"))?);
+        }
+        Some(Fault::Answer(a)) => {
+            return Ok(Response::builder().status(a.status).header("content-type", "application/json").body(full(a.body.clone()))?);
         }
         Some(Fault::Drop) => return Err("injected: connection dropped".into()),
         Some(Fault::Slow { millis }) => tokio::time::sleep(std::time::Duration::from_millis(*millis)).await,

@@ -33,6 +33,10 @@ pub struct EnvFacts {
     pub ssl_cert_dirs: Vec<PathBuf>,
     /// Docker's system-wide per-registry CA directory: `IMGCTL_CERTS_D`, else `/etc/docker/certs.d`.
     pub certs_d: PathBuf,
+    /// `GITHUB_API_URL` (set by GitHub Actions): GitHub's REST API, for GHCR cleanup.
+    pub github_api_url: Option<String>,
+    /// `IMGCTL_GITHUB_TOKEN`, else `GITHUB_TOKEN` (redacted in `Debug`).
+    pub github_token: Option<imgctl_registry::Secret>,
 }
 
 impl EnvFacts {
@@ -46,7 +50,10 @@ impl EnvFacts {
             ),
             _ => None,
         };
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Ok(EnvFacts {
+            github_api_url: var("GITHUB_API_URL"),
+            github_token: var("IMGCTL_GITHUB_TOKEN").or_else(|| var("GITHUB_TOKEN")).map(imgctl_registry::Secret::new),
             github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
             step_summary: std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()).map(PathBuf::from),
             now,

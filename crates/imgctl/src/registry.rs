@@ -5,7 +5,8 @@
 
 use std::future::Future;
 
-use imgctl_registry::{Access, ClientOptions, Credentials, RegistryClient, TlsTrust, docker_config_credentials};
+use imgctl_core::kind::{KindSource, RegistryKind, choose};
+use imgctl_registry::{Access, ClientOptions, CredentialKind, Credentials, GithubApi, RegistryClient, TlsTrust, docker_config_credentials};
 
 use crate::env::Env;
 use crate::error::CliError;
@@ -37,22 +38,46 @@ pub fn tls_trust(env: &Env<'_>) -> TlsTrust {
     TlsTrust { ca_files: f.ssl_cert_file.iter().cloned().collect(), ca_dirs: f.ssl_cert_dirs.clone(), certs_d }
 }
 
-/// A client for `host` as the flags and environment say.
-pub fn client(env: &Env<'_>, host: &str) -> Result<RegistryClient, CliError> {
+/// The registry kind for `host`: `--registry-kind` / `IMGCTL_REGISTRY_KIND`, else the
+/// manifest's `registryKind`, else what the host name says; and where it came from.
+pub fn kind(env: &Env<'_>, host: &str, manifest: Option<RegistryKind>) -> (RegistryKind, KindSource) {
+    choose(host, manifest, env.global.registry_kind)
+}
+
+/// A client for `host` (of the manifest's `registryKind`, if any) as the flags and environment say.
+pub fn client(env: &Env<'_>, host: &str, manifest_kind: Option<RegistryKind>) -> Result<RegistryClient, CliError> {
     let mut opts = ClientOptions::new(host).insecure_if_listed(&env.global.insecure_registries);
     opts.concurrency = usize::from(env.global.concurrency);
     opts.credentials = credentials(env, host)?;
     opts.tls = tls_trust(env);
+    let (kind, from) = self::kind(env, host, manifest_kind);
+    opts.kind = kind;
+    if kind == RegistryKind::Ghcr {
+        let f = &env.facts;
+        // the registry password stands in for the GitHub token (not an identity token)
+        let password = opts.credentials.as_ref().filter(|c| c.kind == CredentialKind::Password).map(|c| c.password.clone());
+        opts.github = Some(GithubApi { base: f.github_api_url.clone().unwrap_or_else(|| GithubApi::default().base), token: f.github_token.clone().or(password) });
+    }
+    tracing::info!("registry {host}: kind {kind} ({})", describe(from));
     tracing::debug!("registry {host}: {}, {} credentials", if opts.insecure { "plain HTTP" } else { "https" }, if opts.credentials.is_some() { "with" } else { "without" });
     Ok(RegistryClient::new(opts)?)
 }
 
 /// Builds the client for `host` and authenticates for `repo` with `access` at once, so
 /// unreachable registries and refused credentials fail before anything else (exit 3).
-pub async fn connect(env: &Env<'_>, host: &str, repo: &str, access: Access) -> Result<RegistryClient, CliError> {
-    let c = client(env, host)?;
+pub async fn connect(env: &Env<'_>, host: &str, repo: &str, access: Access, manifest_kind: Option<RegistryKind>) -> Result<RegistryClient, CliError> {
+    let c = client(env, host, manifest_kind)?;
     c.authenticate(repo, access).await?;
     Ok(c)
+}
+
+/// Where a kind came from, in words.
+pub fn describe(from: KindSource) -> &'static str {
+    match from {
+        KindSource::Flag => "from --registry-kind / IMGCTL_REGISTRY_KIND",
+        KindSource::Manifest => "from the manifest's registryKind",
+        KindSource::Inferred => "inferred from the host name",
+    }
 }
 
 /// Runs `f` to completion on a runtime made for this command.

@@ -26,7 +26,7 @@ pub fn registry_host(env: &Env<'_>, fleet: &Fleet) -> String {
 /// Connects to the fleet's registry, authenticated for its repository up front.
 pub fn connect(env: &Env<'_>, fleet: &Fleet, access: Access) -> Result<RegistryClient, CliError> {
     let host = registry_host(env, fleet);
-    crate::registry::block_on(crate::registry::connect(env, &host, &fleet.manifest.repository, access))?
+    crate::registry::block_on(crate::registry::connect(env, &host, &fleet.manifest.repository, access, fleet.manifest.registry_kind))?
 }
 
 /// The git repository holding `--manifest`.

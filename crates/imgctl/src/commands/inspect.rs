@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use imgctl_core::kind::{KindSource, RegistryKind};
 use imgctl_registry::{Access, Reference, Registry};
 use serde::Serialize;
 use tabled::Tabled;
@@ -60,6 +61,10 @@ pub struct InspectReport {
     pub registry: String,
     /// Repository.
     pub repository: String,
+    /// The registry's kind (`distribution`, `ghcr`, …).
+    pub registry_kind: RegistryKind,
+    /// Where the kind came from: `flag`, `manifest` or `inferred`.
+    pub registry_kind_from: KindSource,
     /// `sha256:…` of the manifest (verified).
     pub digest: String,
     /// Manifest media type.
@@ -83,6 +88,7 @@ impl Report for InspectReport {
     fn human(&self, w: &mut dyn Write) -> io::Result<()> {
         let fields = [
             Field { name: "reference", value: self.reference.clone() },
+            Field { name: "registry kind", value: format!("{} ({})", self.registry_kind, registry::describe(self.registry_kind_from)) },
             Field { name: "digest", value: self.digest.clone() },
             Field { name: "media type", value: self.media_type.clone() },
             Field { name: "size", value: self.size.to_string() },
@@ -109,8 +115,10 @@ pub fn parse_reference(text: &str) -> Result<(String, String, String), CliError>
 /// Runs `inspect`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let (host, repo, reference) = parse_reference(&args.reference)?;
+    // an image reference names its host; only the flag overrides what the host says
+    let (registry_kind, registry_kind_from) = registry::kind(env, &host, None);
     let report = registry::block_on(async {
-        let client = registry::connect(env, &host, &repo, Access::Pull).await?;
+        let client = registry::connect(env, &host, &repo, Access::Pull, None).await?;
         let m = client.get_manifest(&repo, &reference).await?;
         let platforms = m.index().map_err(CliError::Failed)?.map(|idx| {
             idx.manifests
@@ -129,6 +137,8 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
             reference: args.reference.clone(),
             registry: host.clone(),
             repository: repo.clone(),
+            registry_kind,
+            registry_kind_from,
             digest: m.digest,
             media_type: m.media_type,
             size: m.bytes.len() as u64,

@@ -8,6 +8,7 @@ mod inspect;
 mod plan;
 mod fleet;
 mod gc;
+mod kinds;
 mod usages;
 mod support;
 
