@@ -198,6 +198,10 @@ impl KindRules for Ghcr {
 
     fn inventory<'a>(&'a self, client: &'a RegistryClient, repo: &'a str) -> BoxFuture<'a, Result<Option<Inventory>>> {
         Box::pin(async move {
+            if self.api.token.as_ref().is_none_or(Secret::is_empty) {
+                // without a token the plan comes from the tag listing; deleting will say why it cannot
+                return Ok(None);
+            }
             let versions = self.versions(client, repo).await?;
             Ok(Some(versions.into_iter().map(|v| (v.name, v.metadata.and_then(|m| m.container).map(|c| c.tags).unwrap_or_default())).collect()))
         })

@@ -14,12 +14,12 @@ use crate::fleet::{Fleet, REPO, SINGLE, VARIANTS};
 
 const T0: &str = "2026-09-01T09:00:00Z";
 
-fn t(hours: u32) -> String {
+pub(crate) fn t(hours: u32) -> String {
     (chrono::DateTime::parse_from_rfc3339(T0).unwrap() + chrono::TimeDelta::hours(i64::from(hours))).to_rfc3339()
 }
 
 /// Whether `digest` resolves in the repository, as skopeo sees it; its raw manifest.
-fn skopeo_raw(f: &Fleet, digest: &str) -> Option<serde_json::Value> {
+pub(crate) fn skopeo_raw(f: &Fleet, digest: &str) -> Option<serde_json::Value> {
     let skopeo = require_tool("skopeo", "skopeo");
     let out = Command::new(skopeo)
         .args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{}/{REPO}@{digest}", f.reg.host())])
@@ -28,22 +28,22 @@ fn skopeo_raw(f: &Fleet, digest: &str) -> Option<serde_json::Value> {
     out.status.success().then(|| serde_json::from_slice(&out.stdout).expect("manifest JSON"))
 }
 
-fn children(f: &Fleet, index: &str) -> Vec<String> {
+pub(crate) fn children(f: &Fleet, index: &str) -> Vec<String> {
     let raw = skopeo_raw(f, index).expect("index resolves");
     raw["manifests"].as_array().expect("an index").iter().map(|m| m["digest"].as_str().unwrap().to_string()).collect()
 }
 
-fn tags(f: &Fleet) -> Vec<String> {
+pub(crate) fn tags(f: &Fleet) -> Vec<String> {
     imgctl_testkit::block_on(f.reg.client().list_tags(REPO)).expect("list tags")
 }
 
-fn actions(doc: &serde_json::Value, action: &str) -> BTreeSet<String> {
+pub(crate) fn actions(doc: &serde_json::Value, action: &str) -> BTreeSet<String> {
     doc["results"].as_array().unwrap().iter().filter(|r| r["action"] == action).map(|r| r["digest"].as_str().unwrap().to_string()).collect()
 }
 
 /// Six builds of every variant, each published then promoted (soak 0); then `latest`
 /// of every variant is rolled back once. Returns builds[variant][n].
-fn history(f: &mut Fleet) -> Vec<Vec<String>> {
+pub(crate) fn history(f: &mut Fleet) -> Vec<Vec<String>> {
     let mut builds = vec![Vec::new(); VARIANTS.len()];
     for n in 0..6u32 {
         if n > 0 {
