@@ -1,10 +1,11 @@
 //! `gc` (SPEC §4, §5): one tag listing, one HEAD per tag whose digest the name does not
 //! tell (release tags name their digest; one HEAD per such digest gives its full form),
 //! one GET per index, the pure plan of `imgctl_core::gc`, then — with `--apply` — a
-//! second listing to re-check, and concurrent, idempotent DELETEs by digest.
+//! second listing to re-check, and the deletes (`gc_delete`). A kind with an inventory
+//! (GHCR) replaces the listing and the HEAD per tag with its own listing and one HEAD per digest.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::StreamExt;
 use imgctl_core::gc::{self, DigestPlan, GcOptions, GcPlan, Inventory};
@@ -59,13 +60,17 @@ pub struct GcReport {
     /// Set when the registry refused deletes (HTTP 405): the error to report.
     #[serde(skip)]
     pub delete_disabled: Option<String>,
+    /// Set when a delete was refused for want of access (401/403, e.g. a GitHub token
+    /// without delete rights): nothing more was attempted; the error to report (exit 3).
+    #[serde(skip)]
+    pub delete_refused: Option<RegistryError>,
 }
 
 #[derive(Default)]
-struct Counter {
+pub(crate) struct Counter {
     head: AtomicU64,
     get: AtomicU64,
-    delete: AtomicU64,
+    pub(crate) delete: AtomicU64,
 }
 
 /// The knobs of one gc run.
@@ -84,24 +89,19 @@ pub async fn gc<R: Registry>(ctx: &Ctx<'_, R>, args: GcArgs) -> Result<GcReport,
     let n = Counter::default();
     let opts = GcOptions { keep: args.keep, older_than: args.older_than, now: ctx.now };
     let index = TagIndex::new(ctx.fleet);
-    let listed = ctx.list_tags().await?;
     let mut inv = Inventory::default();
     let mut media = BTreeMap::new();
-    resolve(ctx, &n, &index, &listed, &mut inv, &mut media).await?;
+    list(ctx, &n, &index, &mut inv, &mut media).await?;
     children(ctx, &n, &mut inv, &media).await?;
     let mut plan = gc::plan(&index, &inv, &opts);
     let mut lists = 1;
     if !ctx.dry_run && !plan.delete.is_empty() {
         // re-check: tags written since the first listing (a publish or move racing us)
-        let again = ctx.list_tags().await?;
+        let again = list(ctx, &n, &index, &mut inv, &mut media).await?;
         lists += 1;
-        let new: Vec<String> = again.iter().filter(|t| !inv.tags.contains_key(*t)).cloned().collect();
         let still: BTreeSet<&String> = again.iter().collect();
         inv.tags.retain(|t, _| still.contains(t));
-        if !new.is_empty() {
-            resolve(ctx, &n, &index, &new, &mut inv, &mut media).await?;
-            children(ctx, &n, &mut inv, &media).await?;
-        }
+        children(ctx, &n, &mut inv, &media).await?;
         let replanned = gc::plan(&index, &inv, &opts);
         let before: BTreeSet<String> = plan.delete.iter().map(|d| d.digest.clone()).collect();
         let (delete, late): (Vec<DigestPlan>, Vec<DigestPlan>) = replanned.delete.into_iter().partition(|d| before.contains(&d.digest));
@@ -110,11 +110,42 @@ pub async fn gc<R: Registry>(ctx: &Ctx<'_, R>, args: GcArgs) -> Result<GcReport,
         plan = GcPlan { delete, keep, orphan_variants: replanned.orphan_variants };
     }
     let remaining_deletes = args.max_deletes.map_or(0, |max| plan.limit(max));
-    let mut report = GcReport { results: Vec::new(), orphan_variants: plan.orphan_variants.clone(), requests: Requests::default(), remaining_deletes, delete_disabled: None };
-    report.results = if ctx.dry_run { dry(&plan) } else { apply(ctx, &n, &plan, &mut report.delete_disabled).await };
+    let mut report = GcReport { results: Vec::new(), orphan_variants: plan.orphan_variants.clone(), requests: Requests::default(), remaining_deletes, delete_disabled: None, delete_refused: None };
+    report.results = if ctx.dry_run { dry(&plan) } else { crate::gc_delete::apply(ctx, &n, &plan, &mut report).await? };
     report.results.extend(plan.keep.iter().map(|d| line(d, Action::Kept, d.reasons.join("; "))));
     report.requests = Requests { list: lists, head: n.head.into_inner(), get: n.get.into_inner(), delete: n.delete.into_inner() };
     Ok(report)
+}
+
+/// Lists the repository and fills `inv`/`media` for tags not in `inv` yet: from the kind's
+/// inventory when it has one (GHCR's package versions name every digest's tags: one HEAD per
+/// new digest, for its media type), else from the tag listing and [`resolve`]. Returns every
+/// tag listed.
+async fn list<R: Registry>(ctx: &Ctx<'_, R>, n: &Counter, index: &TagIndex<'_>, inv: &mut Inventory, media: &mut BTreeMap<String, String>) -> Result<Vec<String>, EngineError> {
+    let Some(found) = ctx.registry.inventory(ctx.repo).await? else {
+        let listed = ctx.list_tags().await?;
+        let new: Vec<String> = listed.iter().filter(|t| !inv.tags.contains_key(*t)).cloned().collect();
+        resolve(ctx, n, index, &new, inv, media).await?;
+        return Ok(listed);
+    };
+    let mut listed = Vec::new();
+    let mut unknown = BTreeSet::new();
+    for (digest, tags) in found {
+        for t in tags {
+            if !inv.tags.contains_key(&t) && !media.contains_key(&digest) {
+                unknown.insert(digest.clone());
+            }
+            inv.tags.entry(t.clone()).or_insert_with(|| digest.clone());
+            listed.push(t);
+        }
+    }
+    for (d, desc) in head(ctx, n, unknown.into_iter().collect()).await? {
+        media.insert(d, desc.media_type);
+    }
+    // a digest gone since the listing has nothing to protect or delete
+    inv.tags.retain(|_, d| media.contains_key(d));
+    listed.sort();
+    Ok(listed)
 }
 
 async fn head<R: Registry>(ctx: &Ctx<'_, R>, n: &Counter, tags: Vec<String>) -> Result<Vec<(String, Descriptor)>, EngineError> {
@@ -222,7 +253,7 @@ async fn children<R: Registry>(ctx: &Ctx<'_, R>, n: &Counter, inv: &mut Inventor
     Ok(())
 }
 
-fn line(d: &DigestPlan, action: Action, reason: String) -> GcLine {
+pub(crate) fn line(d: &DigestPlan, action: Action, reason: String) -> GcLine {
     let variant = d.variants.first().cloned().unwrap_or_else(|| "-".into());
     let result = ActionResult { variant, channel: None, from: Some(d.digest.clone()), to: None, action, reason: Some(reason), uploaded_bytes: None };
     GcLine { result, digest: d.digest.clone(), tags: d.tags.clone() }
@@ -230,51 +261,6 @@ fn line(d: &DigestPlan, action: Action, reason: String) -> GcLine {
 
 fn dry(plan: &GcPlan) -> Vec<GcLine> {
     plan.delete.iter().map(|d| line(d, Action::Deleted, format!("dry run: would delete: {}", d.reasons.join("; ")))).collect()
-}
-
-/// Deletes children of deleted indexes first, then the rest; each phase concurrently.
-async fn apply<R: Registry>(ctx: &Ctx<'_, R>, n: &Counter, plan: &GcPlan, disabled: &mut Option<String>) -> Vec<GcLine> {
-    let refused = AtomicBool::new(false);
-    let first_error = std::sync::Mutex::new(None);
-    let is_child = |d: &DigestPlan| d.why.iter().any(|w| matches!(w, gc::Why::ChildOfDeleted(_)));
-    ctx.progress.start(plan.delete.len());
-    let mut out = Vec::new();
-    for phase in [true, false] {
-        let batch: Vec<&DigestPlan> = plan.delete.iter().filter(|d| is_child(d) == phase).collect();
-        let (refused, first_error) = (&refused, &first_error);
-        let lines: Vec<GcLine> = futures_util::stream::iter(batch)
-            .map(|d| async move {
-                if refused.load(Ordering::SeqCst) {
-                    let r = line(d, Action::Failed, "not attempted: the registry refuses deletes".into());
-                    ctx.progress.result(&r.result);
-                    return r;
-                }
-                n.delete.fetch_add(1, Ordering::Relaxed);
-                let r = match ctx.registry.delete_manifest(ctx.repo, &d.digest).await {
-                    Ok(()) => line(d, Action::Deleted, d.reasons.join("; ")),
-                    Err(e) if e.is_not_found() => line(d, Action::Deleted, "already gone".into()),
-                    Err(RegistryError::Http { status: 405, target, .. }) => {
-                        refused.store(true, Ordering::SeqCst);
-                        let msg = format!(
-                            "delete manifests in {}/{}: the registry has deletes disabled (HTTP 405 Method Not Allowed; e.g. Docker Hub, or distribution without storage.delete.enabled); nothing more was attempted",
-                            target.registry, target.repository
-                        );
-                        first_error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(msg.clone());
-                        line(d, Action::Failed, msg)
-                    }
-                    Err(e) => line(d, Action::Failed, e.to_string()),
-                };
-                ctx.progress.result(&r.result);
-                r
-            })
-            .buffer_unordered(ctx.concurrency.max(1))
-            .collect()
-            .await;
-        out.extend(lines);
-    }
-    *disabled = first_error.into_inner().unwrap_or_else(|p| p.into_inner());
-    out.sort_by(|a, b| a.digest.cmp(&b.digest));
-    out
 }
 
 #[cfg(test)]

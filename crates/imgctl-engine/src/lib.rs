@@ -13,6 +13,7 @@ use imgctl_core::tags::TagIndex;
 use imgctl_registry::{Registry, RegistryError};
 
 pub mod gc;
+mod gc_delete;
 pub mod history;
 pub mod layout;
 pub mod moves;

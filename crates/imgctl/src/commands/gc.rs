@@ -121,18 +121,25 @@ impl Doc {
 /// Runs `gc`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let fleet = workspace::require(env)?;
-    let client = rollout::connect(env, &fleet, if args.apply { Access::Delete } else { Access::Pull })?;
+    // a kind that deletes outside the registry API (GHCR) needs no delete scope from the registry
+    let kind = crate::registry::kind(env, &rollout::registry_host(env, &fleet), fleet.manifest.registry_kind).0;
+    let deletes_via_registry = imgctl_registry::delete_rules(kind).via_registry;
+    let client = rollout::connect(env, &fleet, if args.apply && deletes_via_registry { Access::Delete } else { Access::Pull })?;
     let progress = CliProgress::new("gc", "deleted", 1);
     let ctx = rollout::ctx(env, &client, &fleet, !args.apply, &progress);
     let gc_args = GcArgs { keep: args.keep, older_than: args.older_than, max_deletes: args.max_deletes };
-    let report = crate::registry::block_on(gc(&ctx, gc_args))?.map_err(rollout::engine_error)?;
+    let mut report = crate::registry::block_on(gc(&ctx, gc_args))?.map_err(rollout::engine_error)?;
     let disabled = report.delete_disabled.clone();
+    let refused = report.delete_refused.take();
     let failed = report.results.iter().any(|l| l.result.action == Action::Failed);
     let doc = Doc { report, dry_run: !args.apply };
     emit(env, &doc)?;
     rollout::append_summary(env, &doc.markdown());
     if let Some(msg) = disabled {
         return Err(CliError::Failed(msg));
+    }
+    if let Some(e) = refused {
+        return Err(e.into());
     }
     Ok(if failed { exit::FAILED } else { exit::SUCCESS })
 }
