@@ -144,3 +144,17 @@ fn gc_on_ghcr_pages_through_more_than_100_versions_of_a_user_package() {
     assert!(gone.iter().all(|d| skopeo_raw(&f, d).is_none()));
     assert!(imgctl_testkit::block_on(client.resolve(REPO, &format!("{SINGLE}-staging"))).is_ok(), "staging survives");
 }
+
+#[test]
+fn an_unknown_package_is_a_clear_error_naming_owner_and_package() {
+    let reg = TestRegistry::start_without_delete();
+    // the stand-in serves another package of the same owner
+    let gh = GithubPackages::start(&reg, "acme/other-images", OwnerKind::Organization, &[(ADMIN, TokenRights::Delete)]);
+    let host = reg.host();
+    let f = Fleet::with_host(reg, host, "0s");
+    let r = run(&f, &gh, "2026-11-21T12:00:00Z", Some(ADMIN), &["gc", "--output", "json"]);
+    r.code(1);
+    assert!(r.stderr.contains("no container package 'build-images' of organisation or user 'acme'") && r.stderr.contains(&gh.url()), "{}", r.stderr);
+    let reqs = gh.requests();
+    assert!(reqs[0].starts_with("GET /orgs/acme/packages/container/build-images/versions") && reqs[1].starts_with("GET /users/acme/"), "{reqs:?}");
+}

@@ -10,6 +10,7 @@ mod fleet;
 mod gc;
 mod gc_ghcr;
 mod kinds;
+mod kinds_gc;
 mod usages;
 mod support;
 
