@@ -35,7 +35,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 
 use crate::registry::TestRegistry;
 
@@ -95,10 +94,7 @@ impl GithubPackages {
     /// the tokens it accepts.
     pub fn start(registry: &TestRegistry, repository: &str, owner_kind: OwnerKind, tokens: &[(&str, TokenRights)]) -> GithubPackages {
         let twin = registry.twin_with_delete();
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("build the stand-in runtime");
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the GitHub stand-in");
-        listener.set_nonblocking(true).expect("make the stand-in socket non-blocking");
-        let port = listener.local_addr().expect("stand-in address").port();
+        let (listener, port) = crate::serve::bind("GitHub stand-in");
         let (owner, package) = repository.split_once('/').expect("repository is owner/package");
         let state = Arc::new(State {
             own: format!("127.0.0.1:{port}"),
@@ -112,18 +108,7 @@ impl GithubPackages {
             requests: Mutex::new(Vec::new()),
             http: reqwest::Client::new(),
         });
-        let st = state.clone();
-        runtime.spawn(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("register the stand-in socket");
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
-                let st = st.clone();
-                tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |req| handle(st.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
-                });
-            }
-        });
+        let runtime = crate::serve::serve("GitHub stand-in", 1, listener, state.clone(), handle);
         GithubPackages { state, runtime: Some(runtime), _twin: twin }
     }
 

@@ -17,6 +17,7 @@ pub mod repo;
 mod proxy;
 mod registry;
 mod token_server;
+mod serve;
 
 pub use proxy::{Answer, Counts, Event, Fault, FaultPlan, PathKind, Proxy};
 pub use ca::TestCa;

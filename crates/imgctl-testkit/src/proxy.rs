@@ -14,7 +14,6 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 
 pub use crate::answer::Answer;
 use crate::gate::{Gate, Verdict};
@@ -201,11 +200,8 @@ impl Drop for Proxy {
 impl Proxy {
     /// Starts a proxy on a free 127.0.0.1 port forwarding to `upstream` (`host:port`, plain HTTP).
     pub fn start(upstream: &str) -> Proxy {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("build the proxy runtime");
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
-        std_listener.set_nonblocking(true).expect("make the proxy socket non-blocking");
-        let port = std_listener.local_addr().expect("proxy address").port();
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("build the proxy client");
+        let (listener, port) = crate::serve::bind("proxy");
         let state = Arc::new(State {
             upstream: upstream.to_owned(),
             own: format!("127.0.0.1:{port}"),
@@ -216,18 +212,7 @@ impl Proxy {
             max_in_flight: AtomicUsize::new(0),
             gate: Mutex::new(None),
         });
-        let st = state.clone();
-        runtime.spawn(async move {
-            let listener = tokio::net::TcpListener::from_std(std_listener).expect("register the proxy socket");
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
-                let st = st.clone();
-                tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |req| handle(st.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
-                });
-            }
-        });
+        let runtime = crate::serve::serve("proxy", 2, listener, state.clone(), handle);
         Proxy { state, port, runtime: Some(runtime) }
     }
 
