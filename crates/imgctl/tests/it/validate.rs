@@ -231,3 +231,10 @@ fn usage_errors_exit_2() {
     Sandbox::new().run(&["validate", "--no-such-flag"]).code(2);
     Sandbox::new().run(&["no-such-command"]).code(2);
 }
+
+#[test]
+fn an_unknown_registry_kind_is_a_finding_with_its_line_and_a_known_one_validates() {
+    let run = fails_at(&GOOD.replace("repository: acme/build-images\n", "repository: acme/build-images\nregistryKind: gitlab\n"), "invalid-value", "manifests/images.yaml", 4);
+    assert!(run.stdout.contains("registryKind") && run.stdout.contains("'gitlab'") && run.stdout.contains("ghcr"), "{}", run.stdout);
+    sandbox(&GOOD.replace("repository: acme/build-images\n", "repository: acme/build-images\nregistryKind: harbor\n")).run(&["validate"]).code(0);
+}
