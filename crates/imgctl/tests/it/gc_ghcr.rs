@@ -69,6 +69,7 @@ fn gc_on_ghcr_deletes_package_versions_only_and_keeps_what_is_protected() {
     assert!(gh.requests().iter().any(|r| r.starts_with("GET /orgs/acme/packages/container/build-images/versions?per_page=100")), "{:?}", gh.requests());
     let (head_ghcr, head_dist) = (plan["requests"]["head"].as_u64().unwrap(), distribution["requests"]["head"].as_u64().unwrap());
     assert!(head_ghcr <= head_dist, "ghcr HEADs each digest at most once ({head_ghcr} vs {head_dist})");
+    eprintln!("gc plan: ghcr {} + {} API requests, distribution {}", plan["requests"], gh.requests().len(), distribution["requests"]);
 
     // a read-only token: the first delete is refused, nothing else is tried, exit 3
     let apply = ["gc", "--keep", "1", "--older-than", "7d", "--apply", "--output", "json"];
