@@ -13,6 +13,8 @@
 //! - "Delete package version for an organization" / "… for a user" —
 //!   `DELETE /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}`
 //!   answering 204 No Content;
+//! - rate limits ("Rate limits for the REST API"): 403 with `x-ratelimit-remaining: 0` and
+//!   `retry-after`, on demand ([`GithubPackages::rate_limit_next`]);
 //! - errors as `{"message": …, "documentation_url": …}`: 401 without a token or with a bad one
 //!   ("Requires authentication", "Bad credentials"), 403 for a token that may read but not
 //!   delete, 404 for an unknown package or an owner path of the wrong kind (an organisation
@@ -67,6 +69,7 @@ struct State {
     deleter: String,
     tokens: BTreeMap<String, TokenRights>,
     requests: Mutex<Vec<String>>,
+    rate_limited: std::sync::atomic::AtomicUsize,
     http: reqwest::Client,
 }
 
@@ -106,6 +109,7 @@ impl GithubPackages {
             deleter: twin.host(),
             tokens: tokens.iter().map(|(t, r)| (t.to_string(), *r)).collect(),
             requests: Mutex::new(Vec::new()),
+            rate_limited: std::sync::atomic::AtomicUsize::new(0),
             http: reqwest::Client::new(),
         });
         let runtime = crate::serve::serve("GitHub stand-in", 1, listener, state.clone(), handle);
@@ -120,6 +124,12 @@ impl GithubPackages {
     /// `METHOD path?query` of every request so far.
     pub fn requests(&self) -> Vec<String> {
         self.state.requests.lock().expect("requests lock").clone()
+    }
+
+    /// Answers the next `n` requests as GitHub does past its rate limit: 403 with
+    /// `x-ratelimit-remaining: 0` and `retry-after: 1` ("Rate limits for the REST API").
+    pub fn rate_limit_next(&self, n: usize) {
+        self.state.rate_limited.store(n, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The version id the stand-in gives `digest`.
@@ -173,6 +183,13 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     let full = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
     state.requests.lock().expect("requests lock").push(format!("{method} {full}"));
     let (path, q) = full.split_once('?').unwrap_or((&full, ""));
+    let limited = state.rate_limited.fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+    if limited {
+        let mut r = error(403, "API rate limit exceeded for installation.", "overview/rate-limits-for-the-rest-api");
+        r.headers_mut().insert("x-ratelimit-remaining", "0".parse().expect("a header value"));
+        r.headers_mut().insert("retry-after", "1".parse().expect("a header value"));
+        return Ok(r);
+    }
     let token = req.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("token ")));
     let rights = match token {
         None => return Ok(error(401, "Requires authentication", "packages/packages")),

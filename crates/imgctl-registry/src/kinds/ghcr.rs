@@ -129,6 +129,10 @@ impl Ghcr {
                         Ok(Some((next, read_limited(op, target, resp, crate::client::MAX_LISTING_BYTES).await?)))
                     }
                     404 => Ok(None),
+                    403 if rate_limited(resp.headers()) => {
+                        let retry_after = crate::retry::parse_retry_after(resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()));
+                        Err(Failure::Transient { reason: "GitHub API rate limit exceeded (HTTP 403)".into(), retry_after })
+                    }
                     _ => Err(Failure::Fatal(api_error(op, target, resp).await)),
                 }
             }
@@ -173,6 +177,13 @@ impl Ghcr {
         }
         Err(RegistryError::NotFound { op, target: Box::new(target), detail: format!(": no container package '{package}' of organisation or user '{owner}' at {} (is the repository right, and may the token read the package?)", self.api.base) })
     }
+}
+
+/// GitHub's rate-limit answers are 403 (or 429) with `x-ratelimit-remaining: 0` (primary
+/// limit) or a `retry-after` (secondary limits) — "Rate limits for the REST API": retried,
+/// never mistaken for missing permissions.
+fn rate_limited(h: &reqwest::header::HeaderMap) -> bool {
+    h.get("x-ratelimit-remaining").is_some_and(|v| v.as_bytes() == b"0") || h.contains_key(reqwest::header::RETRY_AFTER)
 }
 
 /// A GitHub API error answer as a registry error: 401/403 refuse access (exit 3), with
@@ -237,6 +248,19 @@ impl KindRules for Ghcr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_limit_answers_are_told_from_permission_refusals() {
+        let mut h = reqwest::header::HeaderMap::new();
+        assert!(!rate_limited(&h), "a bare 403 is a refusal");
+        h.insert("x-ratelimit-remaining", "12".parse().unwrap());
+        assert!(!rate_limited(&h));
+        h.insert("x-ratelimit-remaining", "0".parse().unwrap());
+        assert!(rate_limited(&h));
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, "60".parse().unwrap());
+        assert!(rate_limited(&h), "a secondary rate limit");
+    }
 
     #[test]
     fn owner_is_the_first_segment_and_the_package_the_rest_encoded() {

@@ -88,12 +88,17 @@ fn gc_on_ghcr_deletes_package_versions_only_and_keeps_what_is_protected() {
     assert!(bad.stderr.contains("Bad credentials") && bad.stderr.contains("HTTP 401"), "{}", bad.stderr);
     assert!(!bad.stderr.contains("ghs_not-a-token"), "the token is never printed: {}", bad.stderr);
 
-    // an admin token: versions deleted through the API, never DELETE /v2
+    // an admin token: versions deleted through the API, never DELETE /v2 — past a rate-limit
+    // answer (403 with x-ratelimit-remaining: 0), which is retried, not taken for a refusal
     proxy.reset();
+    gh.rate_limit_next(1);
     let before = deletes(&gh);
+    let lists = |gh: &GithubPackages| gh.requests().iter().filter(|r| r.starts_with("GET /orgs/")).count();
+    let lists_before = lists(&gh);
     let applied = run(&f, &gh, &now, Some(ADMIN), &apply).code(0).json();
     assert_eq!(actions(&applied, "deleted"), expect_gone, "{applied:#}");
     assert_eq!(deletes(&gh) - before, expect_gone.len(), "one version DELETE per digest");
+    assert_eq!(lists(&gh) - lists_before, 3, "the rate-limited listing, its retry, the re-check listing");
     assert_eq!(proxy.counts().get("DELETE", PathKind::Manifest), 0, "nothing was sent to DELETE /v2");
     assert!(proxy.events().iter().all(|e| e.method != "DELETE"));
     for d in &expect_gone {
