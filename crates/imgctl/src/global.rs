@@ -36,15 +36,43 @@ pub struct GlobalArgs {
     #[arg(long = "insecure-registry", global = true, env = "IMGCTL_INSECURE_REGISTRIES", value_delimiter = ',', value_name = "HOST:PORT")]
     pub insecure_registries: Vec<String>,
     /// The registry's kind (how it deletes, which refusals it knows), overriding the
-    /// manifest's `registryKind` and what the host name says.
-    #[arg(long, global = true, env = "IMGCTL_REGISTRY_KIND", value_name = "KIND", value_parser = kind_parser())]
-    pub registry_kind: Option<RegistryKind>,
+    /// manifest's `registryKind` and what the host name says. Empty: not overridden (so a
+    /// workflow can pass `IMGCTL_REGISTRY_KIND: ${{ inputs.registry-kind }}` as it is).
+    #[arg(long, global = true, env = "IMGCTL_REGISTRY_KIND", value_name = "KIND", value_parser = KindParser)]
+    pub registry_kind: Option<KindArg>,
     /// Registry requests in flight at once.
     #[arg(long, global = true, env = "IMGCTL_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 }
 
-fn kind_parser() -> impl clap::builder::TypedValueParser<Value = RegistryKind> {
-    use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(ALL_KINDS.map(RegistryKind::name)).map(|s| s.parse::<RegistryKind>().unwrap_or_default())
+impl GlobalArgs {
+    /// `--registry-kind` / `IMGCTL_REGISTRY_KIND`, when set and not empty.
+    pub fn registry_kind(&self) -> Option<RegistryKind> {
+        self.registry_kind.and_then(|k| k.0)
+    }
+}
+
+/// The value of `--registry-kind`: a kind, or nothing (an empty value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindArg(pub Option<RegistryKind>);
+
+/// Parses a kind name (the possible values shown in help and completions), or the empty
+/// string as "not given".
+#[derive(Debug, Clone, Copy)]
+struct KindParser;
+
+impl clap::builder::TypedValueParser for KindParser {
+    type Value = KindArg;
+
+    fn parse_ref(&self, cmd: &clap::Command, arg: Option<&clap::Arg>, value: &std::ffi::OsStr) -> Result<KindArg, clap::Error> {
+        if value.is_empty() {
+            return Ok(KindArg(None));
+        }
+        let name = clap::builder::PossibleValuesParser::new(ALL_KINDS.map(RegistryKind::name)).parse_ref(cmd, arg, value)?;
+        Ok(KindArg(name.parse::<RegistryKind>().ok()))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(ALL_KINDS.iter().map(|k| clap::builder::PossibleValue::new(k.name()))))
+    }
 }

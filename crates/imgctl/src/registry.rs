@@ -41,7 +41,7 @@ pub fn tls_trust(env: &Env<'_>) -> TlsTrust {
 /// The registry kind for `host`: `--registry-kind` / `IMGCTL_REGISTRY_KIND`, else the
 /// manifest's `registryKind`, else what the host name says; and where it came from.
 pub fn kind(env: &Env<'_>, host: &str, manifest: Option<RegistryKind>) -> (RegistryKind, KindSource) {
-    choose(host, manifest, env.global.registry_kind)
+    choose(host, manifest, env.global.registry_kind())
 }
 
 /// A client for `host` (of the manifest's `registryKind`, if any) as the flags and environment say.

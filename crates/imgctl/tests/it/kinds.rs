@@ -91,6 +91,11 @@ fn inspect_says_which_kind_is_in_use_and_from_where() {
     let doc = f.sb.cmd().env("IMGCTL_INSECURE_REGISTRIES", &f.host).env("IMGCTL_REGISTRY_KIND", "harbor").args(["inspect", &reference, "--output", "json"]).output().expect("run");
     let doc: serde_json::Value = serde_json::from_slice(&doc.stdout).expect("json");
     assert_eq!((doc["registryKind"].as_str(), doc["registryKindFrom"].as_str()), (Some("harbor"), Some("flag")), "{doc:#}");
+    // an empty IMGCTL_REGISTRY_KIND (a reusable workflow's unset input) is no override
+    let empty = f.sb.cmd().env("IMGCTL_INSECURE_REGISTRIES", &f.host).env("IMGCTL_REGISTRY_KIND", "").args(["inspect", &reference, "--output", "json"]).output().expect("run");
+    assert!(empty.status.success(), "{}", String::from_utf8_lossy(&empty.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&empty.stdout).expect("json");
+    assert_eq!(doc["registryKindFrom"], "inferred", "{doc:#}");
     let human = f.at(T0, &["--registry-kind", "quay", "inspect", &reference]).code(0).stdout.clone();
     assert!(human.contains("quay (from --registry-kind / IMGCTL_REGISTRY_KIND)"), "{human}");
     let bad = f.at(T0, &["--registry-kind", "gitlab", "inspect", &reference]);
