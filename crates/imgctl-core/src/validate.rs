@@ -115,6 +115,21 @@ fn check_schema_and_channels(fleet: &Fleet, out: &mut Vec<Finding>) {
             }
         }
     }
+    let mut seen = std::collections::HashSet::new();
+    seen.insert((m.registry.as_str(), m.repository.as_str()));
+    for (i, mirror) in m.mirrors.iter().enumerate() {
+        let path = crate::span::at("mirrors", i);
+        if let Some(kind) = &mirror.registry_kind
+            && !crate::manifest::REGISTRY_KINDS.contains(&kind.as_str())
+        {
+            out.push(Finding::error("invalid-value", file, spans.pos(&field(&path, "registryKind")),
+                format!("mirror registryKind '{kind}' is not one of {}", crate::manifest::REGISTRY_KINDS.join(", "))));
+        }
+        if !seen.insert((mirror.registry.as_str(), mirror.repository.as_str())) {
+            out.push(Finding::error("duplicate-mirror", file, spans.pos(&path),
+                format!("mirror {}/{} is the primary repository or listed twice", mirror.registry, mirror.repository)));
+        }
+    }
 }
 
 fn check_variant(fleet: &Fleet, index: &TagIndex<'_>, v: &Variant, tree: &dyn SourceTree, opts: Options, out: &mut Vec<Finding>) {

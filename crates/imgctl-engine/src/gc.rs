@@ -224,7 +224,7 @@ async fn children<R: Registry>(ctx: &Ctx<'_, R>, n: &Counter, inv: &mut Inventor
 
 fn line(d: &DigestPlan, action: Action, reason: String) -> GcLine {
     let variant = d.variants.first().cloned().unwrap_or_else(|| "-".into());
-    let result = ActionResult { variant, channel: None, from: Some(d.digest.clone()), to: None, action, reason: Some(reason), uploaded_bytes: None };
+    let result = ActionResult { variant, channel: None, from: Some(d.digest.clone()), to: None, action, reason: Some(reason), uploaded_bytes: None, mirror: None, blocked_by: None };
     GcLine { result, digest: d.digest.clone(), tags: d.tags.clone() }
 }
 
