@@ -15,12 +15,14 @@ use imgctl_registry::{Registry, RegistryError};
 pub mod gc;
 pub mod history;
 pub mod layout;
+pub mod mirror;
 pub mod moves;
 pub mod promote;
 pub mod publish;
 pub mod recheck;
 pub mod rollback;
 pub mod status;
+pub mod verify;
 
 /// Why an operation could not run at all (per-variant failures are reported in results).
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +76,10 @@ pub struct Ctx<'a, R: Registry> {
     pub dry_run: bool,
     /// Progress sink.
     pub progress: &'a dyn Progress,
+    /// Mirrors every move is repeated on, after the primary (SPEC §8).
+    pub mirrors: &'a [mirror::Mirror<'a, R>],
+    /// The verification gate `promote` runs (None: no verifier, e.g. `--skip-verify`).
+    pub gate: Option<&'a verify::Gate<'a>>,
 }
 
 impl<R: Registry> std::fmt::Debug for Ctx<'_, R> {

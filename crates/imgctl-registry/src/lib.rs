@@ -141,6 +141,13 @@ pub trait Registry: Send + Sync {
     fn mount_blob(&self, repo: &str, digest: &str, from_repo: &str, source: &BlobSource) -> impl Future<Output = Result<MountOutcome>> + Send;
     /// Deletes the manifest `digest` (and with it every tag pointing at it).
     fn delete_manifest(&self, repo: &str, digest: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Streams the blob `digest` of `repo` into the file `into` (never whole in memory),
+    /// checking its digest; returns its size. Copying between registries uses it.
+    fn fetch_blob(&self, repo: &str, digest: &str, into: &std::path::Path) -> impl Future<Output = Result<u64>> + Send {
+        let target = Box::new(Target { registry: String::new(), repository: repo.to_owned(), reference: Some(digest.to_owned()) });
+        let _ = into;
+        async move { Err(RegistryError::Protocol { op: "fetch blob", target, reason: "this registry client cannot download blobs".into() }) }
+    }
 }
 
 /// Points `tag` at the manifest `source` refers to, within `repo`: GET raw + PUT, 2 requests,
