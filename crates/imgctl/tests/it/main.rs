@@ -19,3 +19,4 @@ mod snapshots;
 mod rollout_publish;
 mod soak;
 mod truth;
+mod verify_gate;
