@@ -20,3 +20,4 @@ mod rollout_publish;
 mod soak;
 mod truth;
 mod verify_gate;
+mod mirrors;
