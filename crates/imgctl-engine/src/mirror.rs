@@ -285,17 +285,22 @@ async fn copy_blob<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, digest: &st
     if m.registry.blob_exists(&m.repo, digest).await? {
         return Ok(0);
     }
-    if let Some(path) = local.get(digest) {
+    let local = local.get(digest);
+    if m.same_registry {
+        // a mount moves no bytes; when the registry declines it uploads the fallback
+        let fallback = local.map_or(BlobSource::Bytes(bytes::Bytes::new()), |p| BlobSource::File(p.clone()));
+        match m.registry.mount_blob(&m.repo, digest, ctx.repo, &fallback).await {
+            Ok(imgctl_registry::MountOutcome::Mounted) => return Ok(0),
+            Ok(imgctl_registry::MountOutcome::Uploaded) => return Ok(local.and_then(|p| std::fs::metadata(p).ok()).map_or(0, |md| md.len())),
+            Err(e) if local.is_some() => return Err(e),
+            Err(_) => {}
+        }
+    }
+    if let Some(path) = local {
         m.registry.push_blob(&m.repo, digest, &BlobSource::File(path.clone())).await?;
         return Ok(std::fs::metadata(path).map(|md| md.len()).unwrap_or_default());
     }
     let tmp = tempfile::NamedTempFile::new().map_err(|e| RegistryError::Io { path: "a temp file".into(), source: e })?;
-    if m.same_registry {
-        // the registry uploads the fallback when it declines the mount; fetch it only then
-        if m.registry.mount_blob(&m.repo, digest, ctx.repo, &BlobSource::Bytes(bytes::Bytes::new())).await.is_ok() {
-            return Ok(0);
-        }
-    }
     let size = ctx.registry.fetch_blob(ctx.repo, digest, tmp.path()).await?;
     m.registry.push_blob(&m.repo, digest, &BlobSource::File(tmp.path().to_path_buf())).await?;
     Ok(size)

@@ -1,6 +1,7 @@
 //! The manifest's mirrors as the mutating commands get them: one client per mirror,
-//! built from the same flags and credentials sources as the primary's (Docker's config per
-//! host, `--insecure-registry`), authenticated up front. A mirror that cannot be reached or
+//! built from the same flags as the primary's (`--insecure-registry`, `--concurrency`), with
+//! credentials from Docker's config for the mirror's host (the `IMGCTL_REGISTRY_*` pair is
+//! the primary's, used for a mirror only on the primary's registry), authenticated up front. A mirror that cannot be reached or
 //! refuses its credentials does not stop the command: its rows fail (exit 1) and the
 //! primary goes ahead.
 
@@ -33,7 +34,15 @@ pub async fn connect(env: &Env<'_>, fleet: &Fleet, primary: &str, access: Access
         if let Some(kind) = &m.registry_kind {
             tracing::debug!("mirror {name}: registry kind {kind}");
         }
-        let (client, down) = match crate::registry::client(env, &m.registry) {
+        // the IMGCTL_REGISTRY_* pair is the primary's; another registry's come from
+        // Docker's config (`docker login` per mirror)
+        let creds = match (&env.facts.docker_config_dir, m.registry == primary) {
+            (_, true) => crate::registry::credentials(env, &m.registry),
+            (Some(dir), false) => imgctl_registry::docker_config_credentials(dir, &m.registry).map_err(Into::into),
+            (None, false) => Ok(None),
+        };
+        let client = creds.and_then(|c| crate::registry::client_with(env, &m.registry, c));
+        let (client, down) = match client {
             Ok(c) => match c.authenticate(&m.repository, access).await {
                 Ok(()) => (Some(c), None),
                 Err(e) => (Some(c), Some(e.to_string())),

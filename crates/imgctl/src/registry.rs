@@ -28,9 +28,15 @@ pub fn credentials(env: &Env<'_>, host: &str) -> Result<Option<Credentials>, Cli
 
 /// A client for `host` as the flags and environment say.
 pub fn client(env: &Env<'_>, host: &str) -> Result<RegistryClient, CliError> {
+    client_with(env, host, credentials(env, host)?)
+}
+
+/// A client for `host` with `credentials` (a mirror on another registry gets Docker's
+/// config for its host, never the primary's `IMGCTL_REGISTRY_*`).
+pub fn client_with(env: &Env<'_>, host: &str, credentials: Option<Credentials>) -> Result<RegistryClient, CliError> {
     let mut opts = ClientOptions::new(host).insecure_if_listed(&env.global.insecure_registries);
     opts.concurrency = usize::from(env.global.concurrency);
-    opts.credentials = credentials(env, host)?;
+    opts.credentials = credentials;
     tracing::debug!("registry {host}: {}, {} credentials", if opts.insecure { "plain HTTP" } else { "https" }, if opts.credentials.is_some() { "with" } else { "without" });
     Ok(RegistryClient::new(opts)?)
 }
