@@ -122,7 +122,7 @@ impl<'m> Follow<'m> {
 pub async fn follow<R: Registry>(ctx: &Ctx<'_, R>, f: &Follow<'_>, local: &LocalBlobs) -> Vec<ActionResult> {
     let mut rows = Vec::with_capacity(ctx.mirrors.len());
     for m in ctx.mirrors {
-        rows.push(guarded(m, f, one(ctx, m, f, local).await));
+        rows.push(guarded(m, f, one(ctx, m, f, local, false).await));
     }
     rows
 }
@@ -134,13 +134,14 @@ pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, build: &RawManifest, immutab
     for m in ctx.mirrors {
         let r = async {
             if m.down().is_some() || ctx.dry_run {
-                return one(ctx, m, f, local).await;
+                return one(ctx, m, f, local, false).await;
             }
-            let mut uploaded = ensure_content(ctx, m, build, local).await?;
+            // the immutable tag at the build means its content is there (1 HEAD)
+            let mut uploaded = 0;
             if moves::current(m.registry, &m.repo, immutable).await?.as_deref() != Some(build.digest.as_str()) {
-                m.registry.put_manifest(&m.repo, immutable, build).await?;
+                uploaded = copy_content(ctx, m, build, local, immutable).await?;
             }
-            let mut row = one(ctx, m, f, local).await?;
+            let mut row = one(ctx, m, f, local, f.digest == build.digest).await?;
             uploaded += row.uploaded_bytes.unwrap_or_default();
             row.uploaded_bytes = Some(uploaded);
             Ok(row)
@@ -160,7 +161,8 @@ pub(crate) fn guarded<R: Registry>(m: &Mirror<'_, R>, f: &Follow<'_>, r: Result<
     })
 }
 
-async fn one<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, f: &Follow<'_>, local: &LocalBlobs) -> Result<ActionResult, RegistryError> {
+/// Brings `m`'s channel to `f`; `present`: the mirror is known to hold the manifest.
+async fn one<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, f: &Follow<'_>, local: &LocalBlobs, present: bool) -> Result<ActionResult, RegistryError> {
     let row = |action, from: Option<String>, reason: String| ActionResult {
         from,
         to: Some(f.digest.clone()),
@@ -208,7 +210,7 @@ async fn one<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, f: &Follow<'_>, l
     if ctx.dry_run {
         return Ok(row(Action::Moved, current, format!("dry run: would be {what}")));
     }
-    let uploaded = ensure_content(ctx, m, manifest, local).await?;
+    let uploaded = if present { 0 } else { ensure_content(ctx, m, manifest, local).await? };
     let outcome = match &mv {
         Some(mv) => moves::apply(m.registry, &m.repo, ctx.fleet, mv).await?,
         None => {
@@ -245,13 +247,18 @@ fn refs(m: &RawManifest) -> Result<Refs, RegistryError> {
 }
 
 /// Makes sure the mirror holds `manifest` by digest (1 HEAD when it does); otherwise
-/// copies its children, blobs and itself from the primary. Returns the bytes uploaded.
+/// copies it. Returns the bytes uploaded.
 pub async fn ensure_content<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, manifest: &RawManifest, local: &LocalBlobs) -> Result<u64, RegistryError> {
     match m.registry.resolve(&m.repo, &manifest.digest).await {
-        Ok(_) => return Ok(0),
-        Err(e) if e.is_not_found() => {}
-        Err(e) => return Err(e),
+        Ok(_) => Ok(0),
+        Err(e) if e.is_not_found() => copy_content(ctx, m, manifest, local, &manifest.digest).await,
+        Err(e) => Err(e),
     }
+}
+
+/// Copies `manifest` to the mirror under `reference` (a tag, or its digest): its blobs
+/// (HEAD first) and child manifests, read from the primary. Returns the bytes uploaded.
+async fn copy_content<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, manifest: &RawManifest, local: &LocalBlobs, reference: &str) -> Result<u64, RegistryError> {
     let top = refs(manifest)?;
     let mut children = Vec::new();
     let mut blobs: Vec<String> = Vec::new();
@@ -275,7 +282,7 @@ pub async fn ensure_content<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, ma
     for child in &children {
         m.registry.put_manifest(&m.repo, &child.digest, child).await?;
     }
-    m.registry.put_manifest(&m.repo, &manifest.digest, manifest).await?;
+    m.registry.put_manifest(&m.repo, reference, manifest).await?;
     Ok(uploaded)
 }
 

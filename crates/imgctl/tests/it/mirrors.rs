@@ -244,3 +244,96 @@ fn drift_made_by_hand_is_reported_by_status_and_repaired_by_promote() {
     let status = m.at(&t(4), &["status", SINGLE, "--output", "json"]).code(0).json();
     assert!(status["variants"][0].get("drift").is_none(), "{status:#}");
 }
+
+#[test]
+fn a_mirror_added_later_gets_the_content_streamed_or_mounted_and_its_digests_are_identical() {
+    let f = Fleet::new("0s");
+    let mut built = Vec::new();
+    for (i, v) in VARIANTS.iter().enumerate() {
+        let (dir, d) = f.build(v, 110 + i as u64);
+        f.at(&t(0), &["publish", v, "--image", dir.to_str().unwrap()]).code(0);
+        built.push(d);
+    }
+    // now two mirrors: another registry, and another repository of the primary's registry
+    let other = TestRegistry::start();
+    let path = f.sb.path().join("manifests/images.yaml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&format!("mirrors:\n  - registry: \"{}\"\n    repository: {MIRROR_REPO}\n  - registry: \"{}\"\n    repository: same/build-images\n", other.host(), f.host));
+    std::fs::write(&path, text).unwrap();
+    git(f.sb.path(), &["commit", "-qam", "mirrors"]);
+    git(f.sb.path(), &["branch", "-f", "production", "HEAD"]);
+    let insecure = format!("{},{}", f.host, other.host());
+    let run = |now: &str, args: &[&str]| Run::from(f.sb.cmd().env("IMGCTL_NOW", now).env("IMGCTL_INSECURE_REGISTRIES", &insecure).args(args).output().unwrap());
+
+    let doc = run(&t(1), &["promote", "--output", "json"]).code(0).json();
+    for (v, d) in VARIANTS.iter().zip(&built) {
+        let r = rows(&doc, v);
+        assert!(r.iter().all(|r| r["action"] == "moved"), "{doc:#}");
+        assert!(r[1]["uploadedBytes"].as_u64().unwrap() > 0, "streamed from the primary: {doc:#}");
+        assert!(r[2].get("uploadedBytes").is_none(), "mounted, nothing uploaded: {doc:#}");
+        let tag = format!("{v}-latest");
+        assert_eq!(skopeo_digest(&other.host(), MIRROR_REPO, None, &tag).as_deref(), Some(d.as_str()));
+        assert_eq!(skopeo_digest(&f.reg.host(), "same/build-images", None, &tag).as_deref(), Some(d.as_str()));
+    }
+    // the index's children came along: an arm64 child is there by digest
+    let out = skopeo(&["inspect", "--raw", "--tls-verify=false", &format!("docker://{}/{MIRROR_REPO}:{MULTI}-latest", other.host())], None);
+    let index: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for child in index["manifests"].as_array().unwrap() {
+        let d = child["digest"].as_str().unwrap();
+        assert!(skopeo(&["inspect", "--raw", "--tls-verify=false", &format!("docker://{}/{MIRROR_REPO}@{d}", other.host())], None).status.success(), "{d}");
+    }
+    // promote follows the channel it moves; staging is reported as drift until the next publish
+    let status = run(&t(2), &["status", SINGLE, "--output", "json"]).code(0).json();
+    let drift = status["variants"][0]["drift"].as_array().unwrap().clone();
+    assert_eq!(drift.len(), 2, "{status:#}");
+    assert!(drift.iter().all(|d| d["channel"] == "staging" && d.get("digest").is_none() && d["expected"] == built[0].as_str()), "{status:#}");
+    let (dir, _) = f.build(SINGLE, 110);
+    let doc = run(&t(3), &["publish", SINGLE, "--image", dir.to_str().unwrap(), "--output", "json"]).code(0).json();
+    assert_eq!(rows(&doc, SINGLE)[1]["action"], "moved", "{doc:#}");
+    let status = run(&t(4), &["status", SINGLE, "--output", "json"]).code(0).json();
+    assert!(status["variants"][0].get("drift").is_none(), "{status:#}");
+}
+
+#[test]
+fn requests_per_variant_per_mirror_as_counted_at_the_proxy() {
+    const N: u64 = 10;
+    let m = Mirrored::new(Fleet::many("0s", N as usize));
+    let names: Vec<String> = (0..N).map(|k| format!("ubuntu-22.04-helix-v{k}-amd64")).collect();
+    m.proxy.reset();
+    for (k, v) in names.iter().enumerate() {
+        let (dir, _) = m.f.build("any", 700 + k as u64);
+        m.at(&t(0), &["publish", v, "--image", dir.to_str().unwrap()]).code(0);
+    }
+    let publish = m.proxy.counts();
+    m.proxy.reset();
+    m.at(&t(1), &["promote"]).code(0);
+    let promote = m.proxy.counts();
+    m.proxy.reset();
+    m.at(&t(2), &["status"]).code(0);
+    let status = m.proxy.counts();
+    m.proxy.reset();
+    m.at(&t(3), &["promote"]).code(0);
+    let again = m.proxy.counts();
+    let per = |c: &imgctl_testkit::Counts, k: PathKind| c.kind(k) as f64 / N as f64;
+    eprintln!(
+        "requests per variant at one mirror: publish {:.1} manifest + {:.1} blob + {:.1} listing; promote {:.1} manifest + {:.1} listing; status {:.1} manifest; promote again {:.1} manifest",
+        per(&publish, PathKind::Manifest),
+        publish.blobs() as f64 / N as f64,
+        per(&publish, PathKind::TagsList),
+        per(&promote, PathKind::Manifest),
+        per(&promote, PathKind::TagsList),
+        per(&status, PathKind::Manifest),
+        per(&again, PathKind::Manifest),
+    );
+    // publish on a mirror: HEAD + PUT immutable, HEAD channel, PUT channel, HEAD verify, PUT release
+    assert_eq!(publish.kind(PathKind::Manifest), 6 * N, "{publish:?}");
+    // promote on a mirror: HEAD channel, HEAD by digest, PUT channel, HEAD verify, PUT release
+    assert_eq!(promote.kind(PathKind::Manifest), 5 * N, "{promote:?}");
+    assert_eq!(promote.blobs(), 0, "no layer moves on a promote: {promote:?}");
+    assert_eq!(promote.kind(PathKind::TagsList), 0, "nothing to list when every channel moves: {promote:?}");
+    // status: a HEAD per channel; an idempotent re-run: a HEAD per variant plus one listing
+    assert_eq!(status.kind(PathKind::Manifest), 2 * N, "{status:?}");
+    assert_eq!(again.kind(PathKind::Manifest), N, "{again:?}");
+    assert_eq!(again.get("PUT", PathKind::Manifest), 0, "no redundant PUTs: {again:?}");
+    assert_eq!(again.kind(PathKind::TagsList), 1, "{again:?}");
+}
