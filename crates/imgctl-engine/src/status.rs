@@ -1,6 +1,8 @@
 //! `status`: per variant, each channel's digest and since when, the pending promotion
-//! and what holds it back, and EOL. ≤ 3 manifest requests per variant (HEAD per
-//! channel, HEAD of the pending build) plus one tag listing (SPEC §6).
+//! and what holds it back, EOL, and the mirrors that drifted. ≤ 3 manifest requests per
+//! variant (HEAD per channel, HEAD of the pending build) plus one tag listing (SPEC §6);
+//! with mirrors a HEAD per channel per mirror; with a verification gate one listing of
+//! the failure records and a GET per variant that has one for its pending build.
 
 use std::collections::HashSet;
 
