@@ -16,10 +16,10 @@ use imgctl_core::fleet::Variant;
 use imgctl_core::history::{ChannelHistory, digest12};
 use imgctl_core::rollout::{Action, ActionResult};
 use imgctl_registry::{BlobSource, RawManifest, Registry, RegistryError};
-use serde::Deserialize;
 use tokio::sync::OnceCell;
 
 use crate::moves::{self, Move, MoveOutcome};
+use crate::publish::Refs;
 use crate::{Ctx, result};
 
 /// One mirror: a registry client and the repository there.
@@ -225,21 +225,6 @@ async fn one<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, f: &Follow<'_>, l
             row(Action::Conflict, current, format!("the mirror's channel was changed concurrently (now {}); left as the other writer set it", now.as_deref().unwrap_or("absent")))
         }
     })
-}
-
-#[derive(Deserialize)]
-struct Refs {
-    #[serde(default)]
-    manifests: Vec<Ref>,
-    #[serde(default)]
-    layers: Vec<Ref>,
-    #[serde(default)]
-    config: Option<Ref>,
-}
-
-#[derive(Deserialize)]
-struct Ref {
-    digest: String,
 }
 
 fn refs(m: &RawManifest) -> Result<Refs, RegistryError> {

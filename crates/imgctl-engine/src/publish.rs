@@ -75,21 +75,23 @@ struct Image {
     _layout: Option<LayoutImage>,
 }
 
+/// What a manifest refers to: child manifests (an index) or config and layers.
 #[derive(Deserialize)]
-struct Refs {
+pub(crate) struct Refs {
     #[serde(default)]
-    manifests: Vec<Ref>,
+    pub(crate) manifests: Vec<Ref>,
     #[serde(default)]
-    layers: Vec<Ref>,
+    pub(crate) layers: Vec<Ref>,
     #[serde(default)]
-    config: Option<Ref>,
+    pub(crate) config: Option<Ref>,
 }
 
+/// One descriptor of [`Refs`].
 #[derive(Deserialize)]
-struct Ref {
-    digest: String,
+pub(crate) struct Ref {
+    pub(crate) digest: String,
     #[serde(default)]
-    size: u64,
+    pub(crate) size: u64,
 }
 
 async fn load<R: Registry>(ctx: &Ctx<'_, R>, source: &Source) -> Result<Image, EngineError> {

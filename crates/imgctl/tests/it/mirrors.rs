@@ -9,7 +9,7 @@ use std::process::Command;
 
 use imgctl_testkit::{Fault, FaultPlan, PathKind, Proxy, TestRegistry, require_tool};
 
-use crate::fleet::{ARM, Fleet, MULTI, REPO, SINGLE, VARIANTS, git};
+use crate::fleet::{ARM, Fleet, MULTI, REPO, SINGLE, VARIANTS};
 use crate::support::{Run, TEST_PASSWORD};
 
 const USER: &str = "ci-bot";
@@ -34,12 +34,9 @@ impl Mirrored {
         let b = TestRegistry::start_with_htpasswd(USER, TEST_PASSWORD);
         let auth = crate::inspect::b64(format!("{USER}:{TEST_PASSWORD}").as_bytes());
         f.sb.write("home/.docker/config.json", &format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, b.host()));
-        let path = f.sb.path().join("manifests/images.yaml");
-        let mut text = std::fs::read_to_string(&path).unwrap();
-        text.push_str(&format!("mirrors:\n  - registry: \"{}\"\n    repository: {MIRROR_REPO}\n  - registry: \"{}\"\n    repository: {MIRROR_REPO}\n    registryKind: distribution\n", proxy.host(), b.host()));
-        std::fs::write(&path, text).unwrap();
-        git(f.sb.path(), &["commit", "-qam", "mirrors"]);
-        git(f.sb.path(), &["branch", "-f", "production", "HEAD"]);
+        f.edit_manifest(|text| {
+            text + &format!("mirrors:\n  - registry: \"{}\"\n    repository: {MIRROR_REPO}\n  - registry: \"{}\"\n    repository: {MIRROR_REPO}\n    registryKind: distribution\n", proxy.host(), b.host())
+        });
         Mirrored { f, a, proxy, b }
     }
 
@@ -256,12 +253,7 @@ fn a_mirror_added_later_gets_the_content_streamed_or_mounted_and_its_digests_are
     }
     // now two mirrors: another registry, and another repository of the primary's registry
     let other = TestRegistry::start();
-    let path = f.sb.path().join("manifests/images.yaml");
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    text.push_str(&format!("mirrors:\n  - registry: \"{}\"\n    repository: {MIRROR_REPO}\n  - registry: \"{}\"\n    repository: same/build-images\n", other.host(), f.host));
-    std::fs::write(&path, text).unwrap();
-    git(f.sb.path(), &["commit", "-qam", "mirrors"]);
-    git(f.sb.path(), &["branch", "-f", "production", "HEAD"]);
+    f.edit_manifest(|text| text + &format!("mirrors:\n  - registry: \"{}\"\n    repository: {MIRROR_REPO}\n  - registry: \"{}\"\n    repository: same/build-images\n", other.host(), f.host));
     let insecure = format!("{},{}", f.host, other.host());
     let run = |now: &str, args: &[&str]| Run::from(f.sb.cmd().env("IMGCTL_NOW", now).env("IMGCTL_INSECURE_REGISTRIES", &insecure).args(args).output().unwrap());
 

@@ -4,7 +4,7 @@
 //! and human, from the failure recorded in the registry), the run exits 1, the output is
 //! kept per variant (log files, step summary); `--skip-verify` needs `--force`.
 
-use crate::fleet::{ARM, Fleet, MULTI, SINGLE, VARIANTS, git, result_of};
+use crate::fleet::{ARM, Fleet, MULTI, SINGLE, VARIANTS, result_of};
 
 const T0: &str = "2026-11-02T09:00:00Z";
 const T1: &str = "2026-11-02T10:00:00Z";
@@ -26,13 +26,11 @@ echo "all tools present"
 
 /// Adds `verify:` to the `latest` channel (committed on main, production fast-forwarded).
 pub fn gate(f: &Fleet, verify: &str) {
-    let path = f.sb.path().join("manifests/images.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let text = text.replace("promotesFrom: staging, soak: 0s }", &format!("promotesFrom: staging, soak: 0s, verify: {verify} }}"));
-    assert!(text.contains("verify:"), "{text}");
-    std::fs::write(&path, text).unwrap();
-    git(f.sb.path(), &["commit", "-qam", "verify gate"]);
-    git(f.sb.path(), &["branch", "-f", "production", "HEAD"]);
+    f.edit_manifest(|text| {
+        let text = text.replace("promotesFrom: staging, soak: 0s }", &format!("promotesFrom: staging, soak: 0s, verify: {verify} }}"));
+        assert!(text.contains("verify:"), "{text}");
+        text
+    });
 }
 
 #[test]
