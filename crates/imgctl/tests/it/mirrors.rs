@@ -329,3 +329,17 @@ fn requests_per_variant_per_mirror_as_counted_at_the_proxy() {
     assert_eq!(again.get("PUT", PathKind::Manifest), 0, "no redundant PUTs: {again:?}");
     assert_eq!(again.kind(PathKind::TagsList), 1, "{again:?}");
 }
+
+#[test]
+fn validate_rejects_an_unknown_registry_kind_and_a_mirror_that_is_the_primary() {
+    let f = Fleet::new("0s");
+    f.edit_manifest(|text| {
+        text + &format!("mirrors:\n  - registry: \"{}\"\n    repository: {REPO}\n  - registry: r.example\n    repository: x\n    registryKind: artifactory\n", f.host)
+    });
+    let r = f.at(&t(0), &["validate"]);
+    r.code(1);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(all.contains("is the primary repository or listed twice"), "{all}");
+    assert!(all.contains("registryKind 'artifactory' is not one of distribution, ghcr"), "{all}");
+    assert!(all.contains("images.yaml:"), "findings name the file and line: {all}");
+}
