@@ -203,12 +203,12 @@ async fn one<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, f: &Follow<'_>, l
         return Ok(row(Action::Unchanged, current.clone(), "in step; recorded the missing release tag".into()));
     }
     let drifted = current.is_some() && current != f.before;
-    let what = match &current {
-        Some(c) if drifted => format!("repaired drift (the mirror was at sha256:{})", digest12(c)),
-        _ => "mirrored".to_string(),
+    let (what, plan) = match &current {
+        Some(c) if drifted => (format!("repaired drift (the mirror was at sha256:{})", digest12(c)), format!("repair drift (the mirror is at sha256:{})", digest12(c))),
+        _ => ("mirrored".to_string(), "mirror the move".to_string()),
     };
     if ctx.dry_run {
-        return Ok(row(Action::Moved, current, format!("dry run: would be {what}")));
+        return Ok(row(Action::Moved, current, format!("dry run: would {plan}")));
     }
     let uploaded = if present { 0 } else { ensure_content(ctx, m, manifest, local).await? };
     let outcome = match &mv {

@@ -231,6 +231,9 @@ fn drift_made_by_hand_is_reported_by_status_and_repaired_by_promote() {
     let human = m.at(&t(2), &["status", SINGLE]);
     assert!(human.code(0).stdout.contains(&format!("drift: {}/{MIRROR_REPO} latest: {}", m.b.host(), &drifted[..19])), "{}", human.stdout);
 
+    let dry = m.at(&t(3), &["promote", "--dry-run"]);
+    dry.code(0);
+    assert!(dry.stdout.contains(&format!("latest @ {}/{MIRROR_REPO}", m.b.host())) && dry.stdout.contains("dry run: would repair drift"), "{}", dry.stdout);
     let doc = m.at(&t(3), &["promote", "--output", "json"]).code(0).json();
     let r = rows(&doc, SINGLE);
     assert_eq!(r[0]["action"], "unchanged", "{doc:#}");

@@ -114,3 +114,23 @@ fn a_gate_applies_only_where_it_says_and_a_shell_string_sees_the_environment() {
     let doc = f.at(T2, &["promote", "--dry-run", "--output", "json"]).code(0).json();
     assert_eq!(result_of(&doc, MULTI)["reason"], "dry run: would verify, then move", "{doc:#}");
 }
+
+#[test]
+fn verifications_in_flight_stay_within_verify_concurrency() {
+    let f = Fleet::new("0s");
+    for (i, v) in VARIANTS.iter().enumerate() {
+        let (dir, _) = f.build(v, 75 + i as u64);
+        f.at(T0, &["publish", v, "--image", dir.to_str().unwrap()]).code(0);
+    }
+    // each run notes how many are running (a directory entry each) while it runs
+    let dir = f.sb.path().join("inflight");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = f.sb.write(
+        "ci/count.sh",
+        &format!("#!/bin/sh\nd={}\nmkdir \"$d/$IMGCTL_VARIANT\"\nls \"$d\" | grep -vc seen >> \"$d/seen\"\nsleep 0.3\nrmdir \"$d/$IMGCTL_VARIANT\"\n", dir.display()),
+    );
+    gate(&f, &format!("{{ command: [sh, {}] }}", script.display()));
+    f.at(T1, &["promote", "--verify-concurrency", "1"]).code(0);
+    let seen: Vec<u32> = std::fs::read_to_string(dir.join("seen")).unwrap().lines().map(|l| l.trim().parse().unwrap()).collect();
+    assert_eq!(seen, vec![1, 1, 1], "one at a time with --verify-concurrency 1");
+}
