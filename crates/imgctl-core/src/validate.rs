@@ -115,6 +115,16 @@ fn check_schema_and_channels(fleet: &Fleet, out: &mut Vec<Finding>) {
             }
         }
     }
+    for (name, c) in &m.channels {
+        let Some(gate) = &c.verify else { continue };
+        let empty = match &gate.command {
+            crate::manifest::VerifyCommand::Shell(line) => line.trim().is_empty(),
+            crate::manifest::VerifyCommand::Argv(argv) => argv.first().is_none_or(|p| p.is_empty()),
+        };
+        if empty {
+            out.push(Finding::error("invalid-value", file, spans.pos(&field(&field(&field("channels", name), "verify"), "command")), format!("channel '{name}' has an empty verify command")));
+        }
+    }
     let mut seen = std::collections::HashSet::new();
     seen.insert((m.registry.as_str(), m.repository.as_str()));
     for (i, mirror) in m.mirrors.iter().enumerate() {

@@ -134,3 +134,12 @@ fn verifications_in_flight_stay_within_verify_concurrency() {
     let seen: Vec<u32> = std::fs::read_to_string(dir.join("seen")).unwrap().lines().map(|l| l.trim().parse().unwrap()).collect();
     assert_eq!(seen, vec![1, 1, 1], "one at a time with --verify-concurrency 1");
 }
+
+#[test]
+fn validate_rejects_an_empty_verify_command() {
+    let f = Fleet::new("0s");
+    gate(&f, "{ command: [] }");
+    let r = f.at(T0, &["validate"]);
+    r.code(1);
+    assert!(r.stdout.contains("channel 'latest' has an empty verify command") && r.stdout.contains("images.yaml:"), "{}{}", r.stdout, r.stderr);
+}
