@@ -288,7 +288,7 @@ mod tests {
         let results = promote(&ctx, &variants, &ids, &opts).await.expect("promote");
 
         let (good, bad) = (&f.variants[0].name, &f.variants[1].name);
-        let row = |v: &str, mirror: bool| results.iter().find(|r| &r.variant == v && r.mirror.is_some() == mirror).cloned();
+        let row = |v: &str, mirror: bool| results.iter().find(|r| r.variant == v && r.mirror.is_some() == mirror).cloned();
         assert_eq!(row(good, false).unwrap().action, Action::Moved, "{results:#?}");
         let b = row(bad, false).unwrap();
         assert_eq!((b.action, b.blocked_by), (Action::Skipped, Some(BlockedBy::Verification)));
