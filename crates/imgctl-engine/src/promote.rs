@@ -185,7 +185,7 @@ async fn one<R: Registry>(
                 return Ok((with_from(ActionResult { reason: Some(reason.into()), ..moved }), stays));
             }
             if let Some(gate) = gate
-                && let Some(skipped) = verify(ctx, gate, v, &opts.channel, &to).await?
+                && let Some(skipped) = verify(ctx, gate, v, &opts.channel, &to).await
             {
                 return Ok((with_from(ActionResult { to: Some(to), ..skipped }), stays));
             }
@@ -210,20 +210,25 @@ async fn one<R: Registry>(
 }
 
 /// Runs `gate` for the candidate `digest`: `None` when it passed, else the skipped row
-/// (the failure recorded in the registry for `status`).
-async fn verify<R: Registry>(ctx: &Ctx<'_, R>, gate: &imgctl_core::manifest::Verify, v: &Variant, channel: &str, digest: &str) -> Result<Option<ActionResult>, RegistryError> {
+/// (the failure recorded in the registry for `status`, when the registry takes it).
+async fn verify<R: Registry>(ctx: &Ctx<'_, R>, gate: &imgctl_core::manifest::Verify, v: &Variant, channel: &str, digest: &str) -> Option<ActionResult> {
     let skipped = |reason: String| ActionResult { reason: Some(reason), blocked_by: Some(BlockedBy::Verification), ..result(v, Some(channel), Action::Skipped) };
     let Some(runner) = ctx.gate else {
-        return Ok(Some(skipped("verification failed: no verifier to run the channel's verify command".into())));
+        return Some(skipped("verification failed: no verifier to run the channel's verify command".into()));
     };
     let outcome = runner.run(gate, v, channel, ctx.repo, digest).await;
     if outcome.passed {
-        return Ok(None);
+        return None;
     }
     let tail = crate::verify::last_lines(&outcome.tail, crate::verify::TAIL_LINES);
     let failure = crate::verify::Failure { time: ctx.move_time(), result: outcome.result.clone(), tail: tail.clone() };
-    crate::verify::record(ctx.registry, ctx.repo, ctx.fleet, v, channel, digest, &failure).await?;
-    Ok(Some(skipped(format!("verification failed: {}: {}", outcome.result, crate::verify::tail_line(&tail)))))
+    let mut reason = format!("verification failed: {}: {}", outcome.result, crate::verify::tail_line(&tail));
+    // the failure stands even when it cannot be recorded (status then does not show it)
+    if let Err(e) = crate::verify::record(ctx.registry, ctx.repo, ctx.fleet, v, channel, digest, &failure).await {
+        tracing::warn!("verification failure of {} not recorded: {e}", v.name);
+        reason.push_str(&format!(" (not recorded for status: {e})"));
+    }
+    Some(skipped(reason))
 }
 
 #[cfg(test)]
