@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde_yaml_ng::Value;
 
 use crate::finding::Finding;
-use crate::manifest::{Channel, MANIFEST_VERSION, Manifest, TagSchema, VariantSpec};
+use crate::manifest::{Channel, MANIFEST_VERSION, Manifest, Mirror, TagSchema, VariantSpec};
 use crate::osdefs::{OsDefinition, OsDefinitions};
 use crate::span::{Pos, SpanIndex, at, field};
 
@@ -144,10 +144,10 @@ fn strip_position(message: &str) -> &str {
     message.rsplit_once(" at line ").map_or(message, |(m, _)| m)
 }
 
+const MANIFEST_KEYS: [&str; 9] =
+    ["version", "registry", "repository", "registryKind", "osDefinitions", "tagSchema", "channels", "variants", "mirrors"];
 const REQUIRED_KEYS: [&str; 7] =
     ["version", "registry", "repository", "osDefinitions", "tagSchema", "channels", "variants"];
-const MANIFEST_KEYS: [&str; 8] =
-    ["version", "registry", "repository", "registryKind", "osDefinitions", "tagSchema", "channels", "variants"];
 
 /// Reads `manifests/images.yaml` text; `file` is the name used in findings.
 pub fn parse_manifest(file: &str, text: &str) -> Parsed<Manifest> {
@@ -192,6 +192,10 @@ fn read_manifest(r: &mut Reader<'_>, root: &Value) -> Option<Manifest> {
         Some(_) => r.error("invalid-value", r.spans.pos("channels"), "channels must be a mapping"),
         None => {}
     }
+    let mirrors: Vec<Mirror> = match top.get("mirrors") {
+        Some(m) => r.de(m, "mirrors").unwrap_or_default(),
+        None => Vec::new(),
+    };
     let mut variants = Vec::new();
     match top.get("variants") {
         Some(Value::Sequence(seq)) => {
@@ -213,6 +217,7 @@ fn read_manifest(r: &mut Reader<'_>, root: &Value) -> Option<Manifest> {
         tag_schema: tag_schema?,
         channels,
         variants,
+        mirrors,
     })
 }
 

@@ -34,6 +34,75 @@ pub struct Manifest {
     pub channels: IndexMap<String, Channel>,
     /// The images.
     pub variants: Vec<VariantSpec>,
+    /// Other registries/repositories every move is repeated on, after this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mirrors: Vec<Mirror>,
+}
+
+/// A mirror: another repository (on this or another registry) that every publish copies
+/// the build to and every channel move is repeated on, digest for digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Mirror {
+    /// Registry host, `host[:port]`.
+    pub registry: String,
+    /// The repository there, e.g. `acme/build-images`.
+    pub repository: String,
+    /// The kind of registry (inferred from the host when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^(distribution|ghcr|dockerhub|acr|ecr|gar|harbor|quay)$"))]
+    pub registry_kind: Option<String>,
+}
+
+
+/// A verification gate: a command that must succeed for a candidate digest before the
+/// channel moves to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Verify {
+    /// An argv list (run as is) or a string (run with `sh -c`).
+    pub command: VerifyCommand,
+    /// How long it may run (default 10m); running longer is a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// Only variants with at least one of these qualifiers (empty: no restriction).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub qualifiers: Vec<String>,
+    /// Only variants of these OperatingSystemIds; a trailing `*` matches a prefix
+    /// (`Linux-Ubuntu-*`). Empty: no restriction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub os: Vec<String>,
+}
+
+/// The verification command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum VerifyCommand {
+    /// A shell command line (`sh -c`).
+    Shell(String),
+    /// A program and its arguments.
+    Argv(Vec<String>),
+}
+
+impl Verify {
+    /// The default timeout: 10 minutes.
+    pub const DEFAULT_TIMEOUT: Duration = Duration(600);
+
+    /// Whether the gate applies to a variant with `os` and `qualifiers`.
+    pub fn applies_to(&self, os: &str, qualifiers: &[String]) -> bool {
+        let os_ok = self.os.is_empty()
+            || self.os.iter().any(|p| match p.strip_suffix('*') {
+                Some(prefix) => os.starts_with(prefix),
+                None => p == os,
+            });
+        let q_ok = self.qualifiers.is_empty() || self.qualifiers.iter().any(|q| qualifiers.contains(q));
+        os_ok && q_ok
+    }
+
+    /// The timeout, or the default.
+    pub fn timeout(&self) -> Duration {
+        self.timeout.unwrap_or(Self::DEFAULT_TIMEOUT)
+    }
 }
 
 /// Tag rendering rules shared by every variant.
@@ -65,6 +134,9 @@ pub struct Channel {
     /// How long a digest must have been on `promotesFrom` before promotion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soak: Option<Duration>,
+    /// A command that must succeed for a digest before this channel moves to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<Verify>,
 }
 
 /// One image variant, keyed by its OperatingSystemId and qualifiers.
@@ -120,4 +192,33 @@ fn pretty(schema: &schemars::Schema) -> String {
     let mut text = serde_json::to_string_pretty(schema).unwrap_or_default();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gate(os: &[&str], q: &[&str]) -> Verify {
+        Verify { command: VerifyCommand::Shell("true".into()), timeout: None, qualifiers: q.iter().map(|s| s.to_string()).collect(), os: os.iter().map(|s| s.to_string()).collect() }
+    }
+
+    #[test]
+    fn a_gate_applies_by_os_prefix_and_qualifier() {
+        let helix = vec!["helix".to_string()];
+        assert!(gate(&[], &[]).applies_to("Linux-Ubuntu-22.04-AMD64", &[]));
+        assert!(gate(&["Linux-Ubuntu-*"], &[]).applies_to("Linux-Ubuntu-22.04-AMD64", &[]));
+        assert!(!gate(&["Linux-Alpine-*"], &[]).applies_to("Linux-Ubuntu-22.04-AMD64", &[]));
+        assert!(gate(&["Linux-Ubuntu-22.04-AMD64"], &["helix"]).applies_to("Linux-Ubuntu-22.04-AMD64", &helix));
+        assert!(!gate(&[], &["cross"]).applies_to("Linux-Ubuntu-22.04-AMD64", &helix));
+        assert_eq!(gate(&[], &[]).timeout(), Duration(600));
+    }
+
+    #[test]
+    fn a_command_is_a_string_or_an_argv_list() {
+        let v: Verify = serde_yaml_ng::from_str("command: [sh, -c, 'exit 0']\ntimeout: 30s\n").unwrap();
+        assert_eq!(v.command, VerifyCommand::Argv(vec!["sh".into(), "-c".into(), "exit 0".into()]));
+        assert_eq!(v.timeout(), Duration(30));
+        let v: Verify = serde_yaml_ng::from_str("command: docker run --rm \"$IMGCTL_IMAGE\" true\n").unwrap();
+        assert!(matches!(v.command, VerifyCommand::Shell(_)));
+    }
 }

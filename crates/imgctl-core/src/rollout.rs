@@ -50,6 +50,12 @@ pub struct ActionResult {
     /// `publish`: bytes of blobs uploaded (0 when everything was already there).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uploaded_bytes: Option<u64>,
+    /// For a row of a mirror: `host[:port]/repository` of the mirror (absent: the primary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<String>,
+    /// For a skipped row: what held it back, when that makes the run fail (`verification`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<BlockedBy>,
 }
 
 /// Why a promotion is held back (SPEC §4.1 `status.pending.blockedBy`).
@@ -62,6 +68,8 @@ pub enum BlockedBy {
     Rejected,
     /// No immutable tag for the source id at the revision.
     MissingBuild,
+    /// The channel's verification command failed for the build.
+    Verification,
 }
 
 /// The verdict for one variant's promotion.

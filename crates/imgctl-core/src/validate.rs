@@ -115,6 +115,31 @@ fn check_schema_and_channels(fleet: &Fleet, out: &mut Vec<Finding>) {
             }
         }
     }
+    for (name, c) in &m.channels {
+        let Some(gate) = &c.verify else { continue };
+        let empty = match &gate.command {
+            crate::manifest::VerifyCommand::Shell(line) => line.trim().is_empty(),
+            crate::manifest::VerifyCommand::Argv(argv) => argv.first().is_none_or(|p| p.is_empty()),
+        };
+        if empty {
+            out.push(Finding::error("invalid-value", file, spans.pos(&field(&field(&field("channels", name), "verify"), "command")), format!("channel '{name}' has an empty verify command")));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    seen.insert((m.registry.as_str(), m.repository.as_str()));
+    for (i, mirror) in m.mirrors.iter().enumerate() {
+        let path = crate::span::at("mirrors", i);
+        if let Some(kind) = &mirror.registry_kind
+            && kind.parse::<crate::kind::RegistryKind>().is_err()
+        {
+            let known: Vec<&str> = crate::kind::ALL_KINDS.iter().map(|k| k.name()).collect();
+            out.push(Finding::error("invalid-value", file, spans.pos(&field(&path, "registryKind")), format!("mirror registryKind '{kind}' is not one of {}", known.join(", "))));
+        }
+        if !seen.insert((mirror.registry.as_str(), mirror.repository.as_str())) {
+            out.push(Finding::error("duplicate-mirror", file, spans.pos(&path),
+                format!("mirror {}/{} is the primary repository or listed twice", mirror.registry, mirror.repository)));
+        }
+    }
 }
 
 fn check_variant(fleet: &Fleet, index: &TagIndex<'_>, v: &Variant, tree: &dyn SourceTree, opts: Options, out: &mut Vec<Finding>) {

@@ -255,7 +255,7 @@ async fn children<R: Registry>(ctx: &Ctx<'_, R>, n: &Counter, inv: &mut Inventor
 
 pub(crate) fn line(d: &DigestPlan, action: Action, reason: String) -> GcLine {
     let variant = d.variants.first().cloned().unwrap_or_else(|| "-".into());
-    let result = ActionResult { variant, channel: None, from: Some(d.digest.clone()), to: None, action, reason: Some(reason), uploaded_bytes: None };
+    let result = ActionResult { variant, channel: None, from: Some(d.digest.clone()), to: None, action, reason: Some(reason), uploaded_bytes: None, mirror: None, blocked_by: None };
     GcLine { result, digest: d.digest.clone(), tags: d.tags.clone() }
 }
 
@@ -343,7 +343,7 @@ mod tests {
     async fn run(r: &Racing, dry_run: bool) -> GcReport {
         let f = fleet();
         let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
-        let ctx = Ctx { registry: r, repo: REPO, fleet: &f, now, started: None, concurrency: 4, dry_run, progress: &NoProgress };
+        let ctx = Ctx { registry: r, repo: REPO, fleet: &f, now, started: None, concurrency: 4, dry_run, progress: &NoProgress, mirrors: &[], gate: None };
         gc(&ctx, GcArgs { keep: 1, older_than: imgctl_core::duration::Duration(0), max_deletes: None }).await.expect("gc")
     }
 

@@ -16,12 +16,14 @@ pub mod gc;
 mod gc_delete;
 pub mod history;
 pub mod layout;
+pub mod mirror;
 pub mod moves;
 pub mod promote;
 pub mod publish;
 pub mod recheck;
 pub mod rollback;
 pub mod status;
+pub mod verify;
 
 /// Why an operation could not run at all (per-variant failures are reported in results).
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +77,10 @@ pub struct Ctx<'a, R: Registry> {
     pub dry_run: bool,
     /// Progress sink.
     pub progress: &'a dyn Progress,
+    /// Mirrors every move is repeated on, after the primary (SPEC §8).
+    pub mirrors: &'a [mirror::Mirror<'a, R>],
+    /// The verification gate `promote` runs (None: no verifier, e.g. `--skip-verify`).
+    pub gate: Option<&'a verify::Gate<'a>>,
 }
 
 impl<R: Registry> std::fmt::Debug for Ctx<'_, R> {
@@ -116,7 +122,7 @@ pub type SourceIds = HashMap<String, String>;
 
 /// A result line for `v`.
 pub fn result(v: &Variant, channel: Option<&str>, action: Action) -> ActionResult {
-    ActionResult { variant: v.name.clone(), channel: channel.map(str::to_string), from: None, to: None, action, reason: None, uploaded_bytes: None }
+    ActionResult { variant: v.name.clone(), channel: channel.map(str::to_string), from: None, to: None, action, reason: None, uploaded_bytes: None, mirror: None, blocked_by: None }
 }
 
 /// Whether a registry error should stop the whole command (unreachable, auth).

@@ -7,12 +7,13 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 use imgctl_core::fleet::{Fleet, Variant};
-use imgctl_core::history::digest12;
+use imgctl_core::history::{VariantHistory, digest12};
 use imgctl_core::rollout::{Action, ActionResult};
 use imgctl_registry::{BlobSource, RawManifest, Registry};
 use serde::Deserialize;
 
 use crate::layout::{self, LayoutImage};
+use crate::mirror::{Follow, LocalBlobs};
 use crate::moves::{self, Move, MoveOutcome, as_expected};
 use crate::{Ctx, EngineError, result};
 
@@ -74,21 +75,23 @@ struct Image {
     _layout: Option<LayoutImage>,
 }
 
+/// What a manifest refers to: child manifests (an index) or config and layers.
 #[derive(Deserialize)]
-struct Refs {
+pub(crate) struct Refs {
     #[serde(default)]
-    manifests: Vec<Ref>,
+    pub(crate) manifests: Vec<Ref>,
     #[serde(default)]
-    layers: Vec<Ref>,
+    pub(crate) layers: Vec<Ref>,
     #[serde(default)]
-    config: Option<Ref>,
+    pub(crate) config: Option<Ref>,
 }
 
+/// One descriptor of [`Refs`].
 #[derive(Deserialize)]
-struct Ref {
-    digest: String,
+pub(crate) struct Ref {
+    pub(crate) digest: String,
     #[serde(default)]
-    size: u64,
+    pub(crate) size: u64,
 }
 
 async fn load<R: Registry>(ctx: &Ctx<'_, R>, source: &Source) -> Result<Image, EngineError> {
@@ -129,10 +132,38 @@ fn parse_refs(m: &RawManifest) -> Result<Refs, EngineError> {
     serde_json::from_slice(&m.bytes).map_err(|e| EngineError::Input(format!("read manifest {}: {e}", m.digest)))
 }
 
-/// Publishes `source` as the build of `v` with `source_id`.
-pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str, source: &Source, opts: &PublishOptions) -> Result<ActionResult, EngineError> {
+/// Publishes `source` as the build of `v` with `source_id`, then copies it to every
+/// mirror: the primary's row first, then one row per mirror.
+pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str, source: &Source, opts: &PublishOptions) -> Result<Vec<ActionResult>, EngineError> {
     let history = ctx.snapshot().await?.variant(&v.name);
     let image = load(ctx, source).await?;
+    let (r, next) = primary(ctx, v, source_id, &image, &history, opts).await?;
+    let mut rows = vec![r];
+    if let Some(next) = next {
+        let local: LocalBlobs = image.blobs.iter().filter_map(|(d, _, s)| match s {
+            BlobSource::File(p) => Some((d.clone(), p.clone())),
+            BlobSource::Bytes(_) => None,
+        }).collect();
+        let channel = history.channel(&opts.channel);
+        let f = match &next {
+            Next::Moved(time) => Follow::moved(&Move { variant: v, channel: &opts.channel, manifest: &image.top, time: *time, rolled_back_from: None }, rows[0].from.clone()),
+            Next::At(d) => Follow { manifest: (*d == image.top.digest).then_some(&image.top), ..Follow::at(v, &opts.channel, d.clone(), &channel) },
+        };
+        rows.extend(crate::mirror::publish(ctx, &image.top, &Fleet::immutable_tag(v, source_id), &f, &local).await);
+    }
+    Ok(rows)
+}
+
+/// Where the primary's channel is after its step, for the mirrors.
+enum Next {
+    /// Moved (or its move recorded) at this time, to the build.
+    Moved(chrono::DateTime<chrono::Utc>),
+    /// Stays at this digest.
+    At(String),
+}
+
+/// The primary's part of `publish`.
+async fn primary<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str, image: &Image, history: &VariantHistory, opts: &PublishOptions) -> Result<(ActionResult, Option<Next>), EngineError> {
     let digest = image.top.digest.clone();
     let immutable = Fleet::immutable_tag(v, source_id);
     let base = |action| ActionResult { to: Some(digest.clone()), ..result(v, Some(&opts.channel), action) };
@@ -145,14 +176,17 @@ pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str
     match existing.as_deref() {
         Some(d) if d == digest => {}
         Some(d) if !opts.force => {
-            return Ok(ActionResult {
-                reason: Some(format!("immutable tag {immutable} already points at {d}, not {digest}: a different build of the same source (use --force to overwrite)")),
-                ..base(Action::Failed)
-            });
+            return Ok((
+                ActionResult {
+                    reason: Some(format!("immutable tag {immutable} already points at {d}, not {digest}: a different build of the same source (use --force to overwrite)")),
+                    ..base(Action::Failed)
+                },
+                None,
+            ));
         }
         _ if ctx.dry_run => {}
         _ => {
-            uploaded = push_content(ctx, &image).await?;
+            uploaded = push_content(ctx, image).await?;
             ctx.registry.put_manifest(ctx.repo, &immutable, &image.top).await?;
         }
     }
@@ -161,27 +195,35 @@ pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str
     let current = moves::current(ctx.registry, ctx.repo, &channel_tag).await?;
     let channel = history.channel(&opts.channel);
     let r = |action, reason: String| ActionResult { from: current.clone(), reason: Some(reason), uploaded_bytes: Some(uploaded), ..base(action) };
+    let stays = current.clone().map(Next::At);
     if current.as_deref() == Some(digest.as_str()) {
         let recorded = channel.explains(digest12(&digest));
+        let mut next = stays;
         if !recorded && !ctx.dry_run {
-            let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time: channel.next_time(ctx.move_time()), rolled_back_from: None };
+            let time = channel.next_time(ctx.move_time());
+            let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time, rolled_back_from: None };
             moves::repair(ctx.registry, ctx.repo, ctx.fleet, &m).await?;
+            next = Some(Next::Moved(time));
         }
-        return Ok(r(Action::Unchanged, format!("{immutable} is already on {}", opts.channel)));
+        return Ok((r(Action::Unchanged, format!("{immutable} is already on {}", opts.channel)), next));
     }
     if channel.is_rejected(digest12(&digest)) && !opts.force {
-        return Ok(r(Action::Skipped, format!("{digest} was rolled back from {}; use --force", opts.channel)));
+        return Ok((r(Action::Skipped, format!("{digest} was rolled back from {}; use --force", opts.channel)), stays));
     }
     if !as_expected(&channel, current.as_deref()) {
-        return Ok(r(Action::Conflict, "the channel moved since its history was read (a concurrent or manual change); not overwritten".into()));
+        return Ok((r(Action::Conflict, "the channel moved since its history was read (a concurrent or manual change); not overwritten".into()), None));
     }
     if ctx.dry_run {
-        return Ok(r(Action::Moved, format!("dry run: would push {immutable} and move {}", opts.channel)));
+        let next = Some(Next::Moved(channel.next_time(ctx.move_time())));
+        return Ok((r(Action::Moved, format!("dry run: would push {immutable} and move {}", opts.channel)), next));
     }
-    let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time: channel.next_time(ctx.move_time()), rolled_back_from: None };
+    let time = channel.next_time(ctx.move_time());
+    let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time, rolled_back_from: None };
     Ok(match moves::apply(ctx.registry, ctx.repo, ctx.fleet, &m).await? {
-        MoveOutcome::Moved => r(Action::Moved, format!("published {immutable}")),
-        MoveOutcome::Conflict(now) => r(Action::Conflict, format!("the channel was changed concurrently (now {}); left as the other writer set it", now.as_deref().unwrap_or("absent"))),
+        MoveOutcome::Moved => (r(Action::Moved, format!("published {immutable}")), Some(Next::Moved(time))),
+        MoveOutcome::Conflict(now) => {
+            (r(Action::Conflict, format!("the channel was changed concurrently (now {}); left as the other writer set it", now.as_deref().unwrap_or("absent"))), None)
+        }
     })
 }
 

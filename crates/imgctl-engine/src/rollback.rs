@@ -7,6 +7,7 @@ use imgctl_core::history::digest12;
 use imgctl_core::rollout::{Action, ActionResult};
 use imgctl_registry::Registry;
 
+use crate::mirror::Follow;
 use crate::moves::{self, Move, MoveOutcome, as_expected};
 use crate::{Ctx, EngineError, result};
 
@@ -26,8 +27,9 @@ fn digest_prefix(r: &str) -> Option<&str> {
     (hex.len() >= 12 && hex.len() < 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).then_some(hex)
 }
 
-/// Rolls `channel` of `v` back.
-pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str, target: &Target) -> Result<ActionResult, EngineError> {
+/// Rolls `channel` of `v` back, then every mirror after it: the primary's row first,
+/// then one row per mirror.
+pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str, target: &Target) -> Result<Vec<ActionResult>, EngineError> {
     if !ctx.fleet.manifest.channels.contains_key(channel) {
         return Err(EngineError::Input(format!("find channel '{channel}' in the manifest")));
     }
@@ -74,10 +76,10 @@ pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str,
         }
     };
     if !as_expected(&history, Some(&current_digest)) {
-        return Ok(ActionResult {
+        return Ok(vec![ActionResult {
             reason: Some("the channel moved since its history was read (a concurrent or manual change); not overwritten".into()),
             ..base(Action::Conflict)
-        });
+        }]);
     }
     let manifest = ctx.registry.get_manifest(ctx.repo, &reference).await.map_err(|e| {
         if e.is_not_found() { EngineError::Input(format!("roll back to '{reference}': not found in {}", ctx.repo)) } else { e.into() }
@@ -92,11 +94,15 @@ pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str,
         return Err(EngineError::Input(format!("roll back to 'sha256:{prefix}': the release tag {reference} points at {} instead", manifest.digest)));
     }
     if manifest.digest == current_digest {
-        return Ok(ActionResult { to: Some(manifest.digest.clone()), reason: Some("already there".into()), ..base(Action::Unchanged) });
+        let r = ActionResult { to: Some(manifest.digest.clone()), reason: Some("already there".into()), ..base(Action::Unchanged) };
+        let f = Follow { manifest: Some(&manifest), ..Follow::at(v, channel, current_digest.clone(), &history) };
+        return Ok(with_mirrors(ctx, r, &f).await);
     }
     let moved = ActionResult { to: Some(manifest.digest.clone()), ..base(Action::Moved) };
     if ctx.dry_run {
-        return Ok(ActionResult { reason: Some(format!("dry run: would roll back and reject {current_digest}")), ..moved });
+        let r = ActionResult { reason: Some(format!("dry run: would roll back and reject {current_digest}")), ..moved };
+        let m = Move { variant: v, channel, manifest: &manifest, time: history.next_time(ctx.move_time()), rolled_back_from: Some(&current_digest) };
+        return Ok(with_mirrors(ctx, r, &Follow::moved(&m, Some(current_digest.clone()))).await);
     }
     let m = Move { variant: v, channel, manifest: &manifest, time: history.next_time(ctx.move_time()), rolled_back_from: Some(&current_digest) };
     let outcome = moves::apply(ctx.registry, ctx.repo, ctx.fleet, &m).await?;
@@ -111,5 +117,15 @@ pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str,
     crate::recheck::recheck(ctx, &snapshot, &mut results).await?;
     let [r] = results;
     ctx.progress.result(&r);
-    Ok(r)
+    if r.action != Action::Moved {
+        return Ok(vec![r]);
+    }
+    Ok(with_mirrors(ctx, r, &Follow::moved(&m, Some(current_digest.clone()))).await)
+}
+
+/// The primary's row `r`, then the rows of the mirrors following `f`.
+async fn with_mirrors<R: Registry>(ctx: &Ctx<'_, R>, r: ActionResult, f: &Follow<'_>) -> Vec<ActionResult> {
+    let mut rows = vec![r];
+    rows.extend(crate::mirror::follow(ctx, f, &Default::default()).await);
+    rows
 }

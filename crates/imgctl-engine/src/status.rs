@@ -1,6 +1,10 @@
 //! `status`: per variant, each channel's digest and since when, the pending promotion
-//! and what holds it back, and EOL. ≤ 3 manifest requests per variant (HEAD per
-//! channel, HEAD of the pending build) plus one tag listing (SPEC §6).
+//! and what holds it back, EOL, and the mirrors that drifted. ≤ 3 manifest requests per
+//! variant (HEAD per channel, HEAD of the pending build) plus one tag listing (SPEC §6);
+//! with mirrors a HEAD per channel per mirror; with a verification gate one listing of
+//! the failure records and a GET per variant that has one for its pending build.
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::StreamExt;
@@ -50,6 +54,28 @@ pub struct Pending {
     /// In words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// With `blockedBy: verification`: the recorded failure (time, result, output's tail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<crate::verify::Failure>,
+}
+
+/// A mirror whose channel is not where the primary's is (or could not be read).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Drift {
+    /// `host[:port]/repository` of the mirror.
+    pub mirror: String,
+    /// The channel.
+    pub channel: String,
+    /// Where the mirror's channel points (absent: no such tag).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Where the primary's points.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// Set when the mirror could not answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One variant's status (SPEC §4.1 `status`).
@@ -71,6 +97,10 @@ pub struct VariantStatus {
     /// Set when the registry could not answer for this variant.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Mirrors whose channels differ from the primary's (SPEC §8); `promote` and
+    /// `publish` repair them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<Drift>,
 }
 
 /// The `status` document.
@@ -98,12 +128,23 @@ pub enum PendingIds<'a> {
 pub async fn status<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], ids: PendingIds<'_>) -> Result<StatusReport, EngineError> {
     let history = ctx.snapshot().await?;
     let promoted = crate::promote::default_channel(ctx.fleet);
+    let gated = ctx.fleet.manifest.channels.values().any(|c| c.verify.is_some());
+    let records = match gated {
+        true => crate::verify::recorded(ctx.registry, ctx.repo).await.unwrap_or_else(|e| {
+            tracing::warn!("verification records not read: {e}");
+            Default::default()
+        }),
+        false => Default::default(),
+    };
     ctx.progress.start(variants.len());
     let mut out: Vec<(usize, VariantStatus)> = futures_util::stream::iter(variants.iter().enumerate())
         .map(|(i, v)| {
-            let (history, promoted) = (&history, promoted.as_deref());
+            let (history, promoted, records) = (&history, promoted.as_deref(), &records);
             async move {
-                let s = one(ctx, v, history, ids, promoted).await;
+                let mut s = one(ctx, v, history, ids, promoted, records).await;
+                if s.error.is_none() {
+                    s.drift = drift(ctx, v, &s.channels).await;
+                }
                 ctx.progress.done(&s.variant, s.error.is_some());
                 (i, s)
             }
@@ -115,8 +156,35 @@ pub async fn status<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], ids: P
     Ok(StatusReport { variants: out.into_iter().map(|(_, s)| s).collect() })
 }
 
-async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, history: &RepoHistory, ids: PendingIds<'_>, promoted: Option<&str>) -> VariantStatus {
-    let mut st = VariantStatus { variant: v.name.clone(), os: v.os.id.clone(), eol: v.os.eol, channels: IndexMap::new(), pending: None, error: None };
+/// Where each mirror's channels differ from the primary's `channels` (one HEAD each).
+async fn drift<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channels: &IndexMap<String, ChannelState>) -> Vec<Drift> {
+    let mut out = Vec::new();
+    for m in ctx.mirrors {
+        for (name, primary) in channels {
+            let d = |digest, error| Drift { mirror: m.name.clone(), channel: name.clone(), digest, expected: primary.digest.clone(), error };
+            if let Some(why) = m.down() {
+                out.push(d(None, Some(format!("mirror unreachable earlier in this run: {why}"))));
+                break;
+            }
+            let tag = ctx.fleet.channel_tag(v, name).unwrap_or_default();
+            match moves::current(m.registry, &m.repo, &tag).await {
+                Ok(digest) if digest == primary.digest => {}
+                Ok(digest) => out.push(d(digest, None)),
+                Err(e) => {
+                    if crate::is_fatal(&e) || matches!(e, imgctl_registry::RegistryError::Unavailable { .. }) {
+                        m.set_down(&e.to_string());
+                    }
+                    out.push(d(None, Some(e.to_string())));
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, history: &RepoHistory, ids: PendingIds<'_>, promoted: Option<&str>, records: &HashSet<String>) -> VariantStatus {
+    let mut st = VariantStatus { variant: v.name.clone(), os: v.os.id.clone(), eol: v.os.eol, channels: IndexMap::new(), pending: None, error: None, drift: Vec::new() };
     let vh = history.variant(&v.name);
     for name in ctx.fleet.manifest.channels.keys() {
         let tag = ctx.fleet.channel_tag(v, name).unwrap_or_default();
@@ -174,10 +242,35 @@ async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, history: &RepoHistory, 
         force: false,
         now: ctx.now,
     };
-    let pending = |blocked_by, remaining, reason| Pending { unknown: None, digest: candidate.clone(), source_id: Some(source_id.to_string()), blocked_by, remaining, reason };
+    let pending = |blocked_by, remaining, reason| Pending {
+        unknown: None,
+        digest: candidate.clone(),
+        source_id: Some(source_id.to_string()),
+        blocked_by,
+        remaining,
+        reason,
+        verification: None,
+    };
     st.pending = match decide_promote(&input) {
         Verdict::UpToDate => None,
-        Verdict::Move { .. } => Some(pending(None, None, Some("ready: the next promote moves it".into()))),
+        Verdict::Move { to } => {
+            // ready, unless the gate failed for this very build
+            let failure = match crate::verify::gate_for(ctx.fleet, v, channel) {
+                Some(_) => crate::verify::failure(ctx.registry, ctx.repo, ctx.fleet, records, v, channel, &to).await.unwrap_or_else(|e| {
+                    tracing::warn!("verification record of {} not read: {e}", v.name);
+                    None
+                }),
+                None => None,
+            };
+            Some(match failure {
+                Some(f) => Pending {
+                    reason: Some(format!("verification failed at {}: {}: {}", f.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), f.result, crate::verify::tail_line(&f.tail))),
+                    verification: Some(f),
+                    ..pending(Some(BlockedBy::Verification), None, None)
+                },
+                None => pending(None, None, Some("ready: the next promote moves it".into())),
+            })
+        }
         Verdict::Blocked { by, remaining, reason } => Some(pending(Some(by), remaining, Some(reason))),
     };
     st

@@ -165,6 +165,14 @@ pub trait Registry: Send + Sync {
         let _ = tags;
         self.delete_manifest(repo, digest)
     }
+
+    /// Streams the blob `digest` of `repo` into the file `into` (never whole in memory),
+    /// checking its digest; returns its size. Copying between registries uses it.
+    fn fetch_blob(&self, repo: &str, digest: &str, into: &std::path::Path) -> impl Future<Output = Result<u64>> + Send {
+        let target = Box::new(Target { registry: String::new(), repository: repo.to_owned(), reference: Some(digest.to_owned()) });
+        let _ = into;
+        async move { Err(RegistryError::Protocol { op: "fetch blob", target, reason: "this registry client cannot download blobs".into() }) }
+    }
 }
 
 /// Points `tag` at the manifest `source` refers to, within `repo`: GET raw + PUT, 2 requests,

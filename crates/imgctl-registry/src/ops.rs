@@ -229,6 +229,39 @@ impl Registry for RegistryClient {
         .await
     }
 
+    async fn fetch_blob(&self, repo: &str, digest: &str, into: &std::path::Path) -> Result<u64> {
+        check_reference(repo, digest)?;
+        let (op, target) = ("fetch blob", self.target(repo, Some(digest)));
+        let url = self.url(&format!("{repo}/blobs/{digest}"))?;
+        self.call(op, &target, &[(repo, Access::Pull)], |auth| {
+            let (url, target) = (url.clone(), &target);
+            async move {
+                use sha2::Digest;
+                use tokio::io::AsyncWriteExt;
+                let _permit = self.permit().await;
+                let mut resp = self.send(op, target, Method::GET, url, auth.as_ref(), |r| r).await?;
+                if !resp.status().is_success() {
+                    return Err(Failure::Fatal(status_error(op, target, resp).await));
+                }
+                let io = |e: std::io::Error| Failure::Fatal(RegistryError::Io { path: into.display().to_string(), source: e });
+                let mut file = tokio::fs::File::create(into).await.map_err(io)?;
+                let (mut hasher, mut size) = (sha2::Sha256::new(), 0u64);
+                while let Some(chunk) = resp.chunk().await.map_err(|e| crate::client::transport_failure(op, target, &e))? {
+                    hasher.update(&chunk);
+                    size += chunk.len() as u64;
+                    file.write_all(&chunk).await.map_err(io)?;
+                }
+                file.flush().await.map_err(io)?;
+                let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
+                if actual != digest {
+                    return Err(Failure::Fatal(RegistryError::DigestMismatch { op, target: Box::new(target.clone()), expected: digest.to_owned(), actual }));
+                }
+                Ok(size)
+            }
+        })
+        .await
+    }
+
     async fn delete_manifest(&self, repo: &str, digest: &str) -> Result<()> {
         self.delete_image(repo, digest, &[]).await
     }

@@ -12,9 +12,11 @@ pub mod error;
 pub mod exit;
 pub mod fs_tree;
 pub mod global;
+pub mod mirrors;
 pub mod output;
 pub mod progress;
 pub mod rollout;
+pub mod verifier;
 pub mod registry;
 pub mod workspace;
 

@@ -46,11 +46,19 @@ pub fn kind(env: &Env<'_>, host: &str, manifest: Option<RegistryKind>) -> (Regis
 
 /// A client for `host` (of the manifest's `registryKind`, if any) as the flags and environment say.
 pub fn client(env: &Env<'_>, host: &str, manifest_kind: Option<RegistryKind>) -> Result<RegistryClient, CliError> {
+    client_with(env, host, self::kind(env, host, manifest_kind), credentials(env, host)?)
+}
+
+/// A client for `host` of `kind` (and where that kind came from) with `credentials`: a
+/// mirror on another registry gets Docker's config for its host, never the primary's
+/// `IMGCTL_REGISTRY_*`, and its own `registryKind` (not `--registry-kind`, which names the
+/// primary's).
+pub fn client_with(env: &Env<'_>, host: &str, kind: (RegistryKind, KindSource), credentials: Option<Credentials>) -> Result<RegistryClient, CliError> {
     let mut opts = ClientOptions::new(host).insecure_if_listed(&env.global.insecure_registries);
     opts.concurrency = usize::from(env.global.concurrency);
-    opts.credentials = credentials(env, host)?;
+    opts.credentials = credentials;
     opts.tls = tls_trust(env);
-    let (kind, from) = self::kind(env, host, manifest_kind);
+    let (kind, from) = kind;
     opts.kind = kind;
     if kind == RegistryKind::Ghcr {
         let f = &env.facts;

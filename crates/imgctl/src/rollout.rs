@@ -134,7 +134,11 @@ impl ResultsReport {
     fn rows(&self) -> impl Iterator<Item = Row> + '_ {
         self.results.iter().map(|r| Row {
             variant: r.variant.clone(),
-            channel: r.channel.clone().unwrap_or_else(|| "-".into()),
+            channel: match (&r.channel, &r.mirror) {
+                (c, Some(m)) => format!("{} @ {m}", c.as_deref().unwrap_or("-")),
+                (Some(c), None) => c.clone(),
+                (None, None) => "-".into(),
+            },
             from: short(&r.from),
             to: short(&r.to),
             action: crate::output::word(r.action),
@@ -142,9 +146,10 @@ impl ResultsReport {
         })
     }
 
-    /// 1 when any variant failed or met a conflict.
+    /// 1 when any variant (or mirror) failed, met a conflict, or failed its verification.
     pub fn exit_code(&self) -> u8 {
-        if self.results.iter().any(|r| matches!(r.action, Action::Failed | Action::Conflict)) { exit::FAILED } else { exit::SUCCESS }
+        let bad = |r: &ActionResult| matches!(r.action, Action::Failed | Action::Conflict) || r.blocked_by == Some(imgctl_core::rollout::BlockedBy::Verification);
+        if self.results.iter().any(bad) { exit::FAILED } else { exit::SUCCESS }
     }
 
     /// The Markdown form for the GitHub step summary.
@@ -202,5 +207,13 @@ pub fn ctx<'a>(env: &Env<'_>, client: &'a RegistryClient, fleet: &'a Fleet, dry_
         concurrency: usize::from(env.global.concurrency),
         dry_run,
         progress,
+        mirrors: &[],
+        gate: None,
     }
+}
+
+/// Clients for the fleet's mirrors (none usable is not an error: their rows fail).
+pub fn connect_mirrors(env: &Env<'_>, fleet: &Fleet, access: Access) -> Result<Vec<crate::mirrors::MirrorClient>, CliError> {
+    let host = registry_host(env, fleet);
+    crate::registry::block_on(crate::mirrors::connect(env, fleet, &host, access))
 }

@@ -1,7 +1,10 @@
 //! `imgctl promote`: move each variant's `latest` channel to the build of its source id
 //! on the `production` branch — by digest, only after soak, never to a rejected digest.
 
+use imgctl_engine::Ctx;
 use imgctl_engine::promote::{self, PromoteOptions};
+use imgctl_engine::verify::Gate;
+use tokio::sync::Semaphore;
 use imgctl_registry::Access;
 
 use crate::commands::tags::select;
@@ -9,6 +12,7 @@ use crate::env::Env;
 use crate::error::{CliError, CmdResult};
 use crate::progress::CliProgress;
 use crate::rollout::{self, ResultsReport};
+use crate::verifier::ProcessVerifier;
 
 /// Arguments of `promote`.
 #[derive(Debug, clap::Args)]
@@ -25,6 +29,15 @@ pub struct Args {
     /// Skip the soak and rejection checks (needs --variant).
     #[arg(long, requires = "variants")]
     pub force: bool,
+    /// Do not run the channel's verification gate (needs --force).
+    #[arg(long, requires = "force")]
+    pub skip_verify: bool,
+    /// Verification commands running at once.
+    #[arg(long, env = "IMGCTL_VERIFY_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub verify_concurrency: u16,
+    /// Where each verification's output is kept (one log file per variant).
+    #[arg(long, env = "IMGCTL_VERIFY_LOG_DIR", default_value = "imgctl-verify-logs", value_name = "DIR")]
+    pub verify_log_dir: std::path::PathBuf,
     /// Print the plan, change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -43,10 +56,18 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     tracing::info!("promoting {channel} to the builds of {rev}");
     let variants = select(&fleet, &args.variants)?;
     let client = rollout::connect(env, &fleet, Access::Push)?;
+    let mirror_clients = rollout::connect_mirrors(env, &fleet, Access::Push)?;
+    let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
     let progress = CliProgress::new("promote", "done", crate::progress::MIN_VARIANTS);
-    let ctx = rollout::ctx(env, &client, &fleet, args.dry_run, &progress);
-    let opts = PromoteOptions { channel, force: args.force };
+    let verifier = ProcessVerifier::new(args.verify_log_dir);
+    let gate = Gate { verifier: &verifier, host: rollout::registry_host(env, &fleet), limit: Semaphore::new(usize::from(args.verify_concurrency)) };
+    let ctx = Ctx { mirrors: &mirrors, gate: Some(&gate), ..rollout::ctx(env, &client, &fleet, args.dry_run, &progress) };
+    let opts = PromoteOptions { channel, force: args.force, skip_verify: args.skip_verify };
     let results = crate::registry::block_on(promote::promote(&ctx, &variants, &ids, &opts))?.map_err(rollout::engine_error)?;
     let report = ResultsReport { results, dry_run: args.dry_run };
-    rollout::finish(env, &format!("promote ({rev})"), &report)
+    let code = rollout::finish(env, &format!("promote ({rev})"), &report)?;
+    if let Some(md) = verifier.markdown() {
+        rollout::append_summary(env, &md);
+    }
+    Ok(code)
 }

@@ -1,6 +1,7 @@
 //! `imgctl publish VARIANT --image SRC`: push a build as its immutable tag and move
 //! the staging channel to it (SPEC §4, §5).
 
+use imgctl_engine::Ctx;
 use imgctl_engine::publish::{self, PublishOptions, Source};
 use imgctl_registry::Access;
 
@@ -47,10 +48,12 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let host = rollout::registry_host(env, &fleet);
     let source = Source::parse(&args.image, &host).map_err(rollout::engine_error)?;
     let client = rollout::connect(env, &fleet, Access::Push)?;
+    let mirror_clients = rollout::connect_mirrors(env, &fleet, Access::Push)?;
+    let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
     let progress = imgctl_engine::NoProgress;
-    let ctx = rollout::ctx(env, &client, &fleet, args.dry_run, &progress);
+    let ctx = Ctx { mirrors: &mirrors, ..rollout::ctx(env, &client, &fleet, args.dry_run, &progress) };
     let opts = PublishOptions { channel, force: args.force };
-    let result = crate::registry::block_on(publish::publish(&ctx, v, source_id, &source, &opts))?.map_err(rollout::engine_error)?;
-    let report = ResultsReport { results: vec![result], dry_run: args.dry_run };
+    let results = crate::registry::block_on(publish::publish(&ctx, v, source_id, &source, &opts))?.map_err(rollout::engine_error)?;
+    let report = ResultsReport { results, dry_run: args.dry_run };
     rollout::finish(env, "publish", &report)
 }

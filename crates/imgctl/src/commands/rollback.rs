@@ -1,6 +1,7 @@
 //! `imgctl rollback VARIANT`: move a channel back to its previous good digest in a
 //! handful of requests, and reject the digest rolled back from so it is not re-promoted.
 
+use imgctl_engine::Ctx;
 use imgctl_engine::rollback::{self, Target};
 use imgctl_registry::Access;
 
@@ -30,9 +31,11 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let channel = rollout::channel_or_promoted(&fleet, args.target.channel)?;
     let target = args.to.map_or(Target::Previous, Target::To);
     let client = rollout::connect(env, &fleet, Access::Push)?;
+    let mirror_clients = rollout::connect_mirrors(env, &fleet, Access::Push)?;
+    let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
     let progress = imgctl_engine::NoProgress;
-    let ctx = rollout::ctx(env, &client, &fleet, args.dry_run, &progress);
-    let result = crate::registry::block_on(rollback::rollback(&ctx, v, &channel, &target))?.map_err(rollout::engine_error)?;
-    let report = ResultsReport { results: vec![result], dry_run: args.dry_run };
+    let ctx = Ctx { mirrors: &mirrors, ..rollout::ctx(env, &client, &fleet, args.dry_run, &progress) };
+    let results = crate::registry::block_on(rollback::rollback(&ctx, v, &channel, &target))?.map_err(rollout::engine_error)?;
+    let report = ResultsReport { results, dry_run: args.dry_run };
     rollout::finish(env, "rollback", &report)
 }

@@ -5,7 +5,8 @@ use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
 use imgctl_engine::SourceIds;
-use imgctl_engine::status::{Pending, PendingIds, StatusReport, status};
+use imgctl_engine::Ctx;
+use imgctl_engine::status::{Drift, Pending, PendingIds, StatusReport, status};
 use imgctl_registry::Access;
 use serde::Serialize;
 use tabled::Tabled;
@@ -37,6 +38,8 @@ struct Doc {
     report: StatusReport,
     #[serde(skip)]
     now: DateTime<Utc>,
+    #[serde(skip)]
+    mirrors: usize,
 }
 
 #[derive(Tabled)]
@@ -66,6 +69,7 @@ impl Report for Doc {
                 .channels
                 .iter()
                 .map(|(n, c)| format!("{n}: {} {}", rollout::short(&c.digest), c.since.map(|t| format!("({})", age(self.now, t))).unwrap_or_default()))
+                .chain(drift_lines(&v.drift, self.mirrors))
                 .collect::<Vec<_>>()
                 .join("\n"),
             pending: match (&v.error, &v.pending) {
@@ -77,6 +81,24 @@ impl Report for Doc {
         });
         writeln!(w, "{}", table(rows))
     }
+}
+
+/// Lines under the channels: nothing without mirrors, `mirrors: in step`, or each
+/// drifted channel of a mirror.
+fn drift_lines(drift: &[Drift], mirrors: usize) -> Vec<String> {
+    if mirrors == 0 {
+        return Vec::new();
+    }
+    if drift.is_empty() {
+        return vec![format!("mirrors: {mirrors} in step")];
+    }
+    drift
+        .iter()
+        .map(|d| match &d.error {
+            Some(e) => format!("drift? {}: error: {e}", d.mirror),
+            None => format!("drift: {} {}: {} (primary {})", d.mirror, d.channel, rollout::short(&d.digest), rollout::short(&d.expected)),
+        })
+        .collect()
 }
 
 /// The PENDING cell: `unknown (why)`, or the build's digest and what holds it back.
@@ -106,11 +128,13 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     };
     let variants = select(&fleet, &args.variants)?;
     let client = rollout::connect(env, &fleet, Access::Pull)?;
+    let mirror_clients = rollout::connect_mirrors(env, &fleet, Access::Pull)?;
+    let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
     let progress = CliProgress::new("status", "done", crate::progress::MIN_VARIANTS);
-    let ctx = rollout::ctx(env, &client, &fleet, true, &progress);
+    let ctx = Ctx { mirrors: &mirrors, ..rollout::ctx(env, &client, &fleet, true, &progress) };
     let report = crate::registry::block_on(status(&ctx, &variants, ids))?.map_err(rollout::engine_error)?;
-    let failed = report.variants.iter().any(|v| v.error.is_some());
-    emit(env, &Doc { report, now: env.now() })?;
+    let failed = report.variants.iter().any(|v| v.error.is_some() || v.drift.iter().any(|d| d.error.is_some()));
+    emit(env, &Doc { report, now: env.now(), mirrors: mirrors.len() })?;
     Ok(if failed { exit::FAILED } else { exit::SUCCESS })
 }
 

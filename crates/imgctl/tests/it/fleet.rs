@@ -81,6 +81,15 @@ impl Fleet {
         Fleet { sb, reg, host, builds: 0 }
     }
 
+    /// Rewrites the manifest with `edit`, commits on `main` and fast-forwards `production`.
+    pub fn edit_manifest(&self, edit: impl FnOnce(String) -> String) {
+        let path = self.sb.path().join("manifests/images.yaml");
+        let text = edit(std::fs::read_to_string(&path).expect("read the manifest"));
+        std::fs::write(&path, text).expect("write the manifest");
+        git(self.sb.path(), &["commit", "-qam", "edit the manifest"]);
+        git(self.sb.path(), &["branch", "-f", "production", "HEAD"]);
+    }
+
     /// Changes every variant's source on `main`, commits, and fast-forwards `production`.
     pub fn change_sources(&mut self) {
         self.builds += 1;

@@ -12,7 +12,7 @@ use crate::support::{Run, Sandbox};
 const USER: &str = "ci-bot";
 const PASSWORD: &str = crate::support::TEST_PASSWORD;
 
-fn b64(input: &[u8]) -> String {
+pub(crate) fn b64(input: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for c in input.chunks(3) {

@@ -26,3 +26,5 @@ mod adoption;
 mod install;
 mod renovate;
 mod tls_token;
+mod verify_gate;
+mod mirrors;

@@ -420,7 +420,7 @@ fn triggers_inputs_concurrency_and_permissions_are_as_documented() {
     assert!(guide.contains("IMGCTL_ROLLOUT_HOLD"), "docs/OPERATIONS.md documents the hold switch");
     assert_eq!(on["push"]["branches"][0], "production", "a push to production (hotfix) promotes");
     let i = inputs(&promote, "workflow_dispatch");
-    for (name, kind) in [("variant", "string"), ("force", "boolean"), ("dry_run", "boolean"), ("advance", "boolean")] {
+    for (name, kind) in [("variant", "string"), ("force", "boolean"), ("skip_verify", "boolean"), ("dry_run", "boolean"), ("advance", "boolean")] {
         assert_eq!(i.get(name).map(|v| &v["type"]), Some(&Value::from(kind)), "promote input {name}");
     }
     let job = promote["jobs"].as_mapping().unwrap().values().next().unwrap();
