@@ -19,6 +19,7 @@ pub mod digest;
 mod error;
 pub mod fake;
 mod ops;
+pub mod referrers;
 mod retry;
 mod secret;
 mod tags;
@@ -141,6 +142,20 @@ pub trait Registry: Send + Sync {
     fn mount_blob(&self, repo: &str, digest: &str, from_repo: &str, source: &BlobSource) -> impl Future<Output = Result<MountOutcome>> + Send;
     /// Deletes the manifest `digest` (and with it every tag pointing at it).
     fn delete_manifest(&self, repo: &str, digest: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// PUTs an artifact manifest that has a `subject`, by its digest. True when the registry
+    /// answers with `OCI-Subject` (distribution-spec 1.1: it keeps the referrers list itself);
+    /// false when the client must keep the referrers tag schema ([`referrers`]).
+    fn put_referrer(&self, repo: &str, manifest: &RawManifest) -> impl Future<Output = Result<bool>> + Send {
+        async move { self.put_manifest(repo, &manifest.digest, manifest).await.map(|_| false) }
+    }
+
+    /// The referrers API's list for `digest` (an image index, verified bytes); `None` when the
+    /// registry has no referrers API (404), so the caller reads the tag schema instead.
+    fn referrers_api(&self, repo: &str, digest: &str) -> impl Future<Output = Result<Option<RawManifest>>> + Send {
+        let _ = (repo, digest);
+        async { Ok(None) }
+    }
 }
 
 /// Points `tag` at the manifest `source` refers to, within `repo`: GET raw + PUT, 2 requests,
