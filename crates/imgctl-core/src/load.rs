@@ -146,6 +146,8 @@ fn strip_position(message: &str) -> &str {
 
 const MANIFEST_KEYS: [&str; 7] =
     ["version", "registry", "repository", "osDefinitions", "tagSchema", "channels", "variants"];
+/// Keys a manifest may leave out.
+const OPTIONAL_MANIFEST_KEYS: [&str; 1] = ["records"];
 
 /// Reads `manifests/images.yaml` text; `file` is the name used in findings.
 pub fn parse_manifest(file: &str, text: &str) -> Parsed<Manifest> {
@@ -160,7 +162,8 @@ pub fn parse_manifest(file: &str, text: &str) -> Parsed<Manifest> {
 }
 
 fn read_manifest(r: &mut Reader<'_>, root: &Value) -> Option<Manifest> {
-    let top = r.entries(root, "", &MANIFEST_KEYS, &MANIFEST_KEYS)?;
+    let known: Vec<&str> = MANIFEST_KEYS.iter().chain(&OPTIONAL_MANIFEST_KEYS).copied().collect();
+    let top = r.entries(root, "", &known, &MANIFEST_KEYS)?;
     let get = |k: &str| top.get(k).cloned().unwrap_or(Value::Null);
     let version: Option<u32> = r.de(&get("version"), "version");
     if let Some(v) = version {
@@ -172,6 +175,7 @@ fn read_manifest(r: &mut Reader<'_>, root: &Value) -> Option<Manifest> {
     let repository: Option<String> = r.de(&get("repository"), "repository");
     let os_definitions: Option<String> = r.de(&get("osDefinitions"), "osDefinitions");
     let tag_schema: Option<TagSchema> = r.de(&get("tagSchema"), "tagSchema");
+    let records: Option<crate::manifest::Records> = top.get("records").and_then(|v| r.de(v, "records"));
     let mut channels = IndexMap::new();
     match top.get("channels") {
         Some(Value::Mapping(map)) => {
@@ -209,6 +213,7 @@ fn read_manifest(r: &mut Reader<'_>, root: &Value) -> Option<Manifest> {
         tag_schema: tag_schema?,
         channels,
         variants,
+        records,
     })
 }
 

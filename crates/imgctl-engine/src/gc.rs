@@ -357,7 +357,7 @@ mod tests {
     async fn run(r: &Racing, dry_run: bool) -> GcReport {
         let f = fleet();
         let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
-        let ctx = Ctx { registry: r, repo: REPO, fleet: &f, now, started: None, concurrency: 4, dry_run, progress: &NoProgress };
+        let ctx = Ctx { registry: r, repo: REPO, fleet: &f, now, started: None, concurrency: 4, dry_run, progress: &NoProgress, records: None };
         gc(&ctx, GcArgs { keep: 1, older_than: imgctl_core::duration::Duration(0), max_deletes: None }).await.expect("gc")
     }
 

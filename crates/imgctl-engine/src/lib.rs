@@ -19,6 +19,7 @@ pub mod moves;
 pub mod promote;
 pub mod publish;
 pub mod recheck;
+pub mod records;
 pub mod rollback;
 pub mod status;
 
@@ -74,6 +75,8 @@ pub struct Ctx<'a, R: Registry> {
     pub dry_run: bool,
     /// Progress sink.
     pub progress: &'a dyn Progress,
+    /// Promotion records: attached to every move's digest when set (manifest `records:`).
+    pub records: Option<&'a records::Recorder>,
 }
 
 impl<R: Registry> std::fmt::Debug for Ctx<'_, R> {
@@ -82,7 +85,12 @@ impl<R: Registry> std::fmt::Debug for Ctx<'_, R> {
     }
 }
 
-impl<R: Registry> Ctx<'_, R> {
+impl<'a, R: Registry> Ctx<'a, R> {
+    /// The note of a move for its record (None with records off).
+    pub fn note(&self, from: Option<&str>, kind: &'static str, reason: impl Into<String>, source_id: Option<&str>) -> Option<records::Note<'a>> {
+        self.records.map(|recorder| records::Note { recorder, from: from.map(str::to_string), kind, reason: reason.into(), source_id: source_id.map(str::to_string) })
+    }
+
     /// The time to record a move made now: `now` plus the time the command has run, so a
     /// long run (or a race with another writer that started later) records moves in the
     /// order they happened.

@@ -5,7 +5,7 @@
 use futures_util::StreamExt;
 use imgctl_core::duration::Duration;
 use imgctl_core::fleet::Variant;
-use imgctl_core::history::{RepoHistory, digest12};
+use imgctl_core::history::{ChannelHistory, RepoHistory, digest12};
 use imgctl_core::rollout::{Action, ActionResult, BlockedBy, PromoteInput, Verdict, decide_promote};
 use imgctl_registry::{Registry, RegistryError};
 
@@ -122,7 +122,8 @@ async fn one<R: Registry>(
             let mut reason = "already there".to_string();
             if !recorded && !ctx.dry_run {
                 // an interrupted run moved the channel but did not record it: record it now
-                let m = Move { variant: v, channel: &opts.channel, manifest, time: target.next_time(ctx.move_time()), rolled_back_from: None };
+                let note = ctx.note(None, "promote", format!("source id {source_id} (recorded by a later run)"), Some(source_id));
+                let m = Move { variant: v, channel: &opts.channel, manifest, time: target.next_time(ctx.move_time()), rolled_back_from: None, note };
                 moves::repair(ctx.registry, ctx.repo, ctx.fleet, &m).await?;
                 reason = "already there; recorded the missing release tag".into();
             }
@@ -141,7 +142,8 @@ async fn one<R: Registry>(
                 return Ok(with_from(ActionResult { reason: Some("dry run: would move".into()), ..moved }));
             }
             let manifest = candidate.as_ref().expect("a move implies a candidate");
-            let m = Move { variant: v, channel: &opts.channel, manifest, time: target.next_time(ctx.move_time()), rolled_back_from: None };
+            let note = ctx.note(current.as_deref(), if opts.force { "forced-promote" } else { "promote" }, why_promoted(ctx, &source, source_name, soak, &to, opts.force), Some(source_id));
+            let m = Move { variant: v, channel: &opts.channel, manifest, time: target.next_time(ctx.move_time()), rolled_back_from: None, note };
             Ok(with_from(match moves::apply(ctx.registry, ctx.repo, ctx.fleet, &m).await? {
                 MoveOutcome::Moved => ActionResult { reason: Some(format!("source id {source_id}")), ..moved },
                 MoveOutcome::Conflict(now) => ActionResult {
@@ -150,5 +152,16 @@ async fn one<R: Registry>(
                 },
             }))
         }
+    }
+}
+
+/// Why a promotion moved, for its record: forced, or how long it soaked on the source.
+fn why_promoted<R: Registry>(ctx: &Ctx<'_, R>, source: &ChannelHistory, source_name: &str, soak: Duration, to: &str, force: bool) -> String {
+    if force {
+        return "forced (--force): soak and rejection checks skipped".into();
+    }
+    match source.first_arrival(digest12(to)) {
+        Some(t) => format!("soak of {soak} met: on {source_name} for {}; not rejected", Duration((ctx.now - t).num_seconds().max(0) as u64)),
+        None => format!("soak of {soak} met; not rejected"),
     }
 }

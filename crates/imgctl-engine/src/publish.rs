@@ -164,7 +164,8 @@ pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str
     if current.as_deref() == Some(digest.as_str()) {
         let recorded = channel.explains(digest12(&digest));
         if !recorded && !ctx.dry_run {
-            let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time: channel.next_time(ctx.move_time()), rolled_back_from: None };
+            let note = ctx.note(None, "publish", format!("published {immutable} (recorded by a later run)"), Some(source_id));
+            let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time: channel.next_time(ctx.move_time()), rolled_back_from: None, note };
             moves::repair(ctx.registry, ctx.repo, ctx.fleet, &m).await?;
         }
         return Ok(r(Action::Unchanged, format!("{immutable} is already on {}", opts.channel)));
@@ -178,7 +179,8 @@ pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str
     if ctx.dry_run {
         return Ok(r(Action::Moved, format!("dry run: would push {immutable} and move {}", opts.channel)));
     }
-    let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time: channel.next_time(ctx.move_time()), rolled_back_from: None };
+    let note = ctx.note(current.as_deref(), "publish", format!("published {immutable}"), Some(source_id));
+    let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time: channel.next_time(ctx.move_time()), rolled_back_from: None, note };
     Ok(match moves::apply(ctx.registry, ctx.repo, ctx.fleet, &m).await? {
         MoveOutcome::Moved => r(Action::Moved, format!("published {immutable}")),
         MoveOutcome::Conflict(now) => r(Action::Conflict, format!("the channel was changed concurrently (now {}); left as the other writer set it", now.as_deref().unwrap_or("absent"))),

@@ -24,6 +24,10 @@ pub struct EnvFacts {
     pub registry_password: Option<imgctl_registry::Secret>,
     /// Docker's config directory: `DOCKER_CONFIG`, else `$HOME/.docker`.
     pub docker_config_dir: Option<PathBuf>,
+    /// Who runs imgctl (for promotion records): `GITHUB_ACTOR`, else `USER`.
+    pub actor: Option<String>,
+    /// The GitHub Actions run: `GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID`.
+    pub run_url: Option<String>,
 }
 
 impl EnvFacts {
@@ -37,7 +41,14 @@ impl EnvFacts {
             ),
             _ => None,
         };
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let run_url = match (var("GITHUB_SERVER_URL"), var("GITHUB_REPOSITORY"), var("GITHUB_RUN_ID")) {
+            (Some(server), Some(repo), Some(run)) => Some(format!("{}/{repo}/actions/runs/{run}", server.trim_end_matches('/'))),
+            _ => None,
+        };
         Ok(EnvFacts {
+            actor: var("GITHUB_ACTOR").or_else(|| var("USER")),
+            run_url,
             github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
             step_summary: std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()).map(PathBuf::from),
             now,

@@ -14,6 +14,7 @@ pub mod fs_tree;
 pub mod global;
 pub mod output;
 pub mod progress;
+pub mod records;
 pub mod rollout;
 pub mod registry;
 pub mod workspace;

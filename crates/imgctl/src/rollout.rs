@@ -202,5 +202,6 @@ pub fn ctx<'a>(env: &Env<'_>, client: &'a RegistryClient, fleet: &'a Fleet, dry_
         concurrency: usize::from(env.global.concurrency),
         dry_run,
         progress,
+        records: None,
     }
 }

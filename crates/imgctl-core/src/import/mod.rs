@@ -183,6 +183,7 @@ pub fn convert(top: &Document, includes: &[Document], opts: &Options) -> Importe
         tag_schema: schema,
         channels: channels(),
         variants,
+        records: None,
     };
     Imported { manifest, os: OsDefinitions { definitions }, report }
 }

@@ -19,6 +19,7 @@ pub mod status;
 pub mod tags;
 pub mod usages;
 pub mod validate;
+pub mod verify;
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -51,6 +52,8 @@ pub enum Command {
     Usages(usages::Args),
     /// Pin references to the digest their channel points at now (a diff unless --write).
     Pin(pin::Args),
+    /// Check the signed promotion records of a digest and show who moved it where.
+    Verify(verify::Args),
 }
 
 /// Runs `cmd`.
@@ -70,5 +73,6 @@ pub fn run(cmd: Command, env: &mut Env<'_>) -> CmdResult {
         Command::Gc(a) => gc::run(a, env),
         Command::Usages(a) => usages::run(a, env),
         Command::Pin(a) => pin::run(a, env),
+        Command::Verify(a) => verify::run(a, env),
     }
 }

@@ -28,6 +28,9 @@ pub struct Args {
     /// Print the plan, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Signing of promotion records.
+    #[command(flatten)]
+    pub sign: crate::records::SignArgs,
 }
 
 /// Runs `promote`.
@@ -42,9 +45,11 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let (fleet, ids) = rollout::snapshot(&repo, Some(&rev))?;
     tracing::info!("promoting {channel} to the builds of {rev}");
     let variants = select(&fleet, &args.variants)?;
+    let recorder = crate::records::recorder(env, &head, &args.sign, repo.resolve(&rev).ok())?;
     let client = rollout::connect(env, &fleet, Access::Push)?;
     let progress = CliProgress::new("promote", "done");
-    let ctx = rollout::ctx(env, &client, &fleet, args.dry_run, &progress);
+    let mut ctx = rollout::ctx(env, &client, &fleet, args.dry_run, &progress);
+    ctx.records = recorder.as_ref();
     let opts = PromoteOptions { channel, force: args.force };
     let results = crate::registry::block_on(promote::promote(&ctx, &variants, &ids, &opts))?.map_err(rollout::engine_error)?;
     let report = ResultsReport { results, dry_run: args.dry_run };
