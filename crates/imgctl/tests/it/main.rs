@@ -19,3 +19,5 @@ mod snapshots;
 mod rollout_publish;
 mod soak;
 mod truth;
+mod records;
+mod records_support;

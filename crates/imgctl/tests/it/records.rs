@@ -1,0 +1,132 @@
+//! Promotion records end to end against the real registry (distribution 2.8: no referrers
+//! API, so the `sha256-<hex>` tag schema), read back with skopeo: publish, promote and
+//! rollback attach signed statements to the digest moved to; `verify` checks them with the
+//! public key; a tampered record fails; `records.sign` without a key moves nothing; keys
+//! never reach output.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use imgctl_registry::{RawManifest, Registry};
+use imgctl_testkit::block_on;
+use serde_json::{Value, json};
+
+use crate::fleet::{Fleet, REPO, SINGLE};
+use crate::records_support::{enable_records, keys, moves, pem_body, referrers, skopeo_raw, statements};
+
+const T0: &str = "2026-11-02T09:00:00Z";
+
+fn t(hours: u32) -> String {
+    (chrono::DateTime::parse_from_rfc3339(T0).unwrap() + chrono::TimeDelta::hours(i64::from(hours))).to_rfc3339()
+}
+
+#[test]
+fn moves_attach_signed_records_that_verify_and_a_tampered_one_fails() {
+    let mut f = Fleet::new("0s");
+    enable_records(&f, "{ enabled: true, sign: true }");
+    let (key, sec1, public) = keys(&f, "signer");
+    let (_, _, other_public) = keys(&f, "other");
+    let secret_lines = pem_body(&key);
+    let key_arg = key.to_str().unwrap();
+
+    // sign: true and no key: refused before anything moves (usage error)
+    let (dir1, d1) = f.build(SINGLE, 1);
+    let r = f.at(&t(0), &["publish", SINGLE, "--image", dir1.to_str().unwrap()]);
+    r.code(2);
+    assert!(r.stderr.contains("--sign-key") && r.stderr.contains("records.sign"), "{}", r.stderr);
+    assert_eq!(f.skopeo_digest(&format!("{SINGLE}-staging")), None);
+
+    // publish (PKCS#8 key from the flag), promote (SEC1 key from the environment), a second build, rollback
+    f.at(&t(0), &["publish", SINGLE, "--image", dir1.to_str().unwrap(), "--sign-key", key_arg, "-vv"]).code(0);
+    let sec1_run = f.sb.cmd().env("IMGCTL_NOW", t(1)).env("IMGCTL_INSECURE_REGISTRIES", &f.host).env("IMGCTL_SIGNING_KEY", &sec1).args(["promote", "--variant", SINGLE, "-vv"]).output().unwrap();
+    let sec1_run = crate::support::Run::from(sec1_run);
+    sec1_run.code(0);
+    f.change_sources();
+    let (dir2, d2) = f.build(SINGLE, 2);
+    f.at(&t(2), &["publish", SINGLE, "--image", dir2.to_str().unwrap(), "--sign-key", key_arg]).code(0);
+    f.at(&t(3), &["promote", "--variant", SINGLE, "--sign-key", key_arg]).code(0);
+    let back = f.at(&t(4), &["rollback", SINGLE, "--sign-key", key_arg, "--output", "json", "-vv"]).code(0).json();
+    assert_eq!(back["results"][0]["action"], "moved", "{back:#}");
+    for out in [&sec1_run.stdout, &sec1_run.stderr] {
+        assert!(secret_lines.iter().all(|l| !out.contains(l.as_str())), "a key reached the output:\n{out}");
+    }
+
+    // d1's referrers index (tag schema) lists a record per move to it: who, from where, to where
+    let staging = format!("{SINGLE}-staging");
+    let latest = format!("{SINGLE}-latest");
+    assert_eq!(
+        moves(&f, &d1),
+        vec![
+            ("latest".into(), "promote".into(), None, d1.clone()),
+            ("latest".into(), "rollback".into(), Some(d2.clone()), d1.clone()),
+            ("staging".into(), "publish".into(), None, d1.clone()),
+        ]
+    );
+    assert_eq!(moves(&f, &d2), vec![("latest".into(), "promote".into(), Some(d1.clone()), d2.clone()), ("staging".into(), "publish".into(), Some(d1.clone()), d2.clone())]);
+    for (artifact, statement) in statements(&f, &d1) {
+        assert_eq!(artifact["subject"]["digest"], d1.as_str(), "the artifact's subject is the digest moved to");
+        assert_eq!(artifact["artifactType"], "application/vnd.dsse.envelope.v1+json");
+        assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
+        assert_eq!(statement["subject"][0]["digest"]["sha256"], d1.trim_start_matches("sha256:"));
+        let p = &statement["predicate"];
+        assert!(p["tag"] == staging.as_str() || p["tag"] == latest.as_str(), "{p:#}");
+        assert!(p["actor"].is_string() || p["runUrl"].is_string() || p["tool"].as_str().unwrap().starts_with("imgctl "), "{p:#}");
+        assert!(p["commit"].as_str().is_some_and(|c| c.len() == 40), "the manifest revision's commit: {p:#}");
+        assert!(p["releaseTag"].as_str().is_some_and(|t| t.starts_with(SINGLE)), "{p:#}");
+    }
+    // the digest rolled back from carries docker-tools' lifecycle mark
+    let marks: Vec<Value> = referrers(&f, &d2).into_iter().filter(|e| e["artifactType"] == "application/vnd.microsoft.artifact.lifecycle").collect();
+    assert_eq!(marks.len(), 1, "{marks:#?}");
+    assert_eq!(marks[0]["annotations"]["vnd.microsoft.artifact.lifecycle.end-of-life.date"], "2026-11-02");
+
+    // verify: every record of d1 checks out with the public key, and says who moved it where
+    let reference = format!("{}/{REPO}@{d1}", f.host);
+    let doc = f.at(&t(5), &["verify", &reference, "--key", public.to_str().unwrap(), "--output", "json"]).code(0).json();
+    let records = doc["records"].as_array().unwrap();
+    assert_eq!(records.len(), 3, "{doc:#}");
+    assert!(records.iter().all(|r| r["verified"] == true), "{doc:#}");
+    let human = f.at(&t(5), &["verify", &format!("{}/{REPO}:{latest}", f.host), "--key", public.to_str().unwrap()]);
+    human.code(0);
+    assert!(human.stdout.contains("rollback") && human.stdout.contains("3 records, 3 verified"), "{}", human.stdout);
+    // another key: exit 1, each record named
+    let wrong = f.at(&t(5), &["verify", &reference, "--key", other_public.to_str().unwrap()]);
+    wrong.code(1);
+    assert!(wrong.stderr.contains("does not verify"), "{}", wrong.stderr);
+    // d2 is marked end of life: verify says so
+    let doc2 = f.at(&t(5), &["verify", &format!("{}/{REPO}@{d2}", f.host), "--key", public.to_str().unwrap(), "--output", "json"]).code(0).json();
+    assert_eq!(doc2["endOfLife"], "2026-11-02");
+
+    // tamper: rewrite one record's statement (keeping its signature) and swap it into the index
+    tamper_one(&f, &d1);
+    let bad = f.at(&t(6), &["verify", &reference, "--key", public.to_str().unwrap(), "--output", "json"]);
+    bad.code(1);
+    let doc = bad.json();
+    let failed: Vec<&Value> = doc["records"].as_array().unwrap().iter().filter(|r| r["verified"] == false).collect();
+    assert_eq!(failed.len(), 1, "{doc:#}");
+    assert!(failed[0]["error"].as_str().unwrap().contains("no signature verifies"), "{doc:#}");
+    assert!(bad.stderr.contains("does not verify"), "{}", bad.stderr);
+}
+
+/// Replaces the first record of `digest` with a copy whose statement names another actor,
+/// its signature unchanged, written with the test kit's own client.
+fn tamper_one(f: &Fleet, digest: &str) {
+    let client = f.reg.client();
+    let index_tag = digest.replacen(':', "-", 1);
+    let mut index = skopeo_raw(f, &index_tag).unwrap();
+    let first = index["manifests"][0]["digest"].as_str().unwrap().to_string();
+    let mut artifact = skopeo_raw(f, &first).unwrap();
+    let mut envelope: Value = serde_json::from_slice(&STANDARD.decode(artifact["layers"][0]["data"].as_str().unwrap()).unwrap()).unwrap();
+    let mut statement: Value = serde_json::from_slice(&STANDARD.decode(envelope["payload"].as_str().unwrap()).unwrap()).unwrap();
+    statement["predicate"]["actor"] = json!("mallory");
+    envelope["payload"] = json!(STANDARD.encode(serde_json::to_vec(&statement).unwrap()));
+    let layer = serde_json::to_vec(&envelope).unwrap();
+    let layer_digest = imgctl_records::sha256(&layer);
+    artifact["layers"][0] = json!({"mediaType": "application/vnd.dsse.envelope.v1+json", "digest": layer_digest, "size": layer.len(), "data": STANDARD.encode(&layer)});
+    let m = RawManifest::from_bytes(serde_json::to_vec(&artifact).unwrap());
+    block_on(async {
+        client.push_blob(REPO, &layer_digest, &imgctl_registry::BlobSource::Bytes(layer.into())).await.unwrap();
+        client.put_manifest(REPO, &m.digest, &m).await.unwrap();
+        index["manifests"][0]["digest"] = json!(m.digest);
+        index["manifests"][0]["size"] = json!(m.bytes.len());
+        client.put_manifest(REPO, &index_tag, &RawManifest::from_bytes(serde_json::to_vec(&index).unwrap())).await.unwrap();
+    });
+}
