@@ -10,7 +10,7 @@ use imgctl_registry::{RawManifest, Registry};
 use imgctl_testkit::block_on;
 use serde_json::{Value, json};
 
-use crate::fleet::{Fleet, REPO, SINGLE};
+use crate::fleet::{ARM, Fleet, REPO, SINGLE};
 use crate::records_support::{enable_records, keys, moves, pem_body, referrers, skopeo_raw, statements};
 
 const T0: &str = "2026-11-02T09:00:00Z";
@@ -129,4 +129,77 @@ fn tamper_one(f: &Fleet, digest: &str) {
         index["manifests"][0]["size"] = json!(m.bytes.len());
         client.put_manifest(REPO, &index_tag, &RawManifest::from_bytes(serde_json::to_vec(&index).unwrap())).await.unwrap();
     });
+}
+
+#[test]
+fn concurrent_moves_to_one_digest_never_lose_a_record() {
+    // four variants built from the same layout share one digest; every round runs its
+    // moves as concurrent processes, all writing the same sha256-<hex> index
+    let n = 4;
+    let mut f = Fleet::many("0s", n);
+    enable_records(&f, "{ enabled: true }");
+    let names: Vec<String> = (0..n).map(|k| format!("ubuntu-22.04-helix-v{k}-amd64")).collect();
+    let (dir, d1) = f.build(&names[0], 1);
+    let concurrently = |f: &Fleet, now: &str, runs: Vec<Vec<String>>| {
+        let children: Vec<_> = runs
+            .iter()
+            .map(|args| f.sb.cmd().env("IMGCTL_NOW", now).env("IMGCTL_INSECURE_REGISTRIES", &f.host).args(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap())
+            .collect();
+        for c in children {
+            crate::support::Run::from(c.wait_with_output().unwrap()).code(0);
+        }
+    };
+    let publish = |v: &String, dir: &std::path::Path| vec!["publish".to_string(), v.clone(), "--image".into(), dir.to_str().unwrap().into()];
+    let promote = |v: &String| vec!["promote".to_string(), "--variant".into(), v.clone()];
+    let rollback = |v: &String| vec!["rollback".to_string(), v.clone()];
+    concurrently(&f, &t(0), names.iter().map(|v| publish(v, &dir)).collect());
+    concurrently(&f, &t(1), names.iter().map(promote).collect());
+    f.change_sources();
+    let (dir2, d2) = f.build(&names[0], 2);
+    concurrently(&f, &t(2), names[..2].iter().map(|v| publish(v, &dir2)).collect());
+    // staging publishes of two variants race with latest promotes of the other two, to one digest
+    concurrently(&f, &t(3), names[..2].iter().map(promote).chain(names[2..].iter().map(|v| publish(v, &dir2))).collect());
+    // promotes to d2 race with rollbacks to d1 (and their lifecycle marks on d2)
+    concurrently(&f, &t(4), names[2..].iter().map(promote).chain(names[..2].iter().map(rollback)).collect());
+    concurrently(&f, &t(5), names[2..].iter().map(rollback).collect());
+
+    let count = |d: &str, channel: &str, kind: &str| moves(&f, d).iter().filter(|m| m.0 == channel && m.1 == kind).count();
+    for (channel, kind) in [("staging", "publish"), ("latest", "promote"), ("latest", "rollback")] {
+        assert_eq!(count(&d1, channel, kind), n, "{channel} {kind}: {:#?}", moves(&f, &d1));
+    }
+    for (channel, kind) in [("staging", "publish"), ("latest", "promote")] {
+        assert_eq!(count(&d2, channel, kind), n, "{channel} {kind}: {:#?}", moves(&f, &d2));
+    }
+    assert!(referrers(&f, &d2).iter().any(|e| e["artifactType"] == "application/vnd.microsoft.artifact.lifecycle"), "rolled back from: marked");
+}
+
+#[test]
+fn records_off_cost_nothing_and_records_on_cost_a_few_requests_per_move() {
+    use imgctl_testkit::{PathKind, Proxy, TestRegistry};
+    let reg = TestRegistry::start();
+    let proxy = Proxy::start(&reg.host());
+    let mut f = Fleet::with_host(reg, proxy.host(), "0s");
+    let (dir, _) = f.build(ARM, 60);
+    f.at(&t(0), &["publish", ARM, "--image", dir.to_str().unwrap()]).code(0);
+    proxy.reset();
+    f.at(&t(1), &["promote", "--variant", ARM]).code(0);
+    let off = proxy.counts();
+    // records off: SPEC §6's budget, unchanged: GET build, HEAD channel, PUT channel, HEAD verify, PUT release
+    assert_eq!(off.kind(PathKind::Manifest), 5, "{off:?}");
+    assert_eq!(off.blobs() + off.kind(PathKind::Other), 0, "{off:?}");
+
+    enable_records(&f, "{ enabled: true }");
+    f.change_sources();
+    let (dir, _) = f.build(ARM, 61);
+    f.at(&t(2), &["publish", ARM, "--image", dir.to_str().unwrap()]).code(0);
+    proxy.reset();
+    f.at(&t(3), &["promote", "--variant", ARM]).code(0);
+    let on = proxy.counts();
+    let extra_manifest = on.kind(PathKind::Manifest) - off.kind(PathKind::Manifest);
+    let extra_blob = on.blobs();
+    // the record: PUT artifact; GET index, HEAD index, PUT index, GET index (check after)
+    assert_eq!(extra_manifest, 5, "{on:?}");
+    // the blobs: HEAD config (present), HEAD envelope, POST + PUT its upload
+    assert_eq!(extra_blob, 4, "{on:?}");
+    eprintln!("records on: +{extra_manifest} manifest and +{extra_blob} blob requests per move ({} in all vs {})", on.total(), off.total());
 }
