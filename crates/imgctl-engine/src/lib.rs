@@ -15,6 +15,7 @@ use imgctl_registry::{Registry, RegistryError};
 pub mod gc;
 pub mod history;
 pub mod layout;
+pub mod lifecycle;
 pub mod moves;
 pub mod promote;
 pub mod publish;

@@ -93,7 +93,7 @@ pub async fn attach_move<R: Registry>(registry: &R, repo: &str, fleet: &Fleet, m
     let built = artifact::record(&s, envelope.as_ref(), subject(m.manifest), m.time);
     let indexed = referrers::attach(registry, repo, &m.manifest.digest, &attachment(built), note.recorder.settle).await?;
     if let Some(from) = m.rolled_back_from {
-        mark_eol(registry, repo, from, m.time.date_naive(), m.time, note.recorder.settle).await?;
+        mark_eol(registry, repo, from, m.time.date_naive(), m.time, note.recorder.settle, true).await?;
     }
     Ok(indexed)
 }
@@ -112,12 +112,20 @@ fn annotations(e: &Value) -> std::collections::BTreeMap<String, String> {
     e.get("annotations").and_then(|a| serde_json::from_value(a.clone()).ok()).unwrap_or_default()
 }
 
-/// Marks `digest` end of life on `date` unless it already has a lifecycle mark; returns
-/// the date it carries (the existing one, or `date`) and whether it was written now.
-pub async fn mark_eol<R: Registry>(registry: &R, repo: &str, digest: &str, date: NaiveDate, now: DateTime<Utc>, settle: Duration) -> Result<(NaiveDate, bool), RegistryError> {
+/// How long to wait before the last check of a referrers index (tag schema): longer than
+/// one request, so a concurrent writer that read before our PUT has written by then.
+pub const SETTLE: Duration = Duration::from_millis(300);
+
+/// Marks `digest` end of life on `date` unless it already has a lifecycle mark (or `write`
+/// is false: a dry run); returns the date it carries (the existing one, or `date`) and
+/// whether it is new.
+pub async fn mark_eol<R: Registry>(registry: &R, repo: &str, digest: &str, date: NaiveDate, now: DateTime<Utc>, settle: Duration, write: bool) -> Result<(NaiveDate, bool), RegistryError> {
     let entries = referrers::list(registry, repo, digest).await?;
     if let Some(existing) = lifecycle_date(&entries) {
         return Ok((existing, false));
+    }
+    if !write {
+        return Ok((date, true));
     }
     let d = registry.resolve(repo, digest).await?;
     let subject = Descriptor { digest: d.digest.clone(), size: d.size, ..Descriptor::of(&d.media_type, b"", false) };

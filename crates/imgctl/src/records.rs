@@ -2,8 +2,6 @@
 //! and the [`Recorder`] built from the manifest's `records:` block, the key and the run's
 //! facts. The key's contents never reach output, logs or errors.
 
-use std::time::Duration;
-
 use imgctl_core::Fleet;
 use imgctl_engine::records::{Recorded, Recorder};
 use imgctl_records::Signer;
@@ -57,7 +55,7 @@ pub fn recorder(env: &Env<'_>, fleet: &Fleet, args: &SignArgs, commit: Option<St
         actor: env.facts.actor.clone(),
         run_url: env.facts.run_url.clone(),
         tool: format!("imgctl {}", env!("CARGO_PKG_VERSION")),
-        settle: Duration::from_millis(300),
+        settle: imgctl_engine::records::SETTLE,
     }))
 }
 

@@ -9,6 +9,7 @@ pub mod gc;
 pub mod history;
 pub mod import;
 pub mod inspect;
+pub mod mark_eol;
 pub mod parse_tag;
 pub mod pin;
 pub mod plan;
@@ -52,6 +53,8 @@ pub enum Command {
     Usages(usages::Args),
     /// Pin references to the digest their channel points at now (a diff unless --write).
     Pin(pin::Args),
+    /// Mark rolled-back and long-superseded digests end of life (docker-tools' lifecycle referrer).
+    MarkEol(mark_eol::Args),
     /// Check the signed promotion records of a digest and show who moved it where.
     Verify(verify::Args),
 }
@@ -74,5 +77,6 @@ pub fn run(cmd: Command, env: &mut Env<'_>) -> CmdResult {
         Command::Usages(a) => usages::run(a, env),
         Command::Pin(a) => pin::run(a, env),
         Command::Verify(a) => verify::run(a, env),
+        Command::MarkEol(a) => mark_eol::run(a, env),
     }
 }

@@ -20,4 +20,5 @@ mod rollout_publish;
 mod soak;
 mod truth;
 mod records;
+mod lifecycle;
 mod records_support;
