@@ -81,6 +81,11 @@ pub struct GcArgs {
 
 /// Plans (and with `ctx.dry_run == false` applies) a gc of the repository.
 pub async fn gc<R: Registry>(ctx: &Ctx<'_, R>, args: GcArgs) -> Result<GcReport, EngineError> {
+    gc_with(ctx, args, &gc::Pins::default()).await
+}
+
+/// [`gc`] that also keeps whatever consumers use (`pins`: from `usages` scans or reports).
+pub async fn gc_with<R: Registry>(ctx: &Ctx<'_, R>, args: GcArgs, pins: &gc::Pins) -> Result<GcReport, EngineError> {
     let n = Counter::default();
     let opts = GcOptions { keep: args.keep, older_than: args.older_than, now: ctx.now };
     let index = TagIndex::new(ctx.fleet);
@@ -89,7 +94,7 @@ pub async fn gc<R: Registry>(ctx: &Ctx<'_, R>, args: GcArgs) -> Result<GcReport,
     let mut media = BTreeMap::new();
     resolve(ctx, &n, &index, &listed, &mut inv, &mut media).await?;
     children(ctx, &n, &mut inv, &media).await?;
-    let mut plan = gc::plan(&index, &inv, &opts);
+    let mut plan = gc::plan_with(&index, &inv, &opts, pins);
     let mut lists = 1;
     if !ctx.dry_run && !plan.delete.is_empty() {
         // re-check: tags written since the first listing (a publish or move racing us)
@@ -102,7 +107,7 @@ pub async fn gc<R: Registry>(ctx: &Ctx<'_, R>, args: GcArgs) -> Result<GcReport,
             resolve(ctx, &n, &index, &new, &mut inv, &mut media).await?;
             children(ctx, &n, &mut inv, &media).await?;
         }
-        let replanned = gc::plan(&index, &inv, &opts);
+        let replanned = gc::plan_with(&index, &inv, &opts, pins);
         let before: BTreeSet<String> = plan.delete.iter().map(|d| d.digest.clone()).collect();
         let (delete, late): (Vec<DigestPlan>, Vec<DigestPlan>) = replanned.delete.into_iter().partition(|d| before.contains(&d.digest));
         let mut keep = replanned.keep;

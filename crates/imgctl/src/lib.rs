@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub mod commands;
+pub mod consumers;
 pub mod env;
 pub mod error;
 pub mod exit;

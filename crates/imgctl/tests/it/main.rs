@@ -8,6 +8,7 @@ mod inspect;
 mod plan;
 mod fleet;
 mod gc;
+mod gc_consumers;
 mod usages;
 mod support;
 
