@@ -31,13 +31,14 @@ pub fn read_signer(key: &str) -> Result<Signer, CliError> {
 /// The recorder for a run over `fleet` at git commit `commit`, or `None` when the
 /// manifest has records off. `records.sign` without a key is refused before anything moves.
 pub fn recorder(env: &Env<'_>, fleet: &Fleet, args: &SignArgs, commit: Option<String>) -> Result<Option<Recorder>, CliError> {
+    let key = args.sign_key.as_deref().filter(|k| !k.trim().is_empty());
     let Some(cfg) = fleet.manifest.records.as_ref().filter(|r| r.enabled) else {
-        if args.sign_key.is_some() {
+        if key.is_some() {
             tracing::warn!("--sign-key / IMGCTL_SIGNING_KEY given but the manifest has no `records: {{enabled: true}}`; nothing is signed");
         }
         return Ok(None);
     };
-    let signer = match &args.sign_key {
+    let signer = match key {
         Some(k) => Some(read_signer(k)?),
         None if cfg.sign => {
             return Err(CliError::Usage("sign promotion records: the manifest says `records.sign: true`; give --sign-key PATH or IMGCTL_SIGNING_KEY".into()));
