@@ -78,6 +78,22 @@ fn moves_attach_signed_records_that_verify_and_a_tampered_one_fails() {
     assert_eq!(marks.len(), 1, "{marks:#?}");
     assert_eq!(marks[0]["annotations"]["vnd.microsoft.artifact.lifecycle.end-of-life.date"], "2026-11-02");
 
+    // history --records and inspect --records show them
+    let hist = f.at(&t(5), &["history", SINGLE, "--records", "--output", "json"]).code(0).json();
+    let entries = hist["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 3, "{hist:#}");
+    for e in entries {
+        assert_eq!(e["record"]["statement"]["kind"], e["kind"], "{hist:#}");
+        assert_eq!(e["record"]["statement"]["releaseTag"], e["tag"], "{hist:#}");
+        assert_eq!(e["record"]["signed"], true);
+    }
+    assert_eq!(entries[0]["record"]["statement"]["from"], d2.as_str(), "the rollback's record says where from");
+    let plain = f.at(&t(5), &["history", SINGLE, "--output", "json"]).code(0).json();
+    assert!(plain["entries"][0].get("record").is_none(), "records only when asked for");
+    let ins = f.at(&t(5), &["inspect", &format!("{}/{REPO}@{d2}", f.host), "--records", "--output", "json"]).code(0).json();
+    assert_eq!(ins["records"].as_array().unwrap().len(), 2, "{ins:#}");
+    assert_eq!(ins["endOfLife"], "2026-11-02");
+
     // verify: every record of d1 checks out with the public key, and says who moved it where
     let reference = format!("{}/{REPO}@{d1}", f.host);
     let doc = f.at(&t(5), &["verify", &reference, "--key", public.to_str().unwrap(), "--output", "json"]).code(0).json();
