@@ -9,6 +9,7 @@ pub mod images;
 pub mod layout;
 pub mod repo;
 mod proxy;
+mod referrers_api;
 mod registry;
 
 pub use proxy::{Counts, Event, Fault, FaultPlan, PathKind, Proxy};

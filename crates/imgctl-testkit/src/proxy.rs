@@ -166,6 +166,7 @@ struct State {
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     gate: Mutex<Option<Gate>>,
+    referrers: crate::referrers_api::Referrers,
 }
 
 /// Decrements the in-flight count when a request is done.
@@ -210,6 +211,7 @@ impl Proxy {
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             gate: Mutex::new(None),
+            referrers: Default::default(),
         });
         let st = state.clone();
         runtime.spawn(async move {
@@ -272,6 +274,11 @@ impl Proxy {
         *self.state.gate.lock().expect("gate lock") = Some(Gate::new(user, password));
     }
 
+    /// From now on, answers the referrers API like a registry that has it (`referrers_api.rs`).
+    pub fn enable_referrers_api(&self) {
+        self.state.referrers.enable();
+    }
+
     /// Forgets the requests seen so far.
     pub fn reset(&self) {
         self.state.events.lock().expect("events lock").clear();
@@ -316,6 +323,10 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             return Ok(r.body(full(body))?);
         }
     }
+    if let Some((headers, body)) = state.referrers.answer(&method, &path) {
+        let r = headers.into_iter().fold(Response::builder().status(200), |r, (k, v)| r.header(k, v));
+        return Ok(r.body(full(body))?);
+    }
     let error_body = |code: &str| full(format!(r#"{{"errors":[{{"code":"{code}","message":"injected by the test proxy"}}]}}"#));
     match &fault {
         Some(Fault::TooManyRequests { retry_after_secs }) => {
@@ -330,6 +341,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     }
     let (parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
+    let sent = body.clone();
     let mut fwd = state.http.request(parts.method.clone(), format!("http://{}{}", state.upstream, path)).body(body);
     for (name, value) in &parts.headers {
         if !matches!(name.as_str(), "host" | "connection" | "transfer-encoding" | "content-length") {
@@ -338,6 +350,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     }
     let up = fwd.send().await?;
     let mut resp = Response::builder().status(StatusCode::from_u16(up.status().as_u16())?);
+    if method == "PUT" && kind == PathKind::Manifest && up.status().is_success()
+        && let Some(subject) = state.referrers.on_put(&path, &sent)
+    {
+        resp = resp.header("oci-subject", subject);
+    }
     let alter = matches!(fault, Some(Fault::AlterManifest | Fault::ReverseTags)) && up.status().is_success();
     for (name, value) in up.headers() {
         let n = name.as_str();
