@@ -13,9 +13,15 @@ use std::sync::Mutex;
 use serde_json::{Value, json};
 use sha2::Digest;
 
-/// Referrers by (repository, subject digest).
+/// Referrers lists by (repository, subject digest).
+type Lists = BTreeMap<(String, String), Vec<Value>>;
+
+/// An answer: headers and body.
+type Answer = (Vec<(&'static str, String)>, Vec<u8>);
+
+/// The lists, once enabled.
 #[derive(Debug, Default)]
-pub(crate) struct Referrers(Mutex<Option<BTreeMap<(String, String), Vec<Value>>>>);
+pub(crate) struct Referrers(Mutex<Option<Lists>>);
 
 impl Referrers {
     pub(crate) fn enable(&self) {
@@ -23,7 +29,7 @@ impl Referrers {
     }
 
     /// The answer to a referrers GET (`Some((headers, index body))`), when enabled.
-    pub(crate) fn answer(&self, method: &str, path: &str) -> Option<(Vec<(&'static str, String)>, Vec<u8>)> {
+    pub(crate) fn answer(&self, method: &str, path: &str) -> Option<Answer> {
         let guard = self.0.lock().expect("referrers lock");
         let map = guard.as_ref()?;
         let (p, query) = path.split_once('?').unwrap_or((path, ""));
