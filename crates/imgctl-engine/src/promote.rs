@@ -126,6 +126,8 @@ async fn one<R: Registry>(
                 let m = Move { variant: v, channel: &opts.channel, manifest, time: target.next_time(ctx.move_time()), rolled_back_from: None, note };
                 moves::repair(ctx.registry, ctx.repo, ctx.fleet, &m).await?;
                 reason = "already there; recorded the missing release tag".into();
+            } else if crate::records::finish(ctx, v, &opts.channel, manifest, &target, "promote", Some(source_id)).await? {
+                reason = "already there; attached the missing record".into();
             }
             Ok(with_from(ActionResult { to: current.clone(), reason: Some(reason), ..result(v, Some(&opts.channel), Action::Unchanged) }))
         }

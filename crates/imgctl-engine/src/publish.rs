@@ -167,6 +167,8 @@ pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str
             let note = ctx.note(None, "publish", format!("published {immutable} (recorded by a later run)"), Some(source_id));
             let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time: channel.next_time(ctx.move_time()), rolled_back_from: None, note };
             moves::repair(ctx.registry, ctx.repo, ctx.fleet, &m).await?;
+        } else if crate::records::finish(ctx, v, &opts.channel, &image.top, &channel, "publish", Some(source_id)).await? {
+            return Ok(r(Action::Unchanged, format!("{immutable} is already on {}; attached the missing record", opts.channel)));
         }
         return Ok(r(Action::Unchanged, format!("{immutable} is already on {}", opts.channel)));
     }

@@ -179,3 +179,42 @@ pub async fn read_all<R: Registry>(registry: &R, repo: &str, digest: &str, key: 
     out.sort_by(|a, b| a.statement.as_ref().map(|s| s.time).cmp(&b.statement.as_ref().map(|s| s.time)));
     Ok((out, eol))
 }
+
+/// For a channel already at `m`'s digest (an up-to-date promote or publish): attaches the
+/// record of that move when the digest has no record of this variant's channel yet — a
+/// run that wrote the release tag but failed before its record, finished by the next run
+/// (one referrers read when the record is there). True when it attached one.
+pub async fn ensure_recorded<R: Registry>(registry: &R, repo: &str, fleet: &Fleet, m: &Move<'_>, note: &Note<'_>) -> Result<bool, RegistryError> {
+    let entries = referrers::list(registry, repo, &m.manifest.digest).await?;
+    let recorded = entries.iter().any(|e| {
+        let ann = annotations(e);
+        kind_of(e.get("artifactType").and_then(Value::as_str), &ann) == ArtifactKind::Record
+            && ann.get("dev.imgctl.variant") == Some(&m.variant.name)
+            && ann.get("dev.imgctl.channel").map(String::as_str) == Some(m.channel)
+    });
+    if recorded {
+        return Ok(false);
+    }
+    attach_move(registry, repo, fleet, m, note).await?;
+    Ok(true)
+}
+
+/// [`ensure_recorded`] for the newest move of `history` to `manifest` (nothing with records
+/// off, in a dry run, or when no move explains the digest).
+pub async fn finish<R: Registry>(
+    ctx: &crate::Ctx<'_, R>,
+    v: &imgctl_core::fleet::Variant,
+    channel: &str,
+    manifest: &RawManifest,
+    history: &imgctl_core::history::ChannelHistory,
+    kind: &'static str,
+    source_id: Option<&str>,
+) -> Result<bool, RegistryError> {
+    let d12 = imgctl_core::history::digest12(&manifest.digest);
+    let Some(mv) = history.moves.iter().rev().find(|m| m.digest12 == d12) else { return Ok(false) };
+    let Some(note) = ctx.note(None, kind, "recorded by a later run (the move's own run did not attach it)", source_id).filter(|_| !ctx.dry_run) else {
+        return Ok(false);
+    };
+    let m = Move { variant: v, channel, manifest, time: mv.time, rolled_back_from: None, note: Some(note.clone()) };
+    ensure_recorded(ctx.registry, ctx.repo, ctx.fleet, &m, &note).await
+}

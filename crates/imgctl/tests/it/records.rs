@@ -219,3 +219,28 @@ fn records_off_cost_nothing_and_records_on_cost_a_few_requests_per_move() {
     assert_eq!(extra_blob, 4, "{on:?}");
     eprintln!("records on: +{extra_manifest} manifest and +{extra_blob} blob requests per move ({} in all vs {})", on.total(), off.total());
 }
+
+#[test]
+fn a_move_left_without_its_record_gets_it_from_the_next_run() {
+    // moves made before records were on stand for a run that wrote the release tag and
+    // stopped before the record: re-running attaches it, once
+    let f = Fleet::new("0s");
+    let (dir, d1) = f.build(ARM, 80);
+    f.at(&t(0), &["publish", ARM, "--image", dir.to_str().unwrap()]).code(0);
+    f.at(&t(1), &["promote", "--variant", ARM]).code(0);
+    assert!(referrers(&f, &d1).is_empty());
+    enable_records(&f, "{ enabled: true }");
+    let again = f.at(&t(2), &["publish", ARM, "--image", dir.to_str().unwrap(), "--output", "json"]).code(0).json();
+    assert_eq!(again["results"][0]["action"], "unchanged");
+    assert!(again["results"][0]["reason"].as_str().unwrap().contains("attached the missing record"), "{again:#}");
+    let doc = f.at(&t(2), &["promote", "--variant", ARM, "--output", "json"]).code(0).json();
+    assert!(doc["results"][0]["reason"].as_str().unwrap().contains("attached the missing record"), "{doc:#}");
+    assert_eq!(moves(&f, &d1), vec![("latest".into(), "promote".into(), None, d1.clone()), ("staging".into(), "publish".into(), None, d1.clone())]);
+    // the statement keeps the move's own time (from its release tag)
+    let times: Vec<String> = statements(&f, &d1).iter().map(|(_, s)| s["predicate"]["time"].as_str().unwrap().to_string()).collect();
+    assert!(times.iter().all(|x| x.starts_with("2026-11-02T09") || x.starts_with("2026-11-02T10")), "{times:?}");
+    // and only once
+    let third = f.at(&t(3), &["promote", "--variant", ARM, "--output", "json"]).code(0).json();
+    assert_eq!(third["results"][0]["reason"], "already there", "{third:#}");
+    assert_eq!(referrers(&f, &d1).len(), 2);
+}
