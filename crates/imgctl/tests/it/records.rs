@@ -37,7 +37,14 @@ fn moves_attach_signed_records_that_verify_and_a_tampered_one_fails() {
 
     // publish (PKCS#8 key from the flag), promote (SEC1 key from the environment), a second build, rollback
     f.at(&t(0), &["publish", SINGLE, "--image", dir1.to_str().unwrap(), "--sign-key", key_arg, "-vv"]).code(0);
-    let sec1_run = f.sb.cmd().env("IMGCTL_NOW", t(1)).env("IMGCTL_INSECURE_REGISTRIES", &f.host).env("IMGCTL_SIGNING_KEY", &sec1).args(["promote", "--variant", SINGLE, "-vv"]).output().unwrap();
+    let sec1_run = f.sb.cmd().env("IMGCTL_NOW", t(1)).env("IMGCTL_INSECURE_REGISTRIES", &f.host).env("IMGCTL_SIGNING_KEY", &sec1)
+        .env("GITHUB_ACTOR", "ci-bot")
+        .env("GITHUB_SERVER_URL", "https://github.example")
+        .env("GITHUB_REPOSITORY", "acme/images")
+        .env("GITHUB_RUN_ID", "4242")
+        .args(["promote", "--variant", SINGLE, "-vv"])
+        .output()
+        .unwrap();
     let sec1_run = crate::support::Run::from(sec1_run);
     sec1_run.code(0);
     f.change_sources();
@@ -73,6 +80,11 @@ fn moves_attach_signed_records_that_verify_and_a_tampered_one_fails() {
         assert!(p["commit"].as_str().is_some_and(|c| c.len() == 40), "the manifest revision's commit: {p:#}");
         assert!(p["releaseTag"].as_str().is_some_and(|t| t.starts_with(SINGLE)), "{p:#}");
     }
+    // who: the promote ran "in GitHub Actions"
+    let promoted: Vec<Value> = statements(&f, &d1).into_iter().map(|(_, s)| s).filter(|s| s["predicate"]["kind"] == "promote").collect();
+    assert_eq!(promoted[0]["predicate"]["actor"], "ci-bot");
+    assert_eq!(promoted[0]["predicate"]["runUrl"], "https://github.example/acme/images/actions/runs/4242");
+    assert!(promoted[0]["predicate"]["reason"].as_str().unwrap().starts_with("soak of 0s met"), "{:#}", promoted[0]);
     // the digest rolled back from carries docker-tools' lifecycle mark
     let marks: Vec<Value> = referrers(&f, &d2).into_iter().filter(|e| e["artifactType"] == "application/vnd.microsoft.artifact.lifecycle").collect();
     assert_eq!(marks.len(), 1, "{marks:#?}");
@@ -93,6 +105,18 @@ fn moves_attach_signed_records_that_verify_and_a_tampered_one_fails() {
     let ins = f.at(&t(5), &["inspect", &format!("{}/{REPO}@{d2}", f.host), "--records", "--output", "json"]).code(0).json();
     assert_eq!(ins["records"].as_array().unwrap().len(), 2, "{ins:#}");
     assert_eq!(ins["endOfLife"], "2026-11-02");
+
+    // --help never shows the key the environment holds
+    let pem_text = std::fs::read_to_string(&key).unwrap();
+    let help = f.sb.cmd().env("IMGCTL_SIGNING_KEY", &pem_text).args(["promote", "--help"]).output().unwrap();
+    let help = crate::support::Run::from(help);
+    assert!(help.stdout.contains("--sign-key") && secret_lines.iter().all(|l| !help.stdout.contains(l.as_str())), "{}", help.stdout);
+    // a bad key file is a clear error that quotes none of it
+    f.sb.write("keys/broken.pem", &pem_text.replace('M', "x"));
+    let broken = f.at(&t(5), &["rollback", SINGLE, "--sign-key", "keys/broken.pem"]);
+    broken.code(1);
+    assert!(broken.stderr.contains("signing key"), "{}", broken.stderr);
+    assert!(secret_lines.iter().all(|l| !broken.stderr.contains(l.as_str()) && !broken.stderr.contains(&l.replace('M', "x"))));
 
     // verify: every record of d1 checks out with the public key, and says who moved it where
     let reference = format!("{}/{REPO}@{d1}", f.host);
