@@ -101,8 +101,8 @@ pub async fn attach_move<R: Registry>(registry: &R, repo: &str, fleet: &Fleet, m
 /// Whether `entries` (a referrers list) holds a lifecycle mark; its date when it does.
 pub fn lifecycle_date(entries: &[Value]) -> Option<NaiveDate> {
     entries.iter().find_map(|e| {
-        let ann = annotations(e);
-        (kind_of(e.get("artifactType").and_then(Value::as_str), &ann) == ArtifactKind::Lifecycle)
+        let (kind, ann) = entry_kind(e);
+        (kind == ArtifactKind::Lifecycle)
             .then(|| ann.get(artifact::EOL_ANNOTATION).and_then(|d| NaiveDate::parse_from_str(d.get(..10).unwrap_or(d), "%Y-%m-%d").ok()))
             .flatten()
     })
@@ -110,6 +110,12 @@ pub fn lifecycle_date(entries: &[Value]) -> Option<NaiveDate> {
 
 fn annotations(e: &Value) -> std::collections::BTreeMap<String, String> {
     e.get("annotations").and_then(|a| serde_json::from_value(a.clone()).ok()).unwrap_or_default()
+}
+
+/// What a referrers-list entry is, and its annotations.
+fn entry_kind(e: &Value) -> (ArtifactKind, std::collections::BTreeMap<String, String>) {
+    let ann = annotations(e);
+    (kind_of(e.get("artifactType").and_then(Value::as_str), &ann), ann)
 }
 
 /// How long to wait before the last check of a referrers index (tag schema): longer than
@@ -157,7 +163,7 @@ pub async fn read_all<R: Registry>(registry: &R, repo: &str, digest: &str, key: 
     let eol = lifecycle_date(&entries);
     let mut out = Vec::new();
     for e in &entries {
-        if kind_of(e.get("artifactType").and_then(Value::as_str), &annotations(e)) != ArtifactKind::Record {
+        if entry_kind(e).0 != ArtifactKind::Record {
             continue;
         }
         let Some(d) = e.get("digest").and_then(Value::as_str) else { continue };
@@ -187,8 +193,8 @@ pub async fn read_all<R: Registry>(registry: &R, repo: &str, digest: &str, key: 
 pub async fn ensure_recorded<R: Registry>(registry: &R, repo: &str, fleet: &Fleet, m: &Move<'_>, note: &Note<'_>) -> Result<bool, RegistryError> {
     let entries = referrers::list(registry, repo, &m.manifest.digest).await?;
     let recorded = entries.iter().any(|e| {
-        let ann = annotations(e);
-        kind_of(e.get("artifactType").and_then(Value::as_str), &ann) == ArtifactKind::Record
+        let (kind, ann) = entry_kind(e);
+        kind == ArtifactKind::Record
             && ann.get("dev.imgctl.variant") == Some(&m.variant.name)
             && ann.get("dev.imgctl.channel").map(String::as_str) == Some(m.channel)
     });
