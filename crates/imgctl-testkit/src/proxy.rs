@@ -323,10 +323,6 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             return Ok(r.body(full(body))?);
         }
     }
-    if let Some((headers, body)) = state.referrers.answer(&method, &path) {
-        let r = headers.into_iter().fold(Response::builder().status(200), |r, (k, v)| r.header(k, v));
-        return Ok(r.body(full(body))?);
-    }
     let error_body = |code: &str| full(format!(r#"{{"errors":[{{"code":"{code}","message":"injected by the test proxy"}}]}}"#));
     match &fault {
         Some(Fault::TooManyRequests { retry_after_secs }) => {
@@ -338,6 +334,10 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         Some(Fault::Drop) => return Err("injected: connection dropped".into()),
         Some(Fault::Slow { millis }) => tokio::time::sleep(std::time::Duration::from_millis(*millis)).await,
         _ => {}
+    }
+    if let Some((headers, body)) = state.referrers.answer(&method, &path) {
+        let r = headers.into_iter().fold(Response::builder().status(200), |r, (k, v)| r.header(k, v));
+        return Ok(r.body(full(body))?);
     }
     let (parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();

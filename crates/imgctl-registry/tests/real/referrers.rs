@@ -67,3 +67,21 @@ async fn with_the_api_the_registry_keeps_the_list_and_no_index_tag_is_written() 
     assert!(s.via.referrers_api(repo, &other.digest).await.unwrap().is_some_and(|m| m.bytes.len() > 2));
     assert!(list(&s.via, repo, &other.digest).await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apis_error_answers_are_errors_not_a_fallback_and_5xx_is_retried() {
+    use imgctl_testkit::{Fault, FaultPlan, PathKind};
+    let s = Setup::anonymous();
+    s.proxy.enable_referrers_api();
+    let repo = "team/refs-errors";
+    let subject = push_image(&s.direct, repo, "v1", &image(Flavor::Oci, "amd64", 1, 6)).await;
+    s.ready(repo, Access::Pull).await;
+    // the referrers endpoint is the proxy's `Other` kind of path
+    s.proxy.set_faults(FaultPlan { kinds: vec![PathKind::Other], ..FaultPlan::always(Fault::Status(403)) });
+    let e = s.via.referrers_api(repo, &subject.digest).await.unwrap_err();
+    assert!(e.is_access(), "a refusal is an access error (exit 3), never read as 'no API': {e}");
+    assert!(list(&s.via, repo, &subject.digest).await.is_err(), "list does not fall back on a refusal");
+    s.proxy.set_faults(FaultPlan { kinds: vec![PathKind::Other], max: Some(2), ..FaultPlan::always(Fault::Status(503)) });
+    assert!(s.via.referrers_api(repo, &subject.digest).await.unwrap().is_some(), "503 twice, then the list");
+    s.proxy.clear_faults();
+}
