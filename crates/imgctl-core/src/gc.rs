@@ -13,6 +13,11 @@ use crate::duration::Duration;
 use crate::history::{ChannelHistory, Move, MoveKind, digest12};
 use crate::tags::{TagIndex, TagKind};
 
+#[path = "gc_consumers.rs"]
+mod consumers;
+pub use consumers::Pins;
+use consumers::{protect_pins, protect_records, referrers_subject};
+
 /// However old, the newest this many distinct digests of every channel's history stay.
 pub const RECENT_DIGESTS: usize = 3;
 /// However old, the digests `rollback` would go to this many times in a row stay.
@@ -73,12 +78,20 @@ pub enum Why {
     ChildOfDeleted(String),
     /// Would be deleted, but `--max-deletes N` was reached: left for a later run.
     Deferred(usize),
+    /// A consumer pins this digest (`file:line`, from `--protect-usages` / `--protect-from`).
+    Pinned(String),
+    /// A consumer uses a tag that points at it (tag, `file:line`).
+    PinnedTag(String, String),
+    /// The referrers index (`sha256-<hex>`) of a digest that stays: its records stay too.
+    RecordsOf(String),
+    /// (deleted) The referrers index of a digest that is deleted or gone: its records go with it.
+    RecordsOfDeleted(String),
 }
 
 impl Why {
     /// True for the reasons that protect a digest.
     pub fn protects(&self) -> bool {
-        !matches!(self, Why::OldRelease(_) | Why::OldImmutable(..) | Why::ChildOfDeleted(_))
+        !matches!(self, Why::OldRelease(_) | Why::OldImmutable(..) | Why::ChildOfDeleted(_) | Why::RecordsOfDeleted(_))
     }
 }
 
@@ -100,6 +113,10 @@ impl fmt::Display for Why {
             Why::OldImmutable(t, n) => write!(f, "immutable tag {t} is build #{n}, beyond --keep"),
             Why::ChildOfDeleted(d) => write!(f, "child of deleted index {} only", short(d)),
             Why::Deferred(n) => write!(f, "left for a later run: --max-deletes {n} reached"),
+            Why::Pinned(at) => write!(f, "pinned by a consumer at {at}"),
+            Why::PinnedTag(t, at) => write!(f, "tag {t} is used by a consumer at {at}"),
+            Why::RecordsOf(d) => write!(f, "records of {}, which stays", short(d)),
+            Why::RecordsOfDeleted(d) => write!(f, "records of {}, which is deleted or gone", short(d)),
         }
     }
 }
@@ -206,13 +223,23 @@ struct VariantFacts {
 
 /// Plans a gc of the repository described by `inv` (see `docs/GC.md` for the rules).
 pub fn plan(index: &TagIndex<'_>, inv: &Inventory, opts: &GcOptions) -> GcPlan {
+    plan_with(index, inv, opts, &Pins::default())
+}
+
+/// [`plan`], also keeping what consumers use (`pins`) whatever its age.
+pub fn plan_with(index: &TagIndex<'_>, inv: &Inventory, opts: &GcOptions, pins: &Pins) -> GcPlan {
     let mut f = Facts::default();
+    let mut referrers: Vec<(String, String)> = Vec::new();
     let mut variants: BTreeMap<String, VariantFacts> = BTreeMap::new();
     let mut orphans = BTreeSet::new();
     let mut rollbacks: Vec<(String, String, String)> = Vec::new();
     let window_start = opts.now - opts.older_than.to_chrono();
     for (tag, digest) in &inv.tags {
         f.tags.entry(digest.clone()).or_default().push(tag.clone());
+        if let Some(subject) = referrers_subject(tag) {
+            referrers.push((digest.clone(), subject));
+            continue;
+        }
         let Ok(p) = index.parse(tag) else {
             f.add(digest, Why::Foreign(tag.clone()));
             continue;
@@ -251,10 +278,17 @@ pub fn plan(index: &TagIndex<'_>, inv: &Inventory, opts: &GcOptions) -> GcPlan {
         protect_channels(&mut f, name, vf, &inv.tags);
         protect_immutables(&mut f, vf, opts.keep);
     }
+    protect_pins(&mut f, inv, pins);
     loop {
         protect_children(&mut f, inv);
-        if !protect_rejections(&mut f, &rollbacks) {
+        let rejections = protect_rejections(&mut f, &rollbacks);
+        if !protect_records(&mut f, &referrers) && !rejections {
             break;
+        }
+    }
+    for (index_digest, subject) in &referrers {
+        if !f.protected(index_digest) {
+            f.add(index_digest, Why::RecordsOfDeleted(subject.clone()));
         }
     }
     let mut out = GcPlan { orphan_variants: orphans.into_iter().collect(), ..GcPlan::default() };

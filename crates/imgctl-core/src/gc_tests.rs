@@ -33,6 +33,10 @@ struct Sim {
     now: i64,
     next: u64,
     builds: BTreeMap<String, Vec<String>>,
+    /// Attach a record to the digest of every move (a `sha256-<hex>` index, rewritten).
+    records: bool,
+    /// Subject → its records' artifact digests.
+    artifacts: BTreeMap<String, Vec<String>>,
 }
 
 impl Sim {
@@ -60,6 +64,14 @@ impl Sim {
         }
         self.inv.tags.insert(rel, d.to_string());
         self.now += 1;
+        if self.records {
+            let (index, artifact) = (self.fresh(), self.fresh());
+            let list = self.artifacts.entry(d.to_string()).or_default();
+            list.push(artifact);
+            let list = list.clone();
+            self.inv.tags.insert(d.replacen(':', "-", 1), index.clone());
+            self.inv.children.insert(index, list);
+        }
     }
     /// A new build (or, with `reuse`, the bytes of an earlier one) under a new source id.
     fn publish(&mut self, v: &str, index: bool, share: bool, reuse: Option<usize>) {
@@ -70,7 +82,8 @@ impl Sim {
                 let d = self.fresh();
                 if index {
                     let mut kids = vec![self.fresh(), self.fresh()];
-                    if share && let Some(other) = self.inv.children.values().next() {
+                    let images = self.inv.children.iter().filter(|(d, _)| !self.artifacts.values().flatten().any(|a| self.inv.children[*d].contains(a)));
+                    if share && let Some((_, other)) = images.into_iter().next() {
                         kids[1] = other[0].clone();
                     }
                     self.inv.children.insert(d.clone(), kids);
@@ -143,6 +156,8 @@ fn directly_protected(index: &TagIndex<'_>, inv: &Inventory, o: &GcOptions) -> B
     let mut immutables: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for (tag, d) in &inv.tags {
         match index.parse(tag) {
+            // a referrers index (records) follows its subject: checked in `consumers`
+            Err(_) if tag.starts_with("sha256-") => {}
             Err(_) => {
                 out.insert(d.clone());
             }
@@ -226,9 +241,13 @@ fn check(inv: &Inventory, o: &GcOptions) -> Result<(), TestCaseError> {
 }
 
 fn simulate(ops: &[(u8, u8, u8)], with_foreign: bool) -> Sim {
+    simulate_with(ops, with_foreign, false)
+}
+
+fn simulate_with(ops: &[(u8, u8, u8)], with_foreign: bool, records: bool) -> Sim {
     let f = fleet(MANIFEST);
     let index = TagIndex::new(&f);
-    let mut s = Sim::default();
+    let mut s = Sim { records, ..Sim::default() };
     for &(op, var, arg) in ops {
         let v = [BASE, MID, GONE][usize::from(var % 3)];
         s.now += i64::from(arg % 48);
@@ -387,3 +406,6 @@ proptest! {
         }
     }
 }
+
+#[path = "gc_consumers_tests.rs"]
+mod consumers;

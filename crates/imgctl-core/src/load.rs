@@ -144,8 +144,8 @@ fn strip_position(message: &str) -> &str {
     message.rsplit_once(" at line ").map_or(message, |(m, _)| m)
 }
 
-const MANIFEST_KEYS: [&str; 9] =
-    ["version", "registry", "repository", "registryKind", "osDefinitions", "tagSchema", "channels", "variants", "mirrors"];
+const MANIFEST_KEYS: [&str; 10] =
+    ["version", "registry", "repository", "registryKind", "osDefinitions", "tagSchema", "channels", "variants", "mirrors", "records"];
 const REQUIRED_KEYS: [&str; 7] =
     ["version", "registry", "repository", "osDefinitions", "tagSchema", "channels", "variants"];
 
@@ -175,6 +175,7 @@ fn read_manifest(r: &mut Reader<'_>, root: &Value) -> Option<Manifest> {
     let registry_kind = top.get("registryKind").and_then(|v| r.de(v, "registryKind"));
     let os_definitions: Option<String> = r.de(&get("osDefinitions"), "osDefinitions");
     let tag_schema: Option<TagSchema> = r.de(&get("tagSchema"), "tagSchema");
+    let records: Option<crate::manifest::Records> = top.get("records").and_then(|v| r.de(v, "records"));
     let mut channels = IndexMap::new();
     match top.get("channels") {
         Some(Value::Mapping(map)) => {
@@ -218,6 +219,7 @@ fn read_manifest(r: &mut Reader<'_>, root: &Value) -> Option<Manifest> {
         channels,
         variants,
         mirrors,
+        records,
     })
 }
 

@@ -37,6 +37,9 @@ pub struct Manifest {
     /// Other registries/repositories every move is repeated on, after this one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mirrors: Vec<Mirror>,
+    /// Promotion records and lifecycle marks in the registry (`docs/RECORDS.md`); off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<Records>,
 }
 
 /// A mirror: another repository (on this or another registry) that every publish copies
@@ -104,6 +107,25 @@ impl Verify {
         self.timeout.unwrap_or(Self::DEFAULT_TIMEOUT)
     }
 }
+
+/// The `records:` block: what channel moves leave in the registry besides tags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Records {
+    /// Attach an in-toto statement to the digest of every channel move (OCI referrer).
+    pub enabled: bool,
+    /// Require a signing key (`--sign-key` / `IMGCTL_SIGNING_KEY`): every record is a
+    /// signed DSSE envelope, and a move without a key is refused before anything changes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sign: bool,
+    /// How long a digest must have left every channel before `mark-eol` marks it end of
+    /// life (default 7d).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eol_grace: Option<Duration>,
+}
+
+/// The default of `records.eolGrace`: 7 days.
+pub const DEFAULT_EOL_GRACE_SECS: u64 = 7 * 24 * 3600;
 
 /// Tag rendering rules shared by every variant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

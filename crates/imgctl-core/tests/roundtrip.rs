@@ -105,6 +105,7 @@ fn fleet(gens: &[Gen], bare_latest: bool) -> Fleet {
         channels,
         variants,
         mirrors: Vec::new(),
+        records: None,
     };
     let (fleet, findings) = Fleet::new(manifest, "m.yaml", SpanIndex::default(), os, SpanIndex::default());
     assert!(findings.is_empty(), "{findings:?}");

@@ -86,6 +86,11 @@ pub struct GcArgs {
 
 /// Plans (and with `ctx.dry_run == false` applies) a gc of the repository.
 pub async fn gc<R: Registry>(ctx: &Ctx<'_, R>, args: GcArgs) -> Result<GcReport, EngineError> {
+    gc_with(ctx, args, &gc::Pins::default()).await
+}
+
+/// [`gc`] that also keeps whatever consumers use (`pins`: from `usages` scans or reports).
+pub async fn gc_with<R: Registry>(ctx: &Ctx<'_, R>, args: GcArgs, pins: &gc::Pins) -> Result<GcReport, EngineError> {
     let n = Counter::default();
     let opts = GcOptions { keep: args.keep, older_than: args.older_than, now: ctx.now };
     let index = TagIndex::new(ctx.fleet);
@@ -93,7 +98,7 @@ pub async fn gc<R: Registry>(ctx: &Ctx<'_, R>, args: GcArgs) -> Result<GcReport,
     let mut media = BTreeMap::new();
     list(ctx, &n, &index, &mut inv, &mut media).await?;
     children(ctx, &n, &mut inv, &media).await?;
-    let mut plan = gc::plan(&index, &inv, &opts);
+    let mut plan = gc::plan_with(&index, &inv, &opts, pins);
     let mut lists = 1;
     if !ctx.dry_run && !plan.delete.is_empty() {
         // re-check: tags written since the first listing (a publish or move racing us)
@@ -102,7 +107,7 @@ pub async fn gc<R: Registry>(ctx: &Ctx<'_, R>, args: GcArgs) -> Result<GcReport,
         let still: BTreeSet<&String> = again.iter().collect();
         inv.tags.retain(|t, _| still.contains(t));
         children(ctx, &n, &mut inv, &media).await?;
-        let replanned = gc::plan(&index, &inv, &opts);
+        let replanned = gc::plan_with(&index, &inv, &opts, pins);
         let before: BTreeSet<String> = plan.delete.iter().map(|d| d.digest.clone()).collect();
         let (delete, late): (Vec<DigestPlan>, Vec<DigestPlan>) = replanned.delete.into_iter().partition(|d| before.contains(&d.digest));
         let mut keep = replanned.keep;
@@ -343,7 +348,7 @@ mod tests {
     async fn run(r: &Racing, dry_run: bool) -> GcReport {
         let f = fleet();
         let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
-        let ctx = Ctx { registry: r, repo: REPO, fleet: &f, now, started: None, concurrency: 4, dry_run, progress: &NoProgress, mirrors: &[], gate: None };
+        let ctx = Ctx { registry: r, repo: REPO, fleet: &f, now, started: None, concurrency: 4, dry_run, progress: &NoProgress, mirrors: &[], gate: None, records: None };
         gc(&ctx, GcArgs { keep: 1, older_than: imgctl_core::duration::Duration(0), max_deletes: None }).await.expect("gc")
     }
 

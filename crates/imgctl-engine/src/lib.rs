@@ -16,11 +16,13 @@ pub mod gc;
 mod gc_delete;
 pub mod history;
 pub mod layout;
+pub mod lifecycle;
 pub mod mirror;
 pub mod moves;
 pub mod promote;
 pub mod publish;
 pub mod recheck;
+pub mod records;
 pub mod rollback;
 pub mod status;
 pub mod verify;
@@ -81,6 +83,8 @@ pub struct Ctx<'a, R: Registry> {
     pub mirrors: &'a [mirror::Mirror<'a, R>],
     /// The verification gate `promote` runs (None: no verifier, e.g. `--skip-verify`).
     pub gate: Option<&'a verify::Gate<'a>>,
+    /// Promotion records: attached to every move's digest when set (manifest `records:`).
+    pub records: Option<&'a records::Recorder>,
 }
 
 impl<R: Registry> std::fmt::Debug for Ctx<'_, R> {
@@ -89,7 +93,12 @@ impl<R: Registry> std::fmt::Debug for Ctx<'_, R> {
     }
 }
 
-impl<R: Registry> Ctx<'_, R> {
+impl<'a, R: Registry> Ctx<'a, R> {
+    /// The note of a move for its record (None with records off).
+    pub fn note(&self, from: Option<&str>, kind: &'static str, reason: impl Into<String>, source_id: Option<&str>) -> Option<records::Note<'a>> {
+        self.records.map(|recorder| records::Note { recorder, from: from.map(str::to_string), kind, reason: reason.into(), source_id: source_id.map(str::to_string) })
+    }
+
     /// The time to record a move made now: `now` plus the time the command has run, so a
     /// long run (or a race with another writer that started later) records moves in the
     /// order they happened.

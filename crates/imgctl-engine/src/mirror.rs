@@ -187,7 +187,7 @@ async fn one<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, f: &Follow<'_>, l
             &fetched
         }
     };
-    let mv = f.record.as_ref().map(|(t, rb)| Move { variant: f.variant, channel: f.channel, manifest, time: *t, rolled_back_from: rb.as_deref() });
+    let mv = f.record.as_ref().map(|(t, rb)| Move { variant: f.variant, channel: f.channel, manifest, time: *t, rolled_back_from: rb.as_deref(), note: None });
     if current.as_deref() == Some(f.digest.as_str()) {
         let Some(rel) = release.filter(|_| mv.is_some()) else {
             return Ok(row(Action::Unchanged, current.clone(), "in step with the primary".into()));

@@ -47,6 +47,8 @@ pub struct Move<'a> {
     pub time: DateTime<Utc>,
     /// For a rollback: the digest moved away from.
     pub rolled_back_from: Option<&'a str>,
+    /// With records on: what the move was, for the record attached after the release tag.
+    pub note: Option<crate::records::Note<'a>>,
 }
 
 /// The alias tags that move with `channel` (`{alias}{suffix}`).
@@ -85,10 +87,14 @@ pub async fn repair<R: Registry>(registry: &R, repo: &str, fleet: &Fleet, m: &Mo
     record(registry, repo, fleet, m).await
 }
 
-/// Writes the release tag of a move (1 request).
+/// Writes the release tag of a move (1 request), then, with records on, attaches the
+/// move's record to the digest (`records.rs`; none of its requests when off).
 pub async fn record<R: Registry>(registry: &R, repo: &str, fleet: &Fleet, m: &Move<'_>) -> Result<(), RegistryError> {
     if let Some(tag) = fleet.release_tag(m.variant, m.channel, m.time, &m.manifest.digest, m.rolled_back_from) {
         registry.put_manifest(repo, &tag, m.manifest).await?;
+    }
+    if let Some(note) = &m.note {
+        crate::records::attach_move(registry, repo, fleet, m, note).await?;
     }
     Ok(())
 }

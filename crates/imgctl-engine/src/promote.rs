@@ -5,7 +5,7 @@
 use futures_util::StreamExt;
 use imgctl_core::duration::Duration;
 use imgctl_core::fleet::Variant;
-use imgctl_core::history::{RepoHistory, digest12};
+use imgctl_core::history::{ChannelHistory, RepoHistory, digest12};
 use imgctl_core::rollout::{Action, ActionResult, BlockedBy, PromoteInput, Verdict, decide_promote};
 use imgctl_registry::{RawManifest, Registry, RegistryError};
 
@@ -95,7 +95,7 @@ impl Next {
     fn follow<'f>(&'f self, v: &'f Variant, channel: &'f str, history: &RepoHistory) -> Follow<'f> {
         match self {
             Next::Moved { manifest, time, before } => {
-                Follow::moved(&Move { variant: v, channel, manifest, time: *time, rolled_back_from: None }, before.clone())
+                Follow::moved(&Move { variant: v, channel, manifest, time: *time, rolled_back_from: None, note: None }, before.clone())
             }
             Next::At(d) => Follow::at(v, channel, d.clone(), &history.variant(&v.name).channel(channel)),
         }
@@ -160,10 +160,13 @@ async fn one<R: Registry>(
             if !recorded && !ctx.dry_run {
                 // an interrupted run moved the channel but did not record it: record it now
                 let time = target.next_time(ctx.move_time());
-                let m = Move { variant: v, channel: &opts.channel, manifest: &manifest, time, rolled_back_from: None };
+                let note = ctx.note(None, "promote", format!("source id {source_id} (recorded by a later run)"), Some(source_id));
+                let m = Move { variant: v, channel: &opts.channel, manifest: &manifest, time, rolled_back_from: None, note };
                 moves::repair(ctx.registry, ctx.repo, ctx.fleet, &m).await?;
                 reason = "already there; recorded the missing release tag".into();
                 next = Some(Next::Moved { manifest: manifest.clone(), time, before: current.clone() });
+            } else if crate::records::finish(ctx, v, &opts.channel, &manifest, &target, "promote", Some(source_id)).await? {
+                reason = "already there; attached the missing record".into();
             }
             Ok((with_from(ActionResult { to: current.clone(), reason: Some(reason), ..result(v, Some(&opts.channel), Action::Unchanged) }), next))
         }
@@ -191,7 +194,8 @@ async fn one<R: Registry>(
             }
             let manifest = candidate.expect("a move implies a candidate");
             let time = target.next_time(ctx.move_time());
-            let m = Move { variant: v, channel: &opts.channel, manifest: &manifest, time, rolled_back_from: None };
+            let note = ctx.note(current.as_deref(), if opts.force { "forced-promote" } else { "promote" }, why_promoted(ctx, &source, source_name, soak, &to, opts.force), Some(source_id));
+            let m = Move { variant: v, channel: &opts.channel, manifest: &manifest, time, rolled_back_from: None, note };
             Ok(match moves::apply(ctx.registry, ctx.repo, ctx.fleet, &m).await? {
                 MoveOutcome::Moved => (
                     with_from(ActionResult { reason: Some(format!("source id {source_id}")), ..moved }),
@@ -206,6 +210,17 @@ async fn one<R: Registry>(
                 ),
             })
         }
+    }
+}
+
+/// Why a promotion moved, for its record: forced, or how long it soaked on the source.
+fn why_promoted<R: Registry>(ctx: &Ctx<'_, R>, source: &ChannelHistory, source_name: &str, soak: Duration, to: &str, force: bool) -> String {
+    if force {
+        return "forced (--force): soak and rejection checks skipped".into();
+    }
+    match source.first_arrival(digest12(to)) {
+        Some(t) => format!("soak of {soak} met: on {source_name} for {}; not rejected", Duration((ctx.now - t).num_seconds().max(0) as u64)),
+        None => format!("soak of {soak} met; not rejected"),
     }
 }
 
@@ -287,7 +302,7 @@ mod tests {
         let scripted = Scripted::default();
         let gate = Gate { verifier: &scripted, host: "r.invalid".into(), limit: tokio::sync::Semaphore::new(2) };
         let now = chrono::DateTime::parse_from_rfc3339("2026-02-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
-        let ctx = Ctx { registry: &primary, repo: REPO, fleet: &f, now, started: None, concurrency: 2, dry_run: false, progress: &NoProgress, mirrors: &mirrors, gate: Some(&gate) };
+        let ctx = Ctx { registry: &primary, repo: REPO, fleet: &f, now, started: None, concurrency: 2, dry_run: false, progress: &NoProgress, mirrors: &mirrors, gate: Some(&gate), records: None };
         let variants: Vec<&Variant> = f.variants.iter().collect();
         let opts = PromoteOptions { channel: "latest".into(), force: false, skip_verify: false };
         let results = promote(&ctx, &variants, &ids, &opts).await.expect("promote");

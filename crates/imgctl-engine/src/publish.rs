@@ -146,7 +146,7 @@ pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str
         }).collect();
         let channel = history.channel(&opts.channel);
         let f = match &next {
-            Next::Moved(time) => Follow::moved(&Move { variant: v, channel: &opts.channel, manifest: &image.top, time: *time, rolled_back_from: None }, rows[0].from.clone()),
+            Next::Moved(time) => Follow::moved(&Move { variant: v, channel: &opts.channel, manifest: &image.top, time: *time, rolled_back_from: None, note: None }, rows[0].from.clone()),
             Next::At(d) => Follow { manifest: (*d == image.top.digest).then_some(&image.top), ..Follow::at(v, &opts.channel, d.clone(), &channel) },
         };
         rows.extend(crate::mirror::publish(ctx, &image.top, &Fleet::immutable_tag(v, source_id), &f, &local).await);
@@ -201,9 +201,12 @@ async fn primary<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str, im
         let mut next = stays;
         if !recorded && !ctx.dry_run {
             let time = channel.next_time(ctx.move_time());
-            let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time, rolled_back_from: None };
+            let note = ctx.note(None, "publish", format!("published {immutable} (recorded by a later run)"), Some(source_id));
+            let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time, rolled_back_from: None, note };
             moves::repair(ctx.registry, ctx.repo, ctx.fleet, &m).await?;
             next = Some(Next::Moved(time));
+        } else if crate::records::finish(ctx, v, &opts.channel, &image.top, &channel, "publish", Some(source_id)).await? {
+            return Ok((r(Action::Unchanged, format!("{immutable} is already on {}; attached the missing record", opts.channel)), next));
         }
         return Ok((r(Action::Unchanged, format!("{immutable} is already on {}", opts.channel)), next));
     }
@@ -218,7 +221,8 @@ async fn primary<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str, im
         return Ok((r(Action::Moved, format!("dry run: would push {immutable} and move {}", opts.channel)), next));
     }
     let time = channel.next_time(ctx.move_time());
-    let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time, rolled_back_from: None };
+    let note = ctx.note(current.as_deref(), "publish", format!("published {immutable}"), Some(source_id));
+    let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time, rolled_back_from: None, note };
     Ok(match moves::apply(ctx.registry, ctx.repo, ctx.fleet, &m).await? {
         MoveOutcome::Moved => (r(Action::Moved, format!("published {immutable}")), Some(Next::Moved(time))),
         MoveOutcome::Conflict(now) => {

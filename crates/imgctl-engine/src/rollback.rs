@@ -101,10 +101,11 @@ pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str,
     let moved = ActionResult { to: Some(manifest.digest.clone()), ..base(Action::Moved) };
     if ctx.dry_run {
         let r = ActionResult { reason: Some(format!("dry run: would roll back and reject {current_digest}")), ..moved };
-        let m = Move { variant: v, channel, manifest: &manifest, time: history.next_time(ctx.move_time()), rolled_back_from: Some(&current_digest) };
+        let m = Move { variant: v, channel, manifest: &manifest, time: history.next_time(ctx.move_time()), rolled_back_from: Some(&current_digest), note: None };
         return Ok(with_mirrors(ctx, r, &Follow::moved(&m, Some(current_digest.clone()))).await);
     }
-    let m = Move { variant: v, channel, manifest: &manifest, time: history.next_time(ctx.move_time()), rolled_back_from: Some(&current_digest) };
+    let note = ctx.note(Some(&current_digest), "rollback", format!("rolled back from {current_digest}, which is rejected"), None);
+    let m = Move { variant: v, channel, manifest: &manifest, time: history.next_time(ctx.move_time()), rolled_back_from: Some(&current_digest), note };
     let outcome = moves::apply(ctx.registry, ctx.repo, ctx.fleet, &m).await?;
     let r = match outcome {
         MoveOutcome::Moved => ActionResult { reason: Some(format!("rolled back; sha256:{} is rejected", digest12(&current_digest))), ..moved },

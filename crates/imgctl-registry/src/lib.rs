@@ -20,6 +20,7 @@ mod error;
 pub mod fake;
 mod kinds;
 mod ops;
+pub mod referrers;
 mod retry;
 mod secret;
 mod tags;
@@ -172,6 +173,20 @@ pub trait Registry: Send + Sync {
         let target = Box::new(Target { registry: String::new(), repository: repo.to_owned(), reference: Some(digest.to_owned()) });
         let _ = into;
         async move { Err(RegistryError::Protocol { op: "fetch blob", target, reason: "this registry client cannot download blobs".into() }) }
+    }
+
+    /// PUTs an artifact manifest that has a `subject`, by its digest. True when the registry
+    /// answers with `OCI-Subject` (distribution-spec 1.1: it keeps the referrers list itself);
+    /// false when the client must keep the referrers tag schema ([`referrers`]).
+    fn put_referrer(&self, repo: &str, manifest: &RawManifest) -> impl Future<Output = Result<bool>> + Send {
+        async move { self.put_manifest(repo, &manifest.digest, manifest).await.map(|_| false) }
+    }
+
+    /// The referrers API's list for `digest` (an image index, verified bytes); `None` when the
+    /// registry has no referrers API (404), so the caller reads the tag schema instead.
+    fn referrers_api(&self, repo: &str, digest: &str) -> impl Future<Output = Result<Option<RawManifest>>> + Send {
+        let _ = (repo, digest);
+        async { Ok(None) }
     }
 }
 

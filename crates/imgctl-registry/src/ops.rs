@@ -14,6 +14,8 @@ use crate::secret::Secret;
 use crate::{BlobSource, Descriptor, MANIFEST_MEDIA_TYPES, MountOutcome, RawManifest, Registry, Result};
 
 const DIGEST_HEADER: &str = "docker-content-digest";
+/// distribution-spec 1.1: a registry that indexes referrers answers a manifest PUT with it.
+const SUBJECT_HEADER: &str = "oci-subject";
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
@@ -69,6 +71,36 @@ impl RegistryClient {
         header(h, LOCATION.as_str())
             .map(str::to_owned)
             .ok_or_else(|| Failure::Fatal(RegistryError::Protocol { op, target: Box::new(target.clone()), reason: "upload response has no Location header".into() }))
+    }
+}
+
+impl RegistryClient {
+    /// PUT of a manifest; also says whether the answer carried `OCI-Subject`.
+    async fn put_manifest_with_subject(&self, repo: &str, tag: &str, manifest: &RawManifest) -> Result<(Descriptor, bool)> {
+        check_reference(repo, tag)?;
+        let (op, target) = ("put manifest", self.target(repo, Some(tag)));
+        let url = self.url(&format!("{repo}/manifests/{tag}"))?;
+        let expected = sha256(&manifest.bytes);
+        let returned = self
+            .call(op, &target, &[(repo, Access::Push)], |auth| {
+                let (url, target, body) = (url.clone(), &target, manifest.bytes.clone());
+                async move {
+                    let _permit = self.permit().await;
+                    let resp = self.send(op, target, Method::PUT, url, auth.as_ref(), |r| r.header(CONTENT_TYPE, manifest.media_type.as_str()).body(body)).await?;
+                    if !resp.status().is_success() {
+                        return Err(Failure::Fatal(self.put_refusal(op, target, resp).await));
+                    }
+                    Ok((header(resp.headers(), DIGEST_HEADER).map(str::to_owned), header(resp.headers(), SUBJECT_HEADER).is_some()))
+                }
+            })
+            .await?;
+        let (returned, subject) = returned;
+        match returned {
+            Some(d) if d != expected => return Err(RegistryError::DigestMismatch { op, target: Box::new(target), expected, actual: d }),
+            Some(_) => {}
+            None => tracing::warn!("{op} {target}: the registry returned no Docker-Content-Digest to check"),
+        }
+        Ok((Descriptor { digest: expected, media_type: manifest.media_type.clone(), size: manifest.bytes.len() as u64 }, subject))
     }
 }
 
@@ -136,29 +168,15 @@ impl Registry for RegistryClient {
     }
 
     async fn put_manifest(&self, repo: &str, tag: &str, manifest: &RawManifest) -> Result<Descriptor> {
-        check_reference(repo, tag)?;
-        let (op, target) = ("put manifest", self.target(repo, Some(tag)));
-        let url = self.url(&format!("{repo}/manifests/{tag}"))?;
-        let expected = sha256(&manifest.bytes);
-        let returned = self
-            .call(op, &target, &[(repo, Access::Push)], |auth| {
-                let (url, target, body) = (url.clone(), &target, manifest.bytes.clone());
-                async move {
-                    let _permit = self.permit().await;
-                    let resp = self.send(op, target, Method::PUT, url, auth.as_ref(), |r| r.header(CONTENT_TYPE, manifest.media_type.as_str()).body(body)).await?;
-                    if !resp.status().is_success() {
-                        return Err(Failure::Fatal(self.put_refusal(op, target, resp).await));
-                    }
-                    Ok(header(resp.headers(), DIGEST_HEADER).map(str::to_owned))
-                }
-            })
-            .await?;
-        match returned {
-            Some(d) if d != expected => return Err(RegistryError::DigestMismatch { op, target: Box::new(target), expected, actual: d }),
-            Some(_) => {}
-            None => tracing::warn!("{op} {target}: the registry returned no Docker-Content-Digest to check"),
-        }
-        Ok(Descriptor { digest: expected, media_type: manifest.media_type.clone(), size: manifest.bytes.len() as u64 })
+        self.put_manifest_with_subject(repo, tag, manifest).await.map(|(d, _)| d)
+    }
+
+    async fn put_referrer(&self, repo: &str, manifest: &RawManifest) -> Result<bool> {
+        self.put_manifest_with_subject(repo, &manifest.digest, manifest).await.map(|(_, s)| s)
+    }
+
+    async fn referrers_api(&self, repo: &str, digest: &str) -> Result<Option<RawManifest>> {
+        self.get_referrers(repo, digest).await
     }
 
     async fn list_tags(&self, repo: &str) -> Result<Vec<String>> {

@@ -15,6 +15,7 @@ pub mod images;
 pub mod layout;
 pub mod repo;
 mod proxy;
+mod referrers_api;
 mod registry;
 mod token_server;
 mod serve;

@@ -170,6 +170,7 @@ struct State {
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     gate: Mutex<Option<Gate>>,
+    referrers: crate::referrers_api::Referrers,
 }
 
 /// Decrements the in-flight count when a request is done.
@@ -211,6 +212,7 @@ impl Proxy {
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             gate: Mutex::new(None),
+            referrers: Default::default(),
         });
         let runtime = crate::serve::serve("proxy", 2, listener, state.clone(), handle);
         Proxy { state, port, runtime: Some(runtime) }
@@ -260,6 +262,11 @@ impl Proxy {
     /// scope covers each request's repository and action, like a hosted registry.
     pub fn require_bearer(&self, user: &str, password: &str) {
         *self.state.gate.lock().expect("gate lock") = Some(Gate::new(user, password));
+    }
+
+    /// From now on, answers the referrers API like a registry that has it (`referrers_api.rs`).
+    pub fn enable_referrers_api(&self) {
+        self.state.referrers.enable();
     }
 
     /// Forgets the requests seen so far.
@@ -321,8 +328,13 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         Some(Fault::Slow { millis }) => tokio::time::sleep(std::time::Duration::from_millis(*millis)).await,
         _ => {}
     }
+    if let Some((headers, body)) = state.referrers.answer(&method, &path) {
+        let r = headers.into_iter().fold(Response::builder().status(200), |r, (k, v)| r.header(k, v));
+        return Ok(r.body(full(body))?);
+    }
     let (parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
+    let sent = body.clone();
     let mut fwd = state.http.request(parts.method.clone(), format!("http://{}{}", state.upstream, path)).body(body);
     for (name, value) in &parts.headers {
         if !matches!(name.as_str(), "host" | "connection" | "transfer-encoding" | "content-length") {
@@ -331,6 +343,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     }
     let up = fwd.send().await?;
     let mut resp = Response::builder().status(StatusCode::from_u16(up.status().as_u16())?);
+    if method == "PUT" && kind == PathKind::Manifest && up.status().is_success()
+        && let Some(subject) = state.referrers.on_put(&path, &sent)
+    {
+        resp = resp.header("oci-subject", subject);
+    }
     let alter = matches!(fault, Some(Fault::AlterManifest | Fault::ReverseTags)) && up.status().is_success();
     for (name, value) in up.headers() {
         let n = name.as_str();

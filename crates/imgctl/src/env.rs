@@ -37,6 +37,10 @@ pub struct EnvFacts {
     pub github_api_url: Option<String>,
     /// `IMGCTL_GITHUB_TOKEN`, else `GITHUB_TOKEN` (redacted in `Debug`).
     pub github_token: Option<imgctl_registry::Secret>,
+    /// Who runs imgctl (for promotion records): `GITHUB_ACTOR`, else `USER`.
+    pub actor: Option<String>,
+    /// The GitHub Actions run: `GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID`.
+    pub run_url: Option<String>,
 }
 
 impl EnvFacts {
@@ -51,7 +55,13 @@ impl EnvFacts {
             _ => None,
         };
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let run_url = match (var("GITHUB_SERVER_URL"), var("GITHUB_REPOSITORY"), var("GITHUB_RUN_ID")) {
+            (Some(server), Some(repo), Some(run)) => Some(format!("{}/{repo}/actions/runs/{run}", server.trim_end_matches('/'))),
+            _ => None,
+        };
         Ok(EnvFacts {
+            actor: var("GITHUB_ACTOR").or_else(|| var("USER")),
+            run_url,
             github_api_url: var("GITHUB_API_URL"),
             github_token: var("IMGCTL_GITHUB_TOKEN").or_else(|| var("GITHUB_TOKEN")).map(imgctl_registry::Secret::new),
             github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),

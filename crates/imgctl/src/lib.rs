@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub mod commands;
+pub mod consumers;
 pub mod env;
 pub mod error;
 pub mod exit;
@@ -15,6 +16,7 @@ pub mod global;
 pub mod mirrors;
 pub mod output;
 pub mod progress;
+pub mod records;
 pub mod rollout;
 pub mod verifier;
 pub mod registry;

@@ -209,6 +209,7 @@ pub fn ctx<'a>(env: &Env<'_>, client: &'a RegistryClient, fleet: &'a Fleet, dry_
         progress,
         mirrors: &[],
         gate: None,
+        records: None,
     }
 }
 

@@ -185,6 +185,7 @@ pub fn convert(top: &Document, includes: &[Document], opts: &Options) -> Importe
         channels: channels(),
         variants,
         mirrors: Vec::new(),
+        records: None,
     };
     Imported { manifest, os: OsDefinitions { definitions }, report }
 }

@@ -88,6 +88,7 @@ pub fn fleet(o: &Options) -> Result<Vec<File>, String> {
         channels: channels.into_iter().collect::<IndexMap<_, _>>(),
         variants,
         mirrors: Vec::new(),
+        records: None,
     };
     let yaml = serde_yaml_ng::to_string(&manifest).map_err(|e| format!("render the manifest: {e}"))?;
     let os = crate::import::render::os_definitions_json(&OsDefinitions { definitions: defs }).map_err(|e| format!("render the OS definitions: {e}"))?;

@@ -8,6 +8,7 @@ mod blobs;
 mod faults;
 mod limits;
 mod manifests;
+mod referrers;
 mod tags;
 mod token_tls;
 

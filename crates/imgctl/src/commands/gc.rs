@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use imgctl_core::duration::Duration;
 use imgctl_core::rollout::Action;
-use imgctl_engine::gc::{GcArgs, GcLine, GcReport, gc};
+use imgctl_engine::gc::{GcArgs, GcLine, GcReport, gc_with};
 use imgctl_registry::Access;
 use serde::Serialize;
 use tabled::Tabled;
@@ -35,6 +35,14 @@ pub struct Args {
     /// scheduled runs: each manifest DELETE can cost the registry seconds (docs/GC.md).
     #[arg(long, value_name = "N")]
     pub max_deletes: Option<usize>,
+    /// Scan these files or directories like `usages` and keep every digest they pin or
+    /// whose tag they use, whatever its age (repeatable).
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub protect_usages: Vec<std::path::PathBuf>,
+    /// Keep what the `usages --output json` reports in these files name (reports collected
+    /// from other repositories; repeatable).
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub protect_from: Vec<std::path::PathBuf>,
 }
 
 /// The `gc` document: SPEC §4.1 `{"results": […]}` plus the dry-run flag, orphan
@@ -128,7 +136,8 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let progress = CliProgress::new("gc", "deleted", 1);
     let ctx = rollout::ctx(env, &client, &fleet, !args.apply, &progress);
     let gc_args = GcArgs { keep: args.keep, older_than: args.older_than, max_deletes: args.max_deletes };
-    let mut report = crate::registry::block_on(gc(&ctx, gc_args))?.map_err(rollout::engine_error)?;
+    let pins = crate::consumers::pins(env, &fleet, &args.protect_usages, &args.protect_from)?;
+    let mut report = crate::registry::block_on(gc_with(&ctx, gc_args, &pins))?.map_err(rollout::engine_error)?;
     let disabled = report.delete_disabled.clone();
     let refused = report.delete_refused.take();
     let failed = report.results.iter().any(|l| l.result.action == Action::Failed);

@@ -24,6 +24,10 @@ pub struct Args {
     /// The variant and channel.
     #[command(flatten)]
     pub target: rollout::VariantChannel,
+    /// Also show each move's promotion record (who moved it, why; read from the registry's
+    /// referrers, not verified: see `imgctl verify`).
+    #[arg(long)]
+    pub records: bool,
 }
 
 /// One move (SPEC §4.1 `history`).
@@ -45,6 +49,9 @@ pub struct Entry {
     /// rollback's release tag names.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rolled_back_from: Option<String>,
+    /// With `--records`: the move's promotion record, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<imgctl_engine::records::Recorded>,
 }
 
 /// The `history` document.
@@ -83,7 +90,12 @@ impl Report for HistoryReport {
             rejected: if e.rejected { "rejected" } else { "" },
             tag: e.tag.clone(),
         });
-        writeln!(w, "{}", table(rows))
+        writeln!(w, "{}", table(rows))?;
+        let records: Vec<&imgctl_engine::records::Recorded> = self.entries.iter().filter_map(|e| e.record.as_ref()).collect();
+        if !records.is_empty() {
+            writeln!(w, "records:\n{}", table(records.into_iter().map(crate::records::Row::from)))?;
+        }
+        Ok(())
     }
 }
 
@@ -96,6 +108,21 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let ctx = rollout::ctx(env, &client, &fleet, true, &NoProgress);
     let moves = crate::registry::block_on(resolved_moves(&ctx, v, &channel))?.map_err(rollout::engine_error)?;
     let ch = imgctl_core::history::ChannelHistory { moves: moves.iter().map(|m| m.mv.clone()).collect() };
+    let mut records = std::collections::BTreeMap::new();
+    if args.records {
+        crate::registry::block_on(async {
+            for m in &moves {
+                if !records.contains_key(&m.digest) {
+                    let (all, _) = imgctl_engine::records::read_all(&client, &fleet.manifest.repository, &m.digest, None).await?;
+                    records.insert(m.digest.clone(), all);
+                }
+            }
+            Ok::<_, imgctl_registry::RegistryError>(())
+        })??;
+    }
+    let record_of = |m: &imgctl_engine::history::ResolvedMove| {
+        records.get(&m.digest).and_then(|all| all.iter().find(|r| r.statement.as_ref().and_then(|s| s.release_tag.as_deref()) == Some(m.mv.tag.as_str()))).cloned()
+    };
     let entries = moves
         .iter()
         .rev()
@@ -109,6 +136,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
                 let prefix = format!("sha256:{from}");
                 complete_digest(&moves, &prefix).map_or(prefix, str::to_string)
             }),
+            record: record_of(m),
         })
         .collect();
     emit(env, &HistoryReport { variant: v.name.clone(), channel, entries })?;

@@ -20,6 +20,10 @@ pub struct Args {
     /// The image: `host[:port]/repo:tag` or `host[:port]/repo@sha256:…`.
     #[arg(value_name = "REF")]
     pub reference: String,
+    /// Also list the digest's promotion records and lifecycle mark (referrers; not verified:
+    /// see `imgctl verify`).
+    #[arg(long)]
+    pub records: bool,
 }
 
 /// One platform of an index.
@@ -74,6 +78,12 @@ pub struct InspectReport {
     /// For an index: its platforms.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platforms: Option<Vec<PlatformEntry>>,
+    /// With `--records`: the digest's promotion records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<Vec<imgctl_engine::records::Recorded>>,
+    /// With `--records`: the end-of-life date of its lifecycle mark.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_of_life: Option<chrono::NaiveDate>,
 }
 
 #[derive(Tabled)]
@@ -96,6 +106,12 @@ impl Report for InspectReport {
         writeln!(w, "{}", table(fields))?;
         if let Some(p) = &self.platforms {
             writeln!(w, "{}", table(p))?;
+        }
+        if let Some(r) = &self.records {
+            writeln!(w, "{} records\n{}", r.len(), table(r.iter().map(crate::records::Row::from)))?;
+        }
+        if let Some(d) = self.end_of_life {
+            writeln!(w, "marked end of life on {d}")?;
         }
         Ok(())
     }
@@ -132,6 +148,13 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
                 })
                 .collect()
         });
+        let (records, end_of_life) = match args.records {
+            true => {
+                let (r, eol) = imgctl_engine::records::read_all(&client, &repo, &m.digest, None).await?;
+                (Some(r), eol)
+            }
+            false => (None, None),
+        };
         tracing::info!("{}: {} requests", args.reference, client.stats().total());
         Ok::<_, CliError>(InspectReport {
             reference: args.reference.clone(),
@@ -143,6 +166,8 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
             media_type: m.media_type,
             size: m.bytes.len() as u64,
             platforms,
+            records,
+            end_of_life,
         })
     })??;
     emit(env, &report)?;

@@ -12,6 +12,7 @@ pub mod import;
 pub mod init;
 pub mod inspect;
 pub mod man;
+pub mod mark_eol;
 pub mod parse_tag;
 pub mod pin;
 pub mod plan;
@@ -22,6 +23,7 @@ pub mod status;
 pub mod tags;
 pub mod usages;
 pub mod validate;
+pub mod verify;
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -60,6 +62,10 @@ pub enum Command {
     Completions(completions::Args),
     /// Write man pages (imgctl.1 and one per subcommand).
     Man(man::Args),
+    /// Mark rolled-back and long-superseded digests end of life (docker-tools' lifecycle referrer).
+    MarkEol(mark_eol::Args),
+    /// Check the signed promotion records of a digest and show who moved it where.
+    Verify(verify::Args),
 }
 
 /// Runs `cmd`.
@@ -82,5 +88,7 @@ pub fn run(cmd: Command, env: &mut Env<'_>) -> CmdResult {
         Command::Init(a) => init::run(a, env),
         Command::Completions(a) => completions::run(a, env),
         Command::Man(a) => man::run(a, env),
+        Command::Verify(a) => verify::run(a, env),
+        Command::MarkEol(a) => mark_eol::run(a, env),
     }
 }

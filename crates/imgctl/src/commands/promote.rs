@@ -41,6 +41,9 @@ pub struct Args {
     /// Print the plan, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Signing of promotion records.
+    #[command(flatten)]
+    pub sign: crate::records::SignArgs,
 }
 
 /// Runs `promote`.
@@ -55,13 +58,14 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let (fleet, ids) = rollout::snapshot(&repo, Some(&rev))?;
     tracing::info!("promoting {channel} to the builds of {rev}");
     let variants = select(&fleet, &args.variants)?;
+    let recorder = crate::records::recorder(env, &head, &args.sign, repo.resolve(&rev).ok())?;
     let client = rollout::connect(env, &fleet, Access::Push)?;
     let mirror_clients = rollout::connect_mirrors(env, &fleet, Access::Push)?;
     let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
     let progress = CliProgress::new("promote", "done", crate::progress::MIN_VARIANTS);
     let verifier = ProcessVerifier::new(args.verify_log_dir);
     let gate = Gate { verifier: &verifier, host: rollout::registry_host(env, &fleet), limit: Semaphore::new(usize::from(args.verify_concurrency)) };
-    let ctx = Ctx { mirrors: &mirrors, gate: Some(&gate), ..rollout::ctx(env, &client, &fleet, args.dry_run, &progress) };
+    let ctx = Ctx { mirrors: &mirrors, gate: Some(&gate), records: recorder.as_ref(), ..rollout::ctx(env, &client, &fleet, args.dry_run, &progress) };
     let opts = PromoteOptions { channel, force: args.force, skip_verify: args.skip_verify };
     let results = crate::registry::block_on(promote::promote(&ctx, &variants, &ids, &opts))?.map_err(rollout::engine_error)?;
     let report = ResultsReport { results, dry_run: args.dry_run };

@@ -30,6 +30,9 @@ pub struct Args {
     /// Print the plan, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Signing of promotion records.
+    #[command(flatten)]
+    pub sign: crate::records::SignArgs,
 }
 
 /// Runs `publish`.
@@ -47,11 +50,12 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     }
     let host = rollout::registry_host(env, &fleet);
     let source = Source::parse(&args.image, &host).map_err(rollout::engine_error)?;
+    let recorder = crate::records::recorder(env, &fleet, &args.sign, repo.resolve(args.reference.as_deref().unwrap_or("HEAD")).ok())?;
     let client = rollout::connect(env, &fleet, Access::Push)?;
     let mirror_clients = rollout::connect_mirrors(env, &fleet, Access::Push)?;
     let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
     let progress = imgctl_engine::NoProgress;
-    let ctx = Ctx { mirrors: &mirrors, ..rollout::ctx(env, &client, &fleet, args.dry_run, &progress) };
+    let ctx = Ctx { mirrors: &mirrors, records: recorder.as_ref(), ..rollout::ctx(env, &client, &fleet, args.dry_run, &progress) };
     let opts = PublishOptions { channel, force: args.force };
     let results = crate::registry::block_on(publish::publish(&ctx, v, source_id, &source, &opts))?.map_err(rollout::engine_error)?;
     let report = ResultsReport { results, dry_run: args.dry_run };

@@ -22,6 +22,9 @@ pub struct Args {
     /// Print the plan, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Signing of promotion records.
+    #[command(flatten)]
+    pub sign: crate::records::SignArgs,
 }
 
 /// Runs `rollback`.
@@ -30,11 +33,13 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let v = rollout::find_variant(&fleet, &args.target.variant)?;
     let channel = rollout::channel_or_promoted(&fleet, args.target.channel)?;
     let target = args.to.map_or(Target::Previous, Target::To);
+    let commit = rollout::repo(env).ok().and_then(|r| r.resolve("HEAD").ok());
+    let recorder = crate::records::recorder(env, &fleet, &args.sign, commit)?;
     let client = rollout::connect(env, &fleet, Access::Push)?;
     let mirror_clients = rollout::connect_mirrors(env, &fleet, Access::Push)?;
     let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
     let progress = imgctl_engine::NoProgress;
-    let ctx = Ctx { mirrors: &mirrors, ..rollout::ctx(env, &client, &fleet, args.dry_run, &progress) };
+    let ctx = Ctx { mirrors: &mirrors, records: recorder.as_ref(), ..rollout::ctx(env, &client, &fleet, args.dry_run, &progress) };
     let results = crate::registry::block_on(rollback::rollback(&ctx, v, &channel, &target))?.map_err(rollout::engine_error)?;
     let report = ResultsReport { results, dry_run: args.dry_run };
     rollout::finish(env, "rollback", &report)

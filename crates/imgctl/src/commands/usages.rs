@@ -27,6 +27,10 @@ pub struct Args {
     /// Exit 1 when any reference has a finding (unknown tag, removed variant, EOL).
     #[arg(long)]
     pub strict: bool,
+    /// Also ask the registry which pinned digests are marked end of life (`mark-eol`) and
+    /// name what replaces each (its channel's current digest).
+    #[arg(long)]
+    pub eol_marks: bool,
 }
 
 /// One scanned file with its references.
@@ -89,6 +93,12 @@ struct Entry {
     file: String,
     #[serde(flatten)]
     usage: Usage,
+    /// The end-of-life date of the lifecycle mark on the pinned digest (`--eol-marks`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_of_life_marked: Option<chrono::NaiveDate>,
+    /// What replaces a pin to a marked digest: `repo:channel-tag@digest` as it is now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replaced_by: Option<String>,
 }
 
 /// The `usages` document: `{"references": [...]}`.
@@ -141,9 +151,55 @@ impl Report for Doc {
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let fleet = workspace::require(env)?;
     let files = scan_paths(env, &fleet, &args.paths)?;
-    let references: Vec<Entry> =
-        files.into_iter().flat_map(|f| { let file = f.path.display().to_string(); f.usages.into_iter().map(move |usage| Entry { file: file.clone(), usage }) }).collect();
+    let mut references: Vec<Entry> = files
+        .into_iter()
+        .flat_map(|f| {
+            let file = f.path.display().to_string();
+            f.usages.into_iter().map(move |usage| Entry { file: file.clone(), usage, end_of_life_marked: None, replaced_by: None })
+        })
+        .collect();
+    if args.eol_marks {
+        mark_eol_pins(env, &fleet, &mut references)?;
+    }
     let failed = args.strict && references.iter().any(|e| !e.usage.findings.is_empty());
     emit(env, &Doc { references })?;
     Ok(if failed { exit::FAILED } else { exit::SUCCESS })
+}
+
+/// Looks up the lifecycle mark of every pinned digest (one referrers read each) and, for a
+/// marked one, what its channel points at now (one HEAD per channel tag).
+fn mark_eol_pins(env: &Env<'_>, fleet: &Fleet, refs: &mut [Entry]) -> Result<(), CliError> {
+    let client = crate::rollout::connect(env, fleet, imgctl_registry::Access::Pull)?;
+    let repo = fleet.manifest.repository.clone();
+    crate::registry::block_on(async {
+        let mut marks = std::collections::BTreeMap::new();
+        let mut heads = std::collections::BTreeMap::new();
+        for e in refs.iter_mut() {
+            let Some(digest) = e.usage.found.digest.clone() else { continue };
+            if !marks.contains_key(&digest) {
+                let list = imgctl_registry::referrers::list(&client, &repo, &digest).await?;
+                marks.insert(digest.clone(), imgctl_engine::records::lifecycle_date(&list));
+            }
+            let Some(date) = marks[&digest] else { continue };
+            e.end_of_life_marked = Some(date);
+            let variant = e.usage.variant.as_deref().and_then(|v| fleet.variant(v));
+            let channel = e.usage.channel.clone().or_else(|| imgctl_engine::promote::default_channel(fleet));
+            let replacement = match (variant, channel.and_then(|c| variant.and_then(|v| fleet.channel_tag(v, &c)))) {
+                (Some(_), Some(tag)) => {
+                    if !heads.contains_key(&tag) {
+                        heads.insert(tag.clone(), imgctl_engine::moves::current(&client, &repo, &tag).await?);
+                    }
+                    heads[&tag].clone().map(|d| format!("{repo}:{tag}@{d}"))
+                }
+                _ => None,
+            };
+            let finding = match &replacement {
+                Some(r) => format!("eol-marked: the pinned digest is end of life since {date}; replace with {r}"),
+                None => format!("eol-marked: the pinned digest is end of life since {date}"),
+            };
+            e.usage.findings.push(finding);
+            e.replaced_by = replacement;
+        }
+        Ok::<_, CliError>(())
+    })?
 }

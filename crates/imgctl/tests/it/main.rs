@@ -11,6 +11,7 @@ mod gc;
 mod gc_ghcr;
 mod kinds;
 mod kinds_gc;
+mod gc_consumers;
 mod usages;
 mod support;
 
@@ -28,3 +29,6 @@ mod renovate;
 mod tls_token;
 mod verify_gate;
 mod mirrors;
+mod records;
+mod lifecycle;
+mod records_support;

@@ -1,0 +1,147 @@
+//! `mark-eol`: docker-tools' lifecycle marks for the whole fleet — every digest rolled back
+//! from (end of life the day of the rollback), and every digest that has left every channel
+//! for longer than the grace period (end of life when the grace ended). Read from the one
+//! tag listing; per candidate digest one HEAD (its whole digest) and one referrers read;
+//! a digest already marked is left as it is.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use imgctl_core::duration::Duration;
+use imgctl_core::fleet::Variant;
+use imgctl_core::history::{ChannelHistory, RepoHistory};
+use imgctl_core::rollout::{Action, ActionResult};
+use imgctl_registry::Registry;
+
+use crate::records::{SETTLE, mark_eol};
+use crate::{Ctx, EngineError, result};
+
+/// A digest to mark: why, and its end-of-life date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// The variant whose history names it.
+    pub variant: String,
+    /// A release tag pointing at it (to learn its whole digest).
+    pub tag: String,
+    /// Its end-of-life date.
+    pub date: NaiveDate,
+    /// Why.
+    pub reason: String,
+}
+
+/// When `digest12` left `h` for good (the move after its last stint), unless it is current.
+fn left_at(h: &ChannelHistory, digest12: &str) -> Option<DateTime<Utc>> {
+    let last = h.moves.iter().rposition(|m| m.digest12 == digest12)?;
+    h.moves[last + 1..].iter().find(|m| m.digest12 != digest12).map(|m| m.time)
+}
+
+/// The digests to mark (by digest12), from the histories alone. Pure.
+pub fn candidates(history: &RepoHistory, variants: &[&str], grace: Duration, now: DateTime<Utc>) -> BTreeMap<String, Candidate> {
+    let current: BTreeSet<&str> =
+        history.variants.values().flat_map(|vh| vh.channels.values()).filter_map(|h| h.newest()).map(|m| m.digest12.as_str()).collect();
+    let mut out: BTreeMap<String, Candidate> = BTreeMap::new();
+    for v in variants {
+        let Some(vh) = history.variants.get(*v) else { continue };
+        let tag_of = |d12: &str| vh.channels.values().flat_map(|h| h.moves.iter()).find(|m| m.digest12 == d12).map(|m| m.tag.clone());
+        for h in vh.channels.values() {
+            for m in &h.moves {
+                let Some(from) = m.rolled_back_from.as_deref() else { continue };
+                if current.contains(from) || out.contains_key(from) {
+                    continue;
+                }
+                if let Some(tag) = tag_of(from) {
+                    let reason = format!("rolled back from on {}", m.time.date_naive());
+                    out.insert(from.to_string(), Candidate { variant: v.to_string(), tag, date: m.time.date_naive(), reason });
+                }
+            }
+        }
+        let digests: BTreeSet<&str> = vh.channels.values().flat_map(|h| h.moves.iter()).map(|m| m.digest12.as_str()).collect();
+        for d in digests {
+            if current.contains(d) || out.contains_key(d) {
+                continue;
+            }
+            let Some(left) = vh.channels.values().filter_map(|h| left_at(h, d)).max() else { continue };
+            let eol = left + grace.to_chrono();
+            if eol <= now
+                && let Some(tag) = tag_of(d)
+            {
+                let reason = format!("left every channel on {} (grace {grace})", left.date_naive());
+                out.insert(d.to_string(), Candidate { variant: v.to_string(), tag, date: eol.date_naive(), reason });
+            }
+        }
+    }
+    out
+}
+
+/// Marks the candidates of `variants` (dry run: reports what it would mark).
+pub async fn mark<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], grace: Duration) -> Result<Vec<ActionResult>, EngineError> {
+    let history = ctx.snapshot().await?;
+    let names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
+    let found = candidates(&history, &names, grace, ctx.now);
+    ctx.progress.start(found.len());
+    let mut results = Vec::new();
+    for c in found.into_values() {
+        let v = ctx.fleet.variant(&c.variant).ok_or_else(|| EngineError::Input(format!("find variant '{}'", c.variant)))?;
+        let r = match one(ctx, &c).await {
+            Ok((digest, date, new)) => {
+                let (action, verb) = match (new, ctx.dry_run) {
+                    (true, true) => (Action::Moved, "dry run: would mark"),
+                    (true, false) => (Action::Moved, "marked"),
+                    (false, _) => (Action::Unchanged, "already marked"),
+                };
+                ActionResult { to: Some(digest), reason: Some(format!("{verb} end of life {date}: {}", c.reason)), ..result(v, None, action) }
+            }
+            Err(e) if crate::is_fatal(&e) => return Err(e.into()),
+            Err(e) => ActionResult { reason: Some(e.to_string()), ..result(v, None, Action::Failed) },
+        };
+        ctx.progress.result(&r);
+        results.push(r);
+    }
+    Ok(results)
+}
+
+async fn one<R: Registry>(ctx: &Ctx<'_, R>, c: &Candidate) -> Result<(String, NaiveDate, bool), imgctl_registry::RegistryError> {
+    let digest = ctx.registry.resolve(ctx.repo, &c.tag).await?.digest;
+    let (date, new) = mark_eol(ctx.registry, ctx.repo, &digest, c.date, ctx.now, SETTLE, !ctx.dry_run).await?;
+    Ok((digest, date, new))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use imgctl_core::history::{ChannelHistory, Move, MoveKind, VariantHistory};
+
+    use super::*;
+
+    fn mv(h: i64, d: &str, from: Option<&str>) -> Move {
+        let time = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap() + chrono::TimeDelta::hours(h);
+        Move { time, digest12: d.into(), tag: format!("v-latest-{h}-{d}"), kind: MoveKind::Promote, rolled_back_from: from.map(str::to_string) }
+    }
+
+    fn history(channels: Vec<(&str, Vec<Move>)>) -> RepoHistory {
+        let mut vh = VariantHistory::default();
+        for (c, moves) in channels {
+            vh.channels.insert(c.to_string(), ChannelHistory { moves });
+        }
+        let mut h = RepoHistory::default();
+        h.variants.insert("v".into(), vh);
+        h
+    }
+
+    #[test]
+    fn rejected_and_superseded_digests_are_candidates_and_current_ones_never() {
+        let (a, b, c) = ("aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc");
+        // latest: a → b → c, rollback to b (c rejected); staging: a → c
+        let h = history(vec![("latest", vec![mv(0, a, None), mv(10, b, None), mv(20, c, None), mv(30, b, Some(c))]), ("staging", vec![mv(0, a, None), mv(15, c, None)])]);
+        let grace = Duration(7 * 24 * 3600);
+        let now = |h: i64| Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap() + chrono::TimeDelta::hours(h);
+        // c is current on staging: rejected, but not marked while a channel points at it
+        let early = candidates(&h, &["v"], grace, now(40));
+        assert!(early.is_empty(), "{early:?}");
+        // a left latest at 10h and staging at 15h: end of life 15h + 7d
+        let later = candidates(&h, &["v"], grace, now(15 + 7 * 24));
+        assert_eq!(later.keys().collect::<Vec<_>>(), vec![a]);
+        assert_eq!(later[a].date, now(15 + 7 * 24).date_naive());
+        assert!(later[a].reason.contains("left every channel"), "{:?}", later[a]);
+    }
+}

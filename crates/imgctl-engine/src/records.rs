@@ -1,0 +1,226 @@
+//! Promotion records (`docs/RECORDS.md`): after a move's release tag is written, the move's
+//! in-toto statement (signed into a DSSE envelope when there is a key) is attached to the
+//! digest moved to as an OCI referrer; a rollback also marks the digest rolled back from
+//! end of life (docker-tools' lifecycle referrer). Reading them back for `verify`,
+//! `history --records` and `inspect`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use imgctl_core::fleet::Fleet;
+use imgctl_records::artifact::{self, ArtifactKind, Built, Descriptor, kind_of};
+use imgctl_records::{MoveRecord, Signer, Statement};
+use imgctl_registry::referrers::{self, Attachment, Indexed};
+use imgctl_registry::{RawManifest, Registry, RegistryError};
+use serde_json::Value;
+
+use crate::moves::Move;
+
+/// How records are written: the signing key and the facts of this run.
+#[derive(Debug)]
+pub struct Recorder {
+    /// Signs every statement into a DSSE envelope when set.
+    pub signer: Option<Signer>,
+    /// `registry/repository`, the statements' subject name.
+    pub repository: String,
+    /// The git commit of the manifest revision (promote: `--ref`; else HEAD).
+    pub commit: Option<String>,
+    /// Who runs it.
+    pub actor: Option<String>,
+    /// The GitHub Actions run's URL.
+    pub run_url: Option<String>,
+    /// `imgctl <version>`.
+    pub tool: String,
+    /// How long to wait before the last check of a referrers index (tag schema).
+    pub settle: Duration,
+}
+
+/// What a move was, for its record.
+#[derive(Debug, Clone)]
+pub struct Note<'a> {
+    /// Where the records go.
+    pub recorder: &'a Recorder,
+    /// The digest the channel pointed at before.
+    pub from: Option<String>,
+    /// `publish`, `promote`, `forced-promote`, `rollback`.
+    pub kind: &'static str,
+    /// Why.
+    pub reason: String,
+    /// The build's source id.
+    pub source_id: Option<String>,
+}
+
+fn attachment(b: Built) -> Attachment {
+    Attachment {
+        manifest: RawManifest::from_bytes(b.manifest),
+        blobs: b.blobs.into_iter().map(|(d, bytes)| (d, bytes.into())).collect(),
+        entry: serde_json::to_value(&b.entry).unwrap_or_default(),
+    }
+}
+
+fn subject(m: &RawManifest) -> Descriptor {
+    Descriptor { digest: m.digest.clone(), size: m.bytes.len() as u64, ..Descriptor::of(&m.media_type, b"", false) }
+}
+
+/// The statement of move `m`.
+pub fn statement(fleet: &Fleet, m: &Move<'_>, note: &Note<'_>) -> Statement {
+    let channel_tag = fleet.channel_tag(m.variant, m.channel).unwrap_or_default();
+    Statement::of(MoveRecord {
+        variant: m.variant.name.clone(),
+        os: m.variant.os.id.clone(),
+        repository: note.recorder.repository.clone(),
+        channel: m.channel.to_string(),
+        tag: channel_tag,
+        from: note.from.clone(),
+        to: m.manifest.digest.clone(),
+        kind: note.kind.to_string(),
+        time: m.time,
+        release_tag: fleet.release_tag(m.variant, m.channel, m.time, &m.manifest.digest, m.rolled_back_from),
+        source_id: note.source_id.clone(),
+        commit: note.recorder.commit.clone(),
+        reason: note.reason.clone(),
+        actor: note.recorder.actor.clone(),
+        run_url: note.recorder.run_url.clone(),
+        tool: note.recorder.tool.clone(),
+    })
+}
+
+/// Attaches the record of `m` to its digest; for a rollback also marks the digest rolled
+/// back from end of life (as of the move's day).
+pub async fn attach_move<R: Registry>(registry: &R, repo: &str, fleet: &Fleet, m: &Move<'_>, note: &Note<'_>) -> Result<Indexed, RegistryError> {
+    let s = statement(fleet, m, note);
+    let envelope = note.recorder.signer.as_ref().map(|k| k.sign(&s.to_bytes()));
+    let built = artifact::record(&s, envelope.as_ref(), subject(m.manifest), m.time);
+    let indexed = referrers::attach(registry, repo, &m.manifest.digest, &attachment(built), note.recorder.settle).await?;
+    if let Some(from) = m.rolled_back_from {
+        mark_eol(registry, repo, from, m.time.date_naive(), m.time, note.recorder.settle, true).await?;
+    }
+    Ok(indexed)
+}
+
+/// Whether `entries` (a referrers list) holds a lifecycle mark; its date when it does.
+pub fn lifecycle_date(entries: &[Value]) -> Option<NaiveDate> {
+    entries.iter().find_map(|e| {
+        let (kind, ann) = entry_kind(e);
+        (kind == ArtifactKind::Lifecycle)
+            .then(|| ann.get(artifact::EOL_ANNOTATION).and_then(|d| NaiveDate::parse_from_str(d.get(..10).unwrap_or(d), "%Y-%m-%d").ok()))
+            .flatten()
+    })
+}
+
+fn annotations(e: &Value) -> std::collections::BTreeMap<String, String> {
+    e.get("annotations").and_then(|a| serde_json::from_value(a.clone()).ok()).unwrap_or_default()
+}
+
+/// What a referrers-list entry is, and its annotations.
+fn entry_kind(e: &Value) -> (ArtifactKind, std::collections::BTreeMap<String, String>) {
+    let ann = annotations(e);
+    (kind_of(e.get("artifactType").and_then(Value::as_str), &ann), ann)
+}
+
+/// How long to wait before the last check of a referrers index (tag schema): longer than
+/// one request, so a concurrent writer that read before our PUT has written by then.
+pub const SETTLE: Duration = Duration::from_millis(300);
+
+/// Marks `digest` end of life on `date` unless it already has a lifecycle mark (or `write`
+/// is false: a dry run); returns the date it carries (the existing one, or `date`) and
+/// whether it is new.
+pub async fn mark_eol<R: Registry>(registry: &R, repo: &str, digest: &str, date: NaiveDate, now: DateTime<Utc>, settle: Duration, write: bool) -> Result<(NaiveDate, bool), RegistryError> {
+    let entries = referrers::list(registry, repo, digest).await?;
+    if let Some(existing) = lifecycle_date(&entries) {
+        return Ok((existing, false));
+    }
+    if !write {
+        return Ok((date, true));
+    }
+    let d = registry.resolve(repo, digest).await?;
+    let subject = Descriptor { digest: d.digest.clone(), size: d.size, ..Descriptor::of(&d.media_type, b"", false) };
+    referrers::attach(registry, repo, digest, &attachment(artifact::lifecycle(subject, date, now)), settle).await?;
+    Ok((date, true))
+}
+
+/// A record as `verify`, `history --records` and `inspect --records` show it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recorded {
+    /// The artifact manifest's digest.
+    pub record: String,
+    /// The move, when the record could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement: Option<MoveRecord>,
+    /// Signed (a DSSE envelope).
+    pub signed: bool,
+    /// Verified with the key given (false without a key).
+    pub verified: bool,
+    /// Why it could not be read or verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Every record of `digest` (checked with `key` when given) and its lifecycle mark's date.
+pub async fn read_all<R: Registry>(registry: &R, repo: &str, digest: &str, key: Option<&imgctl_records::Verifier>) -> Result<(Vec<Recorded>, Option<NaiveDate>), RegistryError> {
+    let entries = referrers::list(registry, repo, digest).await?;
+    let eol = lifecycle_date(&entries);
+    let mut out = Vec::new();
+    for e in &entries {
+        if entry_kind(e).0 != ArtifactKind::Record {
+            continue;
+        }
+        let Some(d) = e.get("digest").and_then(Value::as_str) else { continue };
+        let bytes = registry.get_manifest(repo, d).await?.bytes;
+        out.push(match artifact::read_record(&bytes) {
+            Err(err) => Recorded { record: d.to_string(), statement: None, signed: false, verified: false, error: Some(err.to_string()) },
+            Ok(rec) => {
+                let checked = key.map(|k| artifact::verify(&rec, digest, k));
+                Recorded {
+                    record: d.to_string(),
+                    signed: rec.envelope.is_some(),
+                    verified: matches!(checked, Some(Ok(()))),
+                    error: checked.and_then(Result::err).map(|e| e.to_string()),
+                    statement: Some(rec.statement.predicate),
+                }
+            }
+        });
+    }
+    out.sort_by(|a, b| a.statement.as_ref().map(|s| s.time).cmp(&b.statement.as_ref().map(|s| s.time)));
+    Ok((out, eol))
+}
+
+/// For a channel already at `m`'s digest (an up-to-date promote or publish): attaches the
+/// record of that move when the digest has no record of this variant's channel yet — a
+/// run that wrote the release tag but failed before its record, finished by the next run
+/// (one referrers read when the record is there). True when it attached one.
+pub async fn ensure_recorded<R: Registry>(registry: &R, repo: &str, fleet: &Fleet, m: &Move<'_>, note: &Note<'_>) -> Result<bool, RegistryError> {
+    let entries = referrers::list(registry, repo, &m.manifest.digest).await?;
+    let recorded = entries.iter().any(|e| {
+        let (kind, ann) = entry_kind(e);
+        kind == ArtifactKind::Record
+            && ann.get("dev.imgctl.variant") == Some(&m.variant.name)
+            && ann.get("dev.imgctl.channel").map(String::as_str) == Some(m.channel)
+    });
+    if recorded {
+        return Ok(false);
+    }
+    attach_move(registry, repo, fleet, m, note).await?;
+    Ok(true)
+}
+
+/// [`ensure_recorded`] for the newest move of `history` to `manifest` (nothing with records
+/// off, in a dry run, or when no move explains the digest).
+pub async fn finish<R: Registry>(
+    ctx: &crate::Ctx<'_, R>,
+    v: &imgctl_core::fleet::Variant,
+    channel: &str,
+    manifest: &RawManifest,
+    history: &imgctl_core::history::ChannelHistory,
+    kind: &'static str,
+    source_id: Option<&str>,
+) -> Result<bool, RegistryError> {
+    let d12 = imgctl_core::history::digest12(&manifest.digest);
+    let Some(mv) = history.moves.iter().rev().find(|m| m.digest12 == d12) else { return Ok(false) };
+    let Some(note) = ctx.note(None, kind, "recorded by a later run (the move's own run did not attach it)", source_id).filter(|_| !ctx.dry_run) else {
+        return Ok(false);
+    };
+    let m = Move { variant: v, channel, manifest, time: mv.time, rolled_back_from: None, note: Some(note.clone()) };
+    ensure_recorded(ctx.registry, ctx.repo, ctx.fleet, &m, &note).await
+}
