@@ -85,11 +85,11 @@ fn main() {
                 .fold(0, |a, n| async move { a + n })
                 .await;
             tags += written;
-            eprintln!("history-writer: round {}/{}: {} builds, {tags} tags written, {:.0} s", w + 1, rounds.len(), variants.len() * (w + 1), start.elapsed().as_secs_f64());
+            eprintln!("history-writer: round {}/{}: {} builds, {tags} tag writes, {:.0} s", w + 1, rounds.len(), variants.len() * (w + 1), start.elapsed().as_secs_f64());
         }
         tags
     });
-    println!("{tags} tags, {} builds in {:.1} s", variants.len() * rounds.len(), start.elapsed().as_secs_f64());
+    println!("{tags} tag writes, {} builds in {:.1} s", variants.len() * rounds.len(), start.elapsed().as_secs_f64());
 }
 
 #[cfg(test)]
