@@ -133,3 +133,62 @@ fn an_archive_whose_sha256_does_not_match_is_refused() {
     assert!(!sb.path().join(format!("toolcache/imgctl/{TAG}/{target}")).exists(), "nothing installed");
     assert!(!sb.path().join("github_path").exists(), "nothing put on the PATH");
 }
+
+/// A git repository holding a package `imgctl` (a tiny one: no dependencies, so `cargo
+/// install` builds it offline in seconds) tagged `TAG`: what the fallback builds from.
+fn source_repo(root: &Path) -> PathBuf {
+    let repo = root.join("src-repo");
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    std::fs::write(repo.join("Cargo.toml"), format!("[package]\nname = \"imgctl\"\nversion = \"{}\"\nedition = \"2021\"\n\n[workspace]\n", &TAG[1..])).unwrap();
+    std::fs::write(repo.join("src/main.rs"), "fn main() { println!(\"imgctl built from source\"); }\n").unwrap();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let ok = Command::new(&cargo).args(["generate-lockfile", "--offline"]).current_dir(&repo).status().unwrap();
+    assert!(ok.success(), "cargo generate-lockfile");
+    let git = |args: &[&str]| crate::fleet::git(&repo, args);
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "source"]);
+    git(&["tag", TAG]);
+    repo
+}
+
+#[test]
+fn with_no_asset_for_the_runner_it_builds_from_source_with_cargo() {
+    let sb = Sandbox::new();
+    let repo = source_repo(sb.path());
+    // a runner no release archive is made for: the fallback, from the tag
+    let cargo = std::env::var_os("CARGO").map(PathBuf::from).unwrap_or_else(|| "cargo".into());
+    let cargo_dir = cargo.parent().map(Path::to_path_buf).unwrap_or_default();
+    let path = std::env::join_paths(std::iter::once(cargo_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()))).unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo_root().join("action/install.sh"))
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", sb.path().join("home"))
+        .env("CARGO_TARGET_DIR", sb.path().join("target"))
+        .env("IMGCTL_VERSION", TAG)
+        .env("IMGCTL_RELEASE_BASE_URL", "http://127.0.0.1:9")
+        .env("IMGCTL_GIT_URL", format!("file://{}", repo.display()))
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "S390X")
+        .env("RUNNER_TOOL_CACHE", sb.path().join("toolcache"))
+        .env("GITHUB_PATH", sb.path().join("github_path"));
+    // cargo and rustup find their homes as in this test's own environment
+    for k in ["CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN"] {
+        if let Some(v) = std::env::var_os(k) {
+            cmd.env(k, v);
+        }
+    }
+    if std::env::var_os("CARGO_HOME").is_none()
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        cmd.env("CARGO_HOME", Path::new(&home).join(".cargo")).env("RUSTUP_HOME", Path::new(&home).join(".rustup"));
+    }
+    let r = Run::from(cmd.output().expect("run bash"));
+    r.code(0);
+    assert!(r.stderr.contains(&format!("building from source: cargo install --locked --git file://{} --tag {TAG} imgctl", repo.display())), "{}", r.stderr);
+    let bin = sb.path().join(format!("toolcache/imgctl/{TAG}/source/bin/imgctl"));
+    let out = Command::new(&bin).output().expect("the built binary");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "imgctl built from source");
+    assert_eq!(std::fs::read_to_string(sb.path().join("github_path")).unwrap().trim(), bin.parent().unwrap().to_string_lossy());
+}
