@@ -86,8 +86,12 @@ fn read_pem(path: &Path) -> Result<Vec<Certificate>, String> {
 /// What went wrong with TLS, judged from a transport error's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TlsProblem {
-    /// The server's certificate was not accepted (unknown issuer, expired, wrong name…).
+    /// The certificate is signed by a CA this client does not trust (or is otherwise refused).
     Certificate,
+    /// The certificate has expired (or is not valid yet).
+    Expired,
+    /// The certificate does not name the host connected to.
+    WrongName,
     /// The server answered TLS with plain HTTP.
     PlainHttp,
 }
@@ -95,9 +99,14 @@ pub(crate) enum TlsProblem {
 /// Classifies a transport error chain (rustls' messages, as reqwest passes them on).
 pub(crate) fn tls_problem(reason: &str) -> Option<TlsProblem> {
     let r = reason.to_lowercase();
-    if r.contains("invalid peer certificate") || (r.contains("certificate") && (r.contains("unknownissuer") || r.contains("expired") || r.contains("notvalidforname"))) {
+    let certificate = r.contains("invalid peer certificate") || r.contains("certificate");
+    if certificate && (r.contains("expired") || r.contains("notvalidyet")) {
+        Some(TlsProblem::Expired)
+    } else if certificate && (r.contains("notvalidforname") || r.contains("not valid for name")) {
+        Some(TlsProblem::WrongName)
+    } else if r.contains("invalid peer certificate") || (r.contains("certificate") && r.contains("unknownissuer")) {
         Some(TlsProblem::Certificate)
-    } else if r.contains("corrupt message") || r.contains("invalidcontenttype") || r.contains("wrong version number") || r.contains("http request to an https server") {
+    } else if r.contains("corrupt message") || r.contains("invalidcontenttype") || r.contains("wrong version number") {
         Some(TlsProblem::PlainHttp)
     } else {
         None
@@ -111,6 +120,8 @@ pub(crate) fn advice(problem: TlsProblem, registry: &str) -> String {
             " (the registry's TLS certificate is not trusted: trust the CA that signed it with SSL_CERT_FILE=/path/ca.pem or SSL_CERT_DIR, \
              add it to the system store (update-ca-certificates), or put it in /etc/docker/certs.d/{registry}/ca.crt or $DOCKER_CONFIG/certs.d/{registry}/ca.crt)"
         ),
+        TlsProblem::Expired => " (the registry's TLS certificate has expired or is not valid yet: it must be renewed on the server, or this machine's clock is wrong; trusting a CA does not help)".to_owned(),
+        TlsProblem::WrongName => format!(" (the registry's TLS certificate does not name '{registry}': use the host name the certificate was issued for, or reissue it with that name)"),
         TlsProblem::PlainHttp => " (it speaks plain HTTP: if that is intended, list it with --insecure-registry or IMGCTL_INSECURE_REGISTRIES)".to_owned(),
     }
 }
@@ -123,7 +134,10 @@ mod tests {
     fn certificate_failures_and_plain_http_are_told_apart() {
         let unknown = "error sending request: client error (Connect): invalid peer certificate: UnknownIssuer";
         assert_eq!(tls_problem(unknown), Some(TlsProblem::Certificate));
-        assert_eq!(tls_problem("invalid peer certificate: Expired"), Some(TlsProblem::Certificate));
+        assert_eq!(tls_problem("invalid peer certificate: Expired"), Some(TlsProblem::Expired));
+        assert_eq!(tls_problem("invalid peer certificate: NotValidForName"), Some(TlsProblem::WrongName));
+        assert!(advice(TlsProblem::Expired, "r").contains("renewed") && !advice(TlsProblem::Expired, "r").contains("SSL_CERT_FILE"));
+        assert!(advice(TlsProblem::WrongName, "r:5000").contains("does not name 'r:5000'"));
         assert_eq!(tls_problem("received corrupt message of type InvalidContentType"), Some(TlsProblem::PlainHttp));
         assert_eq!(tls_problem("connection refused"), None);
         let a = advice(TlsProblem::Certificate, "r:5000");

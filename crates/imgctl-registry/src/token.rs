@@ -76,7 +76,14 @@ impl RegistryClient {
                 200 => {}
                 // the OAuth2 endpoint refuses a bad grant with 400 `invalid_grant`
                 s @ (400 | 401 | 403) if refresh.is_some() => {
-                    let reason = format!("the token service refused the identity token (it may have expired or been revoked): {}", sign_in_again(&target.registry));
+                    // RFC 6749 §5.2: `invalid_grant` is a bad or expired refresh token; any other
+                    // `error` (invalid_request, unsupported_grant_type, …) is not fixed by signing in
+                    let body = read_limited(op, target, resp, 64 << 10).await.unwrap_or_default();
+                    let code = oauth_error(&body);
+                    let reason = match code.as_deref() {
+                        None | Some("invalid_grant") => format!("the token service refused the identity token (it may have expired or been revoked): {}", sign_in_again(&target.registry)),
+                        Some(other) => format!("the token service refused the refresh_token request ({other}): it does not take identity tokens this way; sign in with a username and password instead"),
+                    };
                     return Err(Failure::Fatal(RegistryError::AuthRefused { op, target: Box::new(target.clone()), status: s, reason }));
                 }
                 s @ (401 | 403) => {
@@ -93,9 +100,28 @@ impl RegistryClient {
     }
 }
 
+/// The `error` code of an OAuth2 error answer, when it is one (only `[a-z_]`: a code, never
+/// anything the server echoed).
+fn oauth_error(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct OAuthError {
+        error: Option<String>,
+    }
+    let code = serde_json::from_slice::<OAuthError>(body).ok()?.error?;
+    (!code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')).then_some(code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_oauth2_error_code_is_read_and_nothing_else() {
+        assert_eq!(oauth_error(br#"{"error":"invalid_grant","error_description":"bad"}"#).as_deref(), Some("invalid_grant"));
+        assert_eq!(oauth_error(br#"{"error":"unsupported_grant_type"}"#).as_deref(), Some("unsupported_grant_type"));
+        assert_eq!(oauth_error(br#"{"error":"Rt-d0nt-echo me"}"#), None);
+        assert_eq!(oauth_error(b"not json"), None);
+    }
 
     #[test]
     fn the_refresh_form_is_url_encoded_with_one_scope_parameter() {

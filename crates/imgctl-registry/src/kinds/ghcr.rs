@@ -193,6 +193,11 @@ async fn api_error(op: &'static str, target: &Target, resp: Response) -> Registr
     let body = read_limited(op, target, resp, 64 << 10).await.unwrap_or_default();
     let message = serde_json::from_slice::<ApiError>(&body).ok().and_then(|e| e.message).unwrap_or_else(|| format!("HTTP {status}"));
     let target = Box::new(target.clone());
+    // a secondary rate limit may come without the headers `rate_limited` reads: its message
+    // says so, and it is not a missing permission
+    if matches!(status, 403 | 429) && message.to_ascii_lowercase().contains("rate limit") {
+        return RegistryError::Unavailable { op, target, attempts: 1, last: format!("GitHub's rate limit (HTTP {status}: '{message}'); run again later") };
+    }
     match status {
         403 if op == DELETE_OP => RegistryError::AuthRefused { op, target, status, reason: format!("GitHub says '{message}': {DELETE_RIGHTS}") },
         401 | 403 => RegistryError::AuthRefused { op, target, status, reason: format!("GitHub refused the token: '{message}' (it needs `read:packages` to list and `delete:packages` to delete)") },

@@ -1,14 +1,13 @@
 //! Harbor: a push over a tag matched by a tag immutability rule is answered `412` with the
 //! error code `PRECONDITION` ("… configured as immutable"; Harbor docs, "Tag Immutability
-//! Rules"). Deletes by digest remove the artifact with its tags, as distribution does.
+//! Rules"). Harbor answers other policy refusals with `412 PRECONDITION` too, so only one whose
+//! message says "immutable" is taken for it. Deletes by digest remove the artifact with its
+//! tags, as distribution does.
 
-use super::{KindRules, mentions_immutable};
+use super::KindRules;
 
 #[derive(Debug)]
 pub(crate) struct Harbor;
 
-impl KindRules for Harbor {
-    fn is_immutable_refusal(&self, status: u16, code: &str, message: &str) -> bool {
-        (status == 412 && code == "PRECONDITION") || mentions_immutable(code, message)
-    }
-}
+/// The default rules: a refusal is an immutable-tag one when it says so.
+impl KindRules for Harbor {}

@@ -55,11 +55,11 @@ fn an_immutable_tag_refusal_is_a_permanent_failure_with_advice_for_every_kind() 
         assert_eq!(puts, 1, "{kind}: the refusal is not retried");
         assert_eq!(f.skopeo_digest(&format!("{SINGLE}-latest")).as_deref(), Some(first.as_str()), "{kind}: latest did not move");
     }
-    // any kind takes a refusal that says "immutable" for one; Harbor's bare 412
-    // PRECONDITION is one only where the kind is harbor
+    // any kind takes a refusal that says "immutable" for one; a bare 412 PRECONDITION is
+    // none, not even on Harbor (which answers other policy refusals with it too)
     let bare = r#"{"errors":[{"code":"PRECONDITION","message":"precondition failed"}]}"#;
     proxy.set_faults(FaultPlan::always(Fault::Answer(Answer::new("PUT", &latest, 412, bare))));
-    for (kind, immutable) in [("distribution", false), ("harbor", true)] {
+    for (kind, immutable) in [("distribution", false), ("harbor", false)] {
         let r = f.at(T1, &["--registry-kind", kind, "promote", "--variant", SINGLE, "--output", "json"]);
         r.code(1);
         let reason = result_of(&r.json(), SINGLE)["reason"].as_str().unwrap_or_default().to_string();
