@@ -52,6 +52,12 @@ pub(crate) struct AuthState {
     tokens: Mutex<HashMap<String, Arc<OnceCell<Secret>>>>,
 }
 
+/// The token scope of `scopes` (`repository:a/b:pull repository:c:pull,push`): what a token is
+/// asked for and the key it is cached under, so a cached token and a dropped one always match.
+fn scope_key(scopes: &[(&str, Access)]) -> String {
+    scopes.iter().map(|(r, a)| format!("repository:{r}:{}", a.actions())).collect::<Vec<_>>().join(" ")
+}
+
 /// Parses a `WWW-Authenticate` header: its scheme and its `key="value"` parameters.
 pub(crate) fn parse_challenge(header: &str) -> Challenge {
     let header = header.trim();
@@ -152,7 +158,7 @@ impl RegistryClient {
                 Ok(Some(header))
             }
             Challenge::Bearer { realm, service } => {
-                let scope = scopes.iter().map(|(r, a)| format!("repository:{r}:{}", a.actions())).collect::<Vec<_>>().join(" ");
+                let scope = scope_key(scopes);
                 let cell = self.inner.auth.tokens.lock().unwrap_or_else(|p| p.into_inner()).entry(scope.clone()).or_default().clone();
                 let token = cell.get_or_try_init(|| self.fetch_token(realm, service.as_deref(), &scope, &target)).await?;
                 Ok(Some(token.clone()))
@@ -172,7 +178,7 @@ impl RegistryClient {
         let bearer = matches!(self.inner.auth.challenge.get(), Some(Challenge::Bearer { .. }));
         match first {
             Err(RegistryError::AuthRefused { status: 401, .. }) if bearer => {
-                let scope = scopes.iter().map(|(r, a)| format!("repository:{r}:{}", a.actions())).collect::<Vec<_>>().join(" ");
+                let scope = scope_key(scopes);
                 self.inner.auth.tokens.lock().unwrap_or_else(|p| p.into_inner()).remove(&scope);
                 let auth = self.authorization(scopes).await?;
                 retry::run(&self.inner.opts.retry, op, target, || attempt(auth.clone())).await

@@ -14,7 +14,7 @@ use crate::credentials::Credentials;
 use crate::kinds::{GithubApi, KindRules};
 use imgctl_core::kind::RegistryKind;
 use crate::error::{RegistryError, Target};
-use crate::retry::{Failure, RetryPolicy, parse_retry_after};
+use crate::retry::{Failure, RetryPolicy};
 use crate::tls::{self, TlsTrust};
 
 /// How to reach one registry.
@@ -204,7 +204,7 @@ impl RegistryClient {
         let status = resp.status();
         tracing::trace!("{op} {target}: HTTP {status}");
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            let retry_after = parse_retry_after(resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()));
+            let retry_after = crate::retry::retry_after(resp.headers());
             return Err(Failure::Transient { reason: format!("HTTP {status}"), retry_after });
         }
         Ok(resp)

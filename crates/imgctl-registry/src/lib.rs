@@ -32,7 +32,7 @@ pub use client::{ClientOptions, RegistryClient, RequestStats};
 pub use credentials::{CredentialKind, Credentials, docker_config_credentials};
 pub use error::{RegistryError, Target};
 pub use imgctl_core::kind::RegistryKind;
-pub use kinds::{DeleteRules, GithubApi, Inventory, TaggedDelete, delete_rules};
+pub use kinds::{DeleteRules, GithubApi, Inventory, TaggedDelete};
 pub use oci_client::Reference;
 /// `oci-client`'s manifest types (e.g. [`manifest::OciImageIndex`] for an index's platforms).
 pub use oci_client::manifest;

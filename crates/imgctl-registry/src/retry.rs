@@ -83,6 +83,11 @@ where
     }
 }
 
+/// The `Retry-After` of an answer's headers (registries and GitHub's API alike).
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    parse_retry_after(headers.get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()))
+}
+
 /// Parses a `Retry-After` header given in seconds (HTTP dates are treated as one second).
 pub(crate) fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
     let v = value?.trim();

@@ -130,7 +130,7 @@ impl Ghcr {
                     }
                     404 => Ok(None),
                     403 if rate_limited(resp.headers()) => {
-                        let retry_after = crate::retry::parse_retry_after(resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()));
+                        let retry_after = crate::retry::retry_after(resp.headers());
                         Err(Failure::Transient { reason: "GitHub API rate limit exceeded (HTTP 403)".into(), retry_after })
                     }
                     _ => Err(Failure::Fatal(api_error(op, target, resp).await)),

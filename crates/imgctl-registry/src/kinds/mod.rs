@@ -89,11 +89,6 @@ struct Distribution;
 
 impl KindRules for Distribution {}
 
-/// How `kind` deletes (without building a client).
-pub fn delete_rules(kind: RegistryKind) -> DeleteRules {
-    rules(kind, None).delete_rules()
-}
-
 /// The rules of `kind`; `github` is what GHCR deletes through.
 pub(crate) fn rules(kind: RegistryKind, github: Option<GithubApi>) -> Arc<dyn KindRules> {
     match kind {

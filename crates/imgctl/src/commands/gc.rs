@@ -129,10 +129,11 @@ impl Doc {
 /// Runs `gc`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let fleet = workspace::require(env)?;
-    // a kind that deletes outside the registry API (GHCR) needs no delete scope from the registry
-    let kind = crate::registry::kind(env, &rollout::registry_host(env, &fleet), fleet.manifest.registry_kind).0;
-    let deletes_via_registry = imgctl_registry::delete_rules(kind).via_registry;
-    let client = rollout::connect(env, &fleet, if args.apply && deletes_via_registry { Access::Delete } else { Access::Pull })?;
+    // a kind that deletes outside the registry API (GHCR) needs no delete scope from the
+    // registry: the client's own kind says which, then it authenticates for that access
+    let client = crate::registry::client(env, &rollout::registry_host(env, &fleet), fleet.manifest.registry_kind)?;
+    let access = if args.apply && imgctl_registry::Registry::delete_rules(&client).via_registry { Access::Delete } else { Access::Pull };
+    crate::registry::block_on(client.authenticate(&fleet.manifest.repository, access))??;
     let progress = CliProgress::new("gc", "deleted", 1);
     let ctx = rollout::ctx(env, &client, &fleet, !args.apply, &progress);
     let gc_args = GcArgs { keep: args.keep, older_than: args.older_than, max_deletes: args.max_deletes };
