@@ -58,6 +58,6 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let ctx = Ctx { mirrors: &mirrors, records: recorder.as_ref(), ..rollout::ctx(env, &client, &fleet, args.dry_run, &progress) };
     let opts = PublishOptions { channel, force: args.force };
     let results = crate::registry::block_on(publish::publish(&ctx, v, source_id, &source, &opts))?.map_err(rollout::engine_error)?;
-    let report = ResultsReport { results, dry_run: args.dry_run };
+    let report = ResultsReport { results, dry_run: args.dry_run, forced: false };
     rollout::finish(env, "publish", &report)
 }
