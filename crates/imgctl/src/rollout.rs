@@ -31,6 +31,7 @@ pub fn connect(env: &Env<'_>, fleet: &Fleet, access: Access) -> Result<RegistryC
 
 /// The git repository holding `--manifest`.
 pub fn repo(env: &Env<'_>) -> Result<Repo, CliError> {
+    crate::workspace::manifest_file(env)?;
     Repo::open_for(&env.global.manifest).map_err(git_error)
 }
 
@@ -74,9 +75,9 @@ pub struct VariantChannel {
     pub channel: Option<String>,
 }
 
-/// The variant named `name` (its base tag), or a clear error.
+/// The variant `name` names (its base tag or any tag of it), or a clear error.
 pub fn find_variant<'f>(fleet: &'f Fleet, name: &str) -> Result<&'f imgctl_core::Variant, CliError> {
-    fleet.variant(name).ok_or_else(|| CliError::Input(format!("find variant '{name}' in the manifest (see `imgctl tags`)")))
+    crate::names::variant(fleet, name)
 }
 
 /// `channel`, or the channel that promotes from another (`latest`); checked to exist.
@@ -85,10 +86,7 @@ pub fn channel_or_promoted(fleet: &Fleet, channel: Option<String>) -> Result<Str
         Some(c) => c,
         None => imgctl_engine::promote::default_channel(fleet).ok_or_else(|| CliError::Input("find a channel with promotesFrom (pass --channel)".into()))?,
     };
-    if !fleet.manifest.channels.contains_key(&channel) {
-        return Err(CliError::Input(format!("find channel '{channel}' in the manifest")));
-    }
-    Ok(channel)
+    crate::names::channel(fleet, &channel)
 }
 
 /// Maps an engine error to the CLI's.
@@ -163,20 +161,52 @@ impl ResultsReport {
     }
 }
 
+/// The words a results table uses for a move and for nothing to do (`mark-eol` marks).
+#[derive(Debug, Clone, Copy)]
+pub struct Words<'a> {
+    /// The ACTION cell of a move.
+    pub action: &'a str,
+    /// A move in the summary line.
+    pub moved: &'a str,
+    /// Nothing to do in the summary line.
+    pub unchanged: &'a str,
+}
+
+/// The words of publish, promote and rollback.
+pub const MOVES: Words<'static> = Words { action: "moved", moved: "moved", unchanged: "unchanged" };
+
+impl ResultsReport {
+    /// The human form: the table, then `229 variants: 12 moved, 200 unchanged, 17 skipped`
+    /// (mirrors' rows counted apart).
+    pub fn human_with(&self, w: &mut dyn Write, words: Words<'_>) -> io::Result<()> {
+        let moved = crate::output::word(Action::Moved);
+        writeln!(w, "{}", table(self.rows().map(|r| if r.action == moved { Row { action: words.action.to_string(), ..r } } else { r })))?;
+        let line = |rows: &[&ActionResult], what: &str| {
+            let count = |a| rows.iter().filter(|r| r.action == a).count();
+            let variants = rows.iter().map(|r| r.variant.as_str()).collect::<std::collections::BTreeSet<_>>().len();
+            crate::output::summary(
+                &crate::output::plural(variants, &format!("{what}variant"), &format!("{what}variants")),
+                &[
+                    (count(Action::Moved), words.moved),
+                    (count(Action::Unchanged), words.unchanged),
+                    (count(Action::Skipped), "skipped"),
+                    (count(Action::Conflict), "conflict"),
+                    (count(Action::Failed), "failed"),
+                ],
+            )
+        };
+        let (primary, mirrors): (Vec<&ActionResult>, Vec<&ActionResult>) = self.results.iter().partition(|r| r.mirror.is_none());
+        let mut text = format!("{}{}", if self.dry_run { "dry run (nothing changed): " } else { "" }, line(&primary, ""));
+        if !mirrors.is_empty() {
+            text.push_str(&format!("; mirrors: {}", line(&mirrors, "mirrored ")));
+        }
+        writeln!(w, "{text}")
+    }
+}
+
 impl Report for ResultsReport {
     fn human(&self, w: &mut dyn Write) -> io::Result<()> {
-        writeln!(w, "{}", table(self.rows()))?;
-        let count = |a| self.results.iter().filter(|r| r.action == a).count();
-        writeln!(
-            w,
-            "{}{} moved, {} unchanged, {} skipped, {} conflict, {} failed",
-            if self.dry_run { "dry run (nothing changed): " } else { "" },
-            count(Action::Moved),
-            count(Action::Unchanged),
-            count(Action::Skipped),
-            count(Action::Conflict),
-            count(Action::Failed)
-        )
+        self.human_with(w, MOVES)
     }
 }
 

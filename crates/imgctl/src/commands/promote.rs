@@ -51,7 +51,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let repo = rollout::repo(env)?;
     let head = crate::workspace::require(env)?;
     let channel = match args.channel {
-        Some(c) => c,
+        Some(c) => crate::names::channel(&head, &c)?,
         None => promote::default_channel(&head).ok_or_else(|| CliError::Input("find a channel to promote to (one with promotesFrom)".into()))?,
     };
     let rev = rollout::promotion_ref(&repo, &head, &channel, args.reference.as_deref())?;
