@@ -47,7 +47,7 @@ pub async fn promote<R: Registry>(
         .clone()
         .ok_or_else(|| EngineError::Input(format!("promote to channel '{}': it has no promotesFrom", opts.channel)))?;
     let soak = channel.soak.unwrap_or_default();
-    let history = ctx.snapshot().await?;
+    let history = ctx.published_snapshot().await?;
     ctx.progress.start(variants.len());
     let mut results: Vec<(usize, ActionResult, Vec<ActionResult>)> = futures_util::stream::iter(variants.iter().enumerate())
         .map(|(i, v)| {

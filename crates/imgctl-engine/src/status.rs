@@ -126,7 +126,7 @@ pub enum PendingIds<'a> {
 
 /// Status of `variants`, with their pending promotions computed from `ids`.
 pub async fn status<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], ids: PendingIds<'_>) -> Result<StatusReport, EngineError> {
-    let history = ctx.snapshot().await?;
+    let history = ctx.published_snapshot().await?;
     let promoted = crate::promote::default_channel(ctx.fleet);
     let gated = ctx.fleet.manifest.channels.values().any(|c| c.verify.is_some());
     let records = match gated {

@@ -94,6 +94,19 @@ pub fn engine_error(e: EngineError) -> CliError {
     match e {
         EngineError::Registry(r) => r.into(),
         EngineError::Input(s) => CliError::Input(s),
+        e @ EngineError::Unpublished { .. } => CliError::Failed(e.to_string()),
+    }
+}
+
+/// [`engine_error`] naming the registry `host` and what to check when the repository
+/// holds nothing of the fleet (promote, status).
+pub fn engine_error_at(host: &str, e: EngineError) -> CliError {
+    match e {
+        EngineError::Unpublished { repo, missing, tags } => CliError::Failed(format!(
+            "find a tag of the fleet in repository '{repo}' on registry '{host}': {} — check the registry (manifest `registry`, --registry), the repository (manifest `repository`) and the credentials; a new fleet must publish first (`imgctl publish`)",
+            imgctl_engine::unpublished_reason(missing, tags)
+        )),
+        e => engine_error(e),
     }
 }
 

@@ -67,7 +67,8 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let gate = Gate { verifier: &verifier, host: rollout::registry_host(env, &fleet), limit: Semaphore::new(usize::from(args.verify_concurrency)) };
     let ctx = Ctx { mirrors: &mirrors, gate: Some(&gate), records: recorder.as_ref(), ..rollout::ctx(env, &client, &fleet, args.dry_run, &progress) };
     let opts = PromoteOptions { channel, force: args.force, skip_verify: args.skip_verify };
-    let results = crate::registry::block_on(promote::promote(&ctx, &variants, &ids, &opts))?.map_err(rollout::engine_error)?;
+    let host = rollout::registry_host(env, &fleet);
+    let results = crate::registry::block_on(promote::promote(&ctx, &variants, &ids, &opts))?.map_err(|e| rollout::engine_error_at(&host, e))?;
     let report = ResultsReport { results, dry_run: args.dry_run };
     let code = rollout::finish(env, &format!("promote ({rev})"), &report)?;
     if let Some(md) = verifier.markdown() {

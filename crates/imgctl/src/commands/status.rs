@@ -152,7 +152,8 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
     let progress = CliProgress::new("status", "done", crate::progress::MIN_VARIANTS);
     let ctx = Ctx { mirrors: &mirrors, ..rollout::ctx(env, &client, &fleet, true, &progress) };
-    let report = crate::registry::block_on(status(&ctx, &variants, ids))?.map_err(rollout::engine_error)?;
+    let host = rollout::registry_host(env, &fleet);
+    let report = crate::registry::block_on(status(&ctx, &variants, ids))?.map_err(|e| rollout::engine_error_at(&host, e))?;
     let failed = report.variants.iter().any(|v| v.error.is_some() || v.drift.iter().any(|d| d.error.is_some()));
     emit(env, &Doc { report, now: env.now(), mirrors: mirrors.len() })?;
     Ok(if failed { exit::FAILED } else { exit::SUCCESS })
