@@ -39,23 +39,22 @@ pub enum EngineError {
     /// The repository does not exist or holds no tag of the fleet: promote and status read
     /// nothing there, so the registry, repository or credentials are wrong (or nothing was
     /// published yet).
-    #[error("find a tag of the fleet in repository '{repo}': {}", unpublished_reason(*.missing, *.tags))]
+    #[error("find a tag of the fleet in repository '{repo}': {}", unpublished_reason(*.tags))]
     Unpublished {
         /// The repository.
         repo: String,
-        /// True when the registry says the repository does not exist.
-        missing: bool,
         /// How many tags it has (none of them of the fleet).
         tags: usize,
     },
 }
 
-/// Why [`EngineError::Unpublished`]: `the repository does not exist`, `it has 3 tags, none of the fleet's variants`.
-pub fn unpublished_reason(missing: bool, tags: usize) -> String {
-    match (missing, tags) {
-        (true, _) => "the repository does not exist".into(),
-        (false, 0) => "the repository has no tags".into(),
-        (false, n) => format!("the repository has {n} tag(s), none of this fleet's variants"),
+/// Why [`EngineError::Unpublished`]: `the repository does not exist or has no tags`, `the repository has 3 tag(s), none of this fleet's variants`.
+pub fn unpublished_reason(tags: usize) -> String {
+    match tags {
+        // a listing cannot tell them apart: the client reads a 404 as no tags, and
+        // distribution lists an unknown repository as empty
+        0 => "the repository does not exist or has no tags".into(),
+        n => format!("the repository has {n} tag(s), none of this fleet's variants"),
     }
 }
 
@@ -143,15 +142,11 @@ impl<'a, R: Registry> Ctx<'a, R> {
     /// status): a repository that does not exist or has no tag of the fleet is an error
     /// ([`EngineError::Unpublished`]) rather than every variant skipped.
     pub async fn published_snapshot(&self) -> Result<RepoHistory, EngineError> {
-        let (tags, missing) = match self.registry.list_tags(self.repo).await {
-            Ok(t) => (t, false),
-            Err(e) if e.is_not_found() => (Vec::new(), true),
-            Err(e) => return Err(e.into()),
-        };
+        let tags = self.list_tags().await?;
         let index = TagIndex::new(self.fleet);
         let history = RepoHistory::from_tags(self.fleet, &index, &tags);
         if history.variants.is_empty() {
-            return Err(EngineError::Unpublished { repo: self.repo.to_string(), missing, tags: tags.len() });
+            return Err(EngineError::Unpublished { repo: self.repo.to_string(), tags: tags.len() });
         }
         Ok(history)
     }

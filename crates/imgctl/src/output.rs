@@ -11,8 +11,7 @@ use tabled::Table;
 use tabled::grid::records::vec_records::{Text, VecRecords};
 use tabled::grid::records::{ExactRecords, PeekableRecords, Records};
 use tabled::settings::object::Columns;
-use tabled::settings::peaker::PriorityMax;
-use tabled::settings::{Format, Style, Width};
+use tabled::settings::{Format, Style};
 
 use crate::env::Env;
 use crate::error::CliError;
@@ -71,25 +70,51 @@ where
     t
 }
 
-/// Narrows `t` to `width` columns when it is wider: tabled picks each column's width
-/// (the widest shrinks first), then every cell is wrapped at spaces (long names after a
-/// `-` or `/`) line by line, so no text is lost and words stay whole where they fit.
+/// Narrows `t` to `width` columns when it is wider. The widest column gives up a column at
+/// a time, first down to its longest unbreakable piece (a word, a digest, a name's part
+/// between `-`), then below; every cell is then wrapped line by line at spaces (long names
+/// after a `-`, `/` or `,`), so no text is lost and digests stay whole while they can.
 fn fit(t: &mut Table, width: usize) {
-    if t.total_width() <= width {
+    let total = t.total_width();
+    if total <= width {
         return;
     }
-    let mut probe = t.clone();
-    probe.with(Width::wrap(width).priority(PriorityMax::right()));
-    for (col, w) in column_widths(probe.get_records()).into_iter().enumerate() {
-        t.modify(Columns::one(col), Format::content(move |s| wrap_words(s, w)));
+    let records = t.get_records();
+    let natural = column_widths(records, |l| l.chars().count());
+    let floor = column_widths(records, longest_piece);
+    let budget = width.saturating_sub(total - natural.iter().sum::<usize>());
+    let mut widths = natural.clone();
+    let mut excess = widths.iter().sum::<usize>().saturating_sub(budget);
+    for min in [&floor[..], &vec![1; widths.len()][..]] {
+        while excess > 0 {
+            let Some(i) = (0..widths.len()).filter(|&i| widths[i] > min[i].min(natural[i])).max_by_key(|&i| (widths[i], i)) else { break };
+            widths[i] -= 1;
+            excess -= 1;
+        }
+    }
+    for (col, w) in widths.into_iter().enumerate() {
+        if w < natural[col] {
+            t.modify(Columns::one(col), Format::content(move |s| wrap_words(s, w)));
+        }
     }
 }
 
-/// The widest line of each column.
-fn column_widths(r: &VecRecords<Text<String>>) -> Vec<usize> {
-    (0..r.count_columns())
-        .map(|c| (0..r.count_rows()).flat_map(|row| r.get_text((row, c).into()).lines().map(|l| l.chars().count())).max().unwrap_or(0))
-        .collect()
+/// Per column, the largest `measure` of a line of its cells.
+fn column_widths(r: &VecRecords<Text<String>>, measure: fn(&str) -> usize) -> Vec<usize> {
+    (0..r.count_columns()).map(|c| (0..r.count_rows()).flat_map(|row| r.get_text((row, c).into()).lines().map(measure)).max().unwrap_or(0)).collect()
+}
+
+/// The longest piece of `line` that [`wrap_words`] does not break while it fits.
+fn longest_piece(line: &str) -> usize {
+    line.split(' ').flat_map(|w| w.split_inclusive(BREAKS)).map(|p| p.chars().count()).max().unwrap_or(0)
+}
+
+/// Where a word longer than its column may be broken (after the character).
+const BREAKS: [char; 3] = ['-', '/', ','];
+
+/// Writes `text` wrapped to the width of the report being printed (summary lines).
+pub fn say(w: &mut dyn Write, text: &str) -> io::Result<()> {
+    writeln!(w, "{}", wrap_words(text, WIDTH.get()))
 }
 
 /// `text` wrapped to `width` columns line by line: at spaces, and a word longer than a
@@ -115,7 +140,7 @@ pub fn wrap_words(text: &str, width: usize) -> String {
                     continue;
                 }
                 let cut = word.char_indices().nth(width).map_or(word.len(), |(i, _)| i);
-                let at = word[..cut].rfind(['-', '/', ',']).map(|i| i + 1).unwrap_or(cut);
+                let at = word[..cut].rfind(BREAKS).map(|i| i + 1).unwrap_or(cut);
                 out.push(word[..at].to_string());
                 word = &word[at..];
             }

@@ -102,9 +102,9 @@ pub fn engine_error(e: EngineError) -> CliError {
 /// holds nothing of the fleet (promote, status).
 pub fn engine_error_at(host: &str, e: EngineError) -> CliError {
     match e {
-        EngineError::Unpublished { repo, missing, tags } => CliError::Failed(format!(
+        EngineError::Unpublished { repo, tags } => CliError::Failed(format!(
             "find a tag of the fleet in repository '{repo}' on registry '{host}': {} — check the registry (manifest `registry`, --registry), the repository (manifest `repository`) and the credentials; a new fleet must publish first (`imgctl publish`)",
-            imgctl_engine::unpublished_reason(missing, tags)
+            imgctl_engine::unpublished_reason(tags)
         )),
         e => engine_error(e),
     }
@@ -213,7 +213,7 @@ impl ResultsReport {
         if !mirrors.is_empty() {
             text.push_str(&format!("; mirrors: {}", line(&mirrors, "mirrored ")));
         }
-        writeln!(w, "{text}")
+        crate::output::say(w, &text)
     }
 }
 

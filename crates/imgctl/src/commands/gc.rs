@@ -96,7 +96,7 @@ impl Report for Doc {
         let per_reason = kept_by_reason(&kept);
         let counts: Vec<(usize, &str)> = per_reason.iter().map(|(what, n)| (*n, *what)).collect();
         let hint = if self.verbose || kept.is_empty() { "" } else { " (pass --verbose to list them)" };
-        writeln!(w, "{}{hint}", crate::output::summary(&format!("kept {}", crate::output::plural(kept.len(), "digest", "digests")), &counts))?;
+        crate::output::say(w, &(crate::output::summary(&format!("kept {}", crate::output::plural(kept.len(), "digest", "digests")), &counts) + hint))?;
         if self.verbose && !kept.is_empty() {
             writeln!(w, "{}", table(kept.iter().map(|l| row(l, self.dry_run))))?;
         }
@@ -113,8 +113,9 @@ impl Report for Doc {
             writeln!(w, "tags of variants no longer in the manifest (same rules apply): {}", r.orphan_variants.join(", "))?;
         }
         let q = &r.requests;
-        writeln!(
+        crate::output::say(
             w,
+            &format!(
             "{}{} {}, {} kept, {} failed ({} listings, {} HEAD, {} GET, {} DELETE)",
             if self.dry_run { "dry run (nothing deleted; pass --apply): " } else { "" },
             count(Action::Deleted),
@@ -125,6 +126,7 @@ impl Report for Doc {
             q.head,
             q.get,
             q.delete
+            ),
         )
     }
 }

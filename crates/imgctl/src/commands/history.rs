@@ -95,7 +95,7 @@ impl Report for HistoryReport {
         let rejected = self.entries.iter().filter(|e| e.rejected).count();
         let total = crate::output::plural(self.entries.len(), "move", "moves");
         let counts = [(count(MoveKind::Publish), "publish"), (count(MoveKind::Promote), "promote"), (count(MoveKind::Rollback), "rollback"), (rejected, "to a digest rejected now")];
-        writeln!(w, "{}", crate::output::summary(&total, &counts))?;
+        crate::output::say(w, &crate::output::summary(&total, &counts))?;
         let records: Vec<&imgctl_engine::records::Recorded> = self.entries.iter().filter_map(|e| e.record.as_ref()).collect();
         if !records.is_empty() {
             writeln!(w, "records:\n{}", table(records.into_iter().map(crate::records::Row::from)))?;

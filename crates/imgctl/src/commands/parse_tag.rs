@@ -107,7 +107,7 @@ impl Report for ParseReport {
         let outside = read.iter().filter(|p| !p.in_manifest).count();
         let total = crate::output::plural(self.0.len(), "tag", "tags");
         let counts = [(read.len() - outside, "of manifest variants"), (outside, "of variants not in the manifest"), (self.0.len() - read.len(), "not of the schema")];
-        writeln!(w, "{}", crate::output::summary(&total, &counts))
+        crate::output::say(w, &crate::output::summary(&total, &counts))
     }
 }
 

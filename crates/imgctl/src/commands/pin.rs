@@ -83,7 +83,7 @@ impl Report for Doc {
             (n, true) => format!("{} written", crate::output::plural(n, "file", "files")),
             (n, false) => format!("{} would change (pass --write)", crate::output::plural(n, "file", "files")),
         };
-        writeln!(w, "{refs} references pinned in {}; {outcome}", crate::output::plural(self.files.len(), "file", "files"))
+        crate::output::say(w, &format!("{} pinned in {}; {outcome}", crate::output::plural(refs, "reference", "references"), crate::output::plural(self.files.len(), "file", "files")))
     }
 }
 

@@ -80,7 +80,7 @@ impl Report for Doc {
             eol: v.eol.map(|d| if d <= self.now.date_naive() { format!("{d} (past)") } else { d.to_string() }).unwrap_or_else(|| "-".into()),
         });
         writeln!(w, "{}", table(rows))?;
-        writeln!(w, "{}", summary_line(&self.report))
+        crate::output::say(w, &summary_line(&self.report))
     }
 }
 

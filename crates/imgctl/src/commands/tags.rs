@@ -68,7 +68,7 @@ impl Report for TagsReport {
         let aliases: usize = self.0.iter().map(|e| e.tags.aliases.len()).sum();
         let immutable = self.0.iter().filter(|e| e.tags.immutable.is_some()).count();
         let total = plural(self.0.len(), "variant", "variants");
-        writeln!(w, "{}", summary(&total, &[(channels, "channel tags"), (aliases, "alias tags"), (immutable, "immutable tags")]))
+        crate::output::say(w, &summary(&total, &[(channels, "channel tags"), (aliases, "alias tags"), (immutable, "immutable tags")]))
     }
 }
 

@@ -157,7 +157,7 @@ impl Report for Doc {
         writeln!(w, "{}", table(rows))?;
         let unpinned = self.references.iter().filter(|e| !e.usage.pinned).count();
         let findings = self.references.iter().filter(|e| !e.usage.findings.is_empty()).count();
-        writeln!(w, "{} references, {unpinned} not pinned, {findings} with findings", self.references.len())
+        crate::output::say(w, &format!("{} references, {unpinned} not pinned, {findings} with findings", self.references.len()))
     }
 }
 
