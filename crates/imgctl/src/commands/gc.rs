@@ -93,10 +93,10 @@ impl Report for Doc {
             (n, true) => writeln!(w, "to delete ({n}):\n{}", table(gone.iter().map(|l| row(l, true))))?,
             (n, false) => writeln!(w, "deleted or failed ({n}):\n{}", table(gone.iter().map(|l| row(l, false))))?,
         }
-        let per_reason = kept_by_reason(&kept);
-        let counts: Vec<(usize, &str)> = per_reason.iter().map(|(what, n)| (*n, *what)).collect();
+        let counts: Vec<(usize, &str)> = kept_by_reason(&kept).into_iter().map(|(what, n)| (n, what)).collect();
         let hint = if self.verbose || kept.is_empty() { "" } else { " (pass --verbose to list them)" };
-        crate::output::say(w, &(crate::output::summary(&format!("kept {}", crate::output::plural(kept.len(), "digest", "digests")), &counts) + hint))?;
+        let total = format!("kept {}", crate::output::plural(kept.len(), "digest", "digests"));
+        crate::output::say(w, &(crate::output::summary(&total, &counts) + hint))?;
         if self.verbose && !kept.is_empty() {
             writeln!(w, "{}", table(kept.iter().map(|l| row(l, self.dry_run))))?;
         }
@@ -113,9 +113,7 @@ impl Report for Doc {
             writeln!(w, "tags of variants no longer in the manifest (same rules apply): {}", r.orphan_variants.join(", "))?;
         }
         let q = &r.requests;
-        crate::output::say(
-            w,
-            &format!(
+        let line = format!(
             "{}{} {}, {} kept, {} failed ({} listings, {} HEAD, {} GET, {} DELETE)",
             if self.dry_run { "dry run (nothing deleted; pass --apply): " } else { "" },
             count(Action::Deleted),
@@ -126,8 +124,8 @@ impl Report for Doc {
             q.head,
             q.get,
             q.delete
-            ),
-        )
+        );
+        crate::output::say(w, &line)
     }
 }
 

@@ -8,7 +8,7 @@ use crate::support::{Sandbox, repo_root};
 
 const NOW: &str = "2026-11-21T12:00:00Z";
 
-fn finding<'a>(doc: &'a serde_json::Value, line: u64) -> &'a serde_json::Value {
+fn finding(doc: &serde_json::Value, line: u64) -> &serde_json::Value {
     doc["references"].as_array().expect("references").iter().find(|r| r["line"] == line).unwrap_or_else(|| panic!("no reference on line {line}: {doc:#}"))
 }
 
@@ -18,7 +18,7 @@ fn removed_variant_only_for_a_variant_that_existed() {
     // the multi-arch variant leaves the manifest (its tags read structurally still)
     f.edit_manifest(|m| {
         let start = m.find("  - os: Linux-Ubuntu-22.04-AMD64\n    qualifiers: [multi]").expect("multi variant");
-        format!("{}", &m[..start])
+        m[..start].to_string()
     });
     f.sb.write(
         "consumer/ci.yml",
