@@ -165,8 +165,19 @@ impl ResultsReport {
 
     /// The Markdown form for the GitHub step summary.
     pub fn markdown(&self, title: &str) -> String {
+        self.markdown_with(title, MOVES)
+    }
+
+    /// Rows with `words.action` for a move.
+    fn worded_rows<'a>(&'a self, words: Words<'a>) -> impl Iterator<Item = Row> + 'a {
+        let moved = crate::output::word(Action::Moved);
+        self.rows().map(move |r| if r.action == moved { Row { action: words.action.to_string(), ..r } } else { r })
+    }
+
+    /// [`Self::markdown`] with `words.action` for a move (`mark-eol`: `marked`).
+    pub fn markdown_with(&self, title: &str, words: Words<'_>) -> String {
         let mut s = format!("### imgctl {title}{}\n\n| variant | channel | from | to | action | reason |\n|---|---|---|---|---|---|\n", if self.dry_run { " (dry run)" } else { "" });
-        for r in self.rows() {
+        for r in self.worded_rows(words) {
             s.push_str(&format!("| `{}` | {} | `{}` | `{}` | **{}** | {} |\n", r.variant, r.channel, r.from, r.to, r.action, r.reason.replace('|', "\\|")));
         }
         s.push('\n');
@@ -192,8 +203,7 @@ impl ResultsReport {
     /// The human form: the table, then `229 variants: 12 moved, 200 unchanged, 17 skipped`
     /// (mirrors' rows counted apart).
     pub fn human_with(&self, w: &mut dyn Write, words: Words<'_>) -> io::Result<()> {
-        let moved = crate::output::word(Action::Moved);
-        writeln!(w, "{}", table(self.rows().map(|r| if r.action == moved { Row { action: words.action.to_string(), ..r } } else { r })))?;
+        writeln!(w, "{}", table(self.worded_rows(words)))?;
         let line = |rows: &[&ActionResult], what: &str| {
             let count = |a| rows.iter().filter(|r| r.action == a).count();
             let variants = rows.iter().map(|r| r.variant.as_str()).collect::<std::collections::BTreeSet<_>>().len();

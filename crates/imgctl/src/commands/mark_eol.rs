@@ -41,7 +41,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let results = crate::registry::block_on(lifecycle::mark(&ctx, &variants, grace))?.map_err(rollout::engine_error)?;
     let report = MarkReport(ResultsReport { results, dry_run: args.dry_run });
     emit(env, &report)?;
-    rollout::append_summary(env, &report.0.markdown("mark-eol"));
+    rollout::append_summary(env, &report.0.markdown_with("mark-eol", report.words()));
     Ok(report.0.exit_code())
 }
 
@@ -50,12 +50,18 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
 #[serde(transparent)]
 struct MarkReport(ResultsReport);
 
-impl Report for MarkReport {
-    fn human(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let words = match self.0.dry_run {
+impl MarkReport {
+    /// `mark`/`to mark` in a dry run, else `marked`; `already marked` for nothing to do.
+    fn words(&self) -> Words<'static> {
+        match self.0.dry_run {
             true => Words { action: "mark", moved: "to mark", unchanged: "already marked" },
             false => Words { action: "marked", moved: "marked", unchanged: "already marked" },
-        };
-        self.0.human_with(w, words)
+        }
+    }
+}
+
+impl Report for MarkReport {
+    fn human(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.0.human_with(w, self.words())
     }
 }
