@@ -15,6 +15,7 @@ pub mod import;
 pub mod kind;
 pub mod load;
 pub mod manifest;
+pub mod names;
 pub mod osdefs;
 pub mod paths;
 pub mod results;

@@ -101,7 +101,7 @@ pub fn git_error(e: GitError) -> CliError {
 
 /// Runs `plan`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
-    let repo = Repo::open_for(&env.global.manifest).map_err(git_error)?;
+    let repo = crate::rollout::repo(env)?;
     let mut plan = repo.plan(args.since.as_deref(), args.reference.as_deref()).map_err(git_error)?;
     if let Some(level) = args.level {
         plan.variants.retain(|e| e.level == level);

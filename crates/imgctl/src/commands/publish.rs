@@ -45,9 +45,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         Some(c) => c,
         None => publish::default_channel(&fleet).ok_or_else(|| CliError::Input("find a channel to publish to (one without promotesFrom)".into()))?,
     };
-    if !fleet.manifest.channels.contains_key(&channel) {
-        return Err(CliError::Input(format!("find channel '{channel}' in the manifest")));
-    }
+    let channel = crate::names::channel(&fleet, &channel)?;
     let host = rollout::registry_host(env, &fleet);
     let source = Source::parse(&args.image, &host).map_err(rollout::engine_error)?;
     let recorder = crate::records::recorder(env, &fleet, &args.sign, repo.resolve(args.reference.as_deref().unwrap_or("HEAD")).ok())?;
