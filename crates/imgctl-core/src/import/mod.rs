@@ -79,13 +79,18 @@ pub fn tag_schema() -> TagSchema {
     }
 }
 
+/// When the promotion of the channels `import` and `init` write runs (UTC, Wednesdays
+/// 06:17): the `latest` channel's `schedule`, and the cron of the promote caller `init`
+/// writes — one value for both.
+pub const PROMOTE_CRON: &str = "17 6 * * 3";
+
 /// The channels every import writes: `staging`, and `latest` with an empty suffix so
-/// the source's real tags are the `latest` channel's tags.
+/// the source's real tags are the `latest` channel's tags, promoted on [`PROMOTE_CRON`].
 pub fn channels() -> IndexMap<String, Channel> {
     let mut c = IndexMap::new();
     c.insert("staging".to_string(), Channel { suffix: "-staging".into(), branch: Some("main".into()), promotes_from: None, soak: None, verify: None, schedule: None, new_variants: None });
     let soak = "72h".parse().ok();
-    c.insert("latest".to_string(), Channel { suffix: String::new(), branch: Some("production".into()), promotes_from: Some("staging".into()), soak, verify: None, schedule: None, new_variants: None });
+    c.insert("latest".to_string(), Channel { suffix: String::new(), branch: Some("production".into()), promotes_from: Some("staging".into()), soak, verify: None, schedule: Some(PROMOTE_CRON.into()), new_variants: None });
     c
 }
 

@@ -15,7 +15,7 @@ mod texts;
 
 /// When the scaffold's promotion runs (UTC): the `latest` channel's `schedule` and the
 /// promote caller's cron are both written from this one value.
-pub const PROMOTE_CRON: &str = "17 6 * * 3";
+pub use crate::import::PROMOTE_CRON;
 
 /// The OperatingSystemId `init` starts with when `--os` is not given.
 pub const DEFAULT_OS: &str = "Linux-Ubuntu-24.04-AMD64";
@@ -81,7 +81,6 @@ pub fn fleet(o: &Options) -> Result<Vec<File>, String> {
     let mut channels = crate::import::channels();
     if let Some(latest) = channels.get_mut("latest") {
         latest.suffix = "-latest".into();
-        latest.schedule = Some(PROMOTE_CRON.into());
     }
     let manifest = Manifest {
         version: MANIFEST_VERSION,
