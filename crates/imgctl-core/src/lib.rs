@@ -18,6 +18,7 @@ pub mod manifest;
 pub mod osdefs;
 pub mod paths;
 pub mod rollout;
+pub mod runners;
 pub mod scaffold;
 pub mod plan;
 pub mod refs;

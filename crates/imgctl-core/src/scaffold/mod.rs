@@ -71,6 +71,7 @@ pub fn fleet(o: &Options) -> Result<Vec<File>, String> {
             build_args: BTreeMap::new(),
             omit_arch: false,
             platforms: vec![texts::platform(&d).to_string()],
+            runner: None,
         });
         defs.push(d);
     }
