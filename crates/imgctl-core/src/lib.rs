@@ -3,6 +3,7 @@
 //! file system access (files are read through [`source::SourceTree`]).
 
 pub mod dockerfile;
+pub mod dockerignore;
 pub mod duration;
 pub mod finding;
 pub mod fleet;

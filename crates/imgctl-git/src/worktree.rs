@@ -78,6 +78,29 @@ impl<'r> WorkTree<'r> {
         oid
     }
 
+    /// [`hash_dir`](Self::hash_dir) with the files `keep` refuses (given their path below
+    /// `top`) left out; not cached.
+    fn filtered_dir(&self, rel: &str, top: &str, keep: &dyn Fn(&str) -> bool) -> Option<Oid> {
+        let dir = if rel.is_empty() { self.root.clone() } else { self.root.join(rel) };
+        let mut entries: Vec<(Vec<u8>, u32, Oid)> = Vec::new();
+        for item in std::fs::read_dir(&dir).ok()? {
+            let Ok(item) = item else { continue };
+            let name = item.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let child = if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
+            let below = child.strip_prefix(top).unwrap_or(&child).trim_start_matches('/');
+            let Some((mode, oid)) = (if name == ".git" { None } else { self.entry(&item.path(), &child) }) else { continue };
+            if mode == MODE_TREE {
+                if let Some(oid) = self.filtered_dir(&child, top, keep) {
+                    entries.push((name.as_bytes().to_vec(), mode, oid));
+                }
+            } else if keep(below) {
+                entries.push((name.as_bytes().to_vec(), mode, oid));
+            }
+        }
+        (!entries.is_empty()).then(|| tree_oid(entries))
+    }
+
     fn compute_dir(&self, rel: &str) -> Option<Oid> {
         let dir = if rel.is_empty() { self.root.clone() } else { self.root.join(rel) };
         let mut entries: Vec<(Vec<u8>, u32, Oid)> = Vec::new();
@@ -145,7 +168,7 @@ fn is_executable(_meta: &std::fs::Metadata) -> bool {
 
 /// Hashes a tree object the way git writes it: entries sorted by name, a directory's
 /// name compared as if it ended in `/`; each `{mode octal} {name}\0{20-byte id}`.
-fn tree_oid(mut entries: Vec<(Vec<u8>, u32, Oid)>) -> Oid {
+pub(crate) fn tree_oid(mut entries: Vec<(Vec<u8>, u32, Oid)>) -> Oid {
     let key = |(name, mode, _): &(Vec<u8>, u32, Oid)| {
         let mut k = name.clone();
         if *mode == MODE_TREE {
@@ -201,5 +224,13 @@ impl SourceTree for WorkTree<'_> {
         }
         // an empty directory: git's empty tree
         Some(self.hash_dir(&rel).unwrap_or_else(|| tree_oid(Vec::new())).to_string())
+    }
+
+    fn filtered_tree_id(&self, dir: &str, keep: &dyn Fn(&str) -> bool) -> Option<String> {
+        let rel = inside(dir)?;
+        if !self.disk(&rel)?.is_dir() {
+            return None;
+        }
+        Some(self.filtered_dir(&rel, &rel, keep).unwrap_or_else(|| tree_oid(Vec::new())).to_string())
     }
 }
