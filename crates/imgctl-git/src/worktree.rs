@@ -78,48 +78,38 @@ impl<'r> WorkTree<'r> {
         oid
     }
 
-    /// [`hash_dir`](Self::hash_dir) with the files `keep` refuses (given their path below
-    /// `top`) left out; not cached.
-    fn filtered_dir(&self, rel: &str, top: &str, keep: &dyn Fn(&str) -> bool) -> Option<Oid> {
+    /// The entries of directory `rel` as git would store them (`.git` and ignored untracked
+    /// files left out): `(name, repository-relative path, mode, id)`.
+    fn entries(&self, rel: &str) -> Option<Vec<(String, String, u32, Oid)>> {
         let dir = if rel.is_empty() { self.root.clone() } else { self.root.join(rel) };
-        let mut entries: Vec<(Vec<u8>, u32, Oid)> = Vec::new();
+        let mut out = Vec::new();
         for item in std::fs::read_dir(&dir).ok()? {
             let Ok(item) = item else { continue };
             let name = item.file_name();
-            let Some(name) = name.to_str() else { continue };
+            let Some(name) = name.to_str().filter(|n| *n != ".git") else { continue };
             let child = if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
-            let below = child.strip_prefix(top).unwrap_or(&child).trim_start_matches('/');
-            let Some((mode, oid)) = (if name == ".git" { None } else { self.entry(&item.path(), &child) }) else { continue };
-            if mode == MODE_TREE {
-                if let Some(oid) = self.filtered_dir(&child, top, keep) {
-                    entries.push((name.as_bytes().to_vec(), mode, oid));
-                }
-            } else if keep(below) {
-                entries.push((name.as_bytes().to_vec(), mode, oid));
+            if let Some((mode, oid)) = self.entry(&item.path(), &child) {
+                out.push((name.to_string(), child, mode, oid));
             }
+        }
+        Some(out)
+    }
+
+    /// [`hash_dir`](Self::hash_dir) with the files `keep` refuses (given their path below
+    /// `top`) left out; not cached.
+    fn filtered_dir(&self, rel: &str, top: &str, keep: &dyn Fn(&str) -> bool) -> Option<Oid> {
+        let mut entries: Vec<(Vec<u8>, u32, Oid)> = Vec::new();
+        for (name, child, mode, oid) in self.entries(rel)? {
+            let below = child.strip_prefix(top).unwrap_or(&child).trim_start_matches('/');
+            let oid = if mode == MODE_TREE { self.filtered_dir(&child, top, keep) } else { keep(below).then_some(oid) };
+            entries.extend(oid.map(|oid| (name.into_bytes(), mode, oid)));
         }
         (!entries.is_empty()).then(|| tree_oid(entries))
     }
 
     fn compute_dir(&self, rel: &str) -> Option<Oid> {
-        let dir = if rel.is_empty() { self.root.clone() } else { self.root.join(rel) };
-        let mut entries: Vec<(Vec<u8>, u32, Oid)> = Vec::new();
-        for item in std::fs::read_dir(&dir).ok()? {
-            let Ok(item) = item else { continue };
-            let name = item.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if name == ".git" {
-                continue;
-            }
-            let child = if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
-            if let Some((mode, oid)) = self.entry(&item.path(), &child) {
-                entries.push((name.as_bytes().to_vec(), mode, oid));
-            }
-        }
-        if entries.is_empty() {
-            return None;
-        }
-        Some(tree_oid(entries))
+        let entries: Vec<(Vec<u8>, u32, Oid)> = self.entries(rel)?.into_iter().map(|(name, _, mode, oid)| (name.into_bytes(), mode, oid)).collect();
+        (!entries.is_empty()).then(|| tree_oid(entries))
     }
 
     fn entry(&self, path: &Path, child: &str) -> Option<(u32, Oid)> {
