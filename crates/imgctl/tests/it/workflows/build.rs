@@ -96,6 +96,11 @@ fn the_level_jobs_are_one_job_written_once_wired_per_level() {
     let i = inputs(&doc, "workflow_call");
     assert_eq!(i["runners"]["default"], DEFAULT_RUNNERS_JSON);
     assert_eq!(doc["env"]["IMGCTL_RUNNERS"], "${{ inputs.runners }}");
+    // pr-checks' validate checks against the same runners: same default, same value passed
+    let checks = load("pr-checks.yml");
+    assert_eq!(inputs(&checks, "workflow_call")["runners"]["default"], DEFAULT_RUNNERS_JSON);
+    assert_eq!(checks["env"]["IMGCTL_RUNNERS"], "${{ inputs.runners }}");
+    assert_eq!(load("fleet-pr-checks.yml")["jobs"]["images"]["with"]["runners"], load("fleet-publish.yml")["jobs"]["publish"]["with"]["runners"]);
     // Windows builds with the engine's builder, Linux with buildx
     let windows: Vec<&Value> = steps0.as_sequence().unwrap().iter().filter(|st| st.get("if").map(s) == Some("runner.os == 'Windows'")).collect();
     assert_eq!(windows.len(), 1);
