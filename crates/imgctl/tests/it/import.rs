@@ -189,7 +189,7 @@ fn the_shipped_sample_is_the_import_of_the_fixture() {
     for file in ["manifests/images.yaml", "os-definitions/os-definitions.json"] {
         let shipped = std::fs::read_to_string(repo_root().join(file)).expect("read shipped sample");
         let fresh = std::fs::read_to_string(sb.path().join(file)).expect("read re-import");
-        assert!(shipped == fresh, "{file} is stale: re-run `imgctl import docker-tools {FIXTURE}/manifest.json --out-dir .` at the repository root");
+        assert!(shipped == fresh, "{file} is stale: re-run `imgctl import docker-tools {FIXTURE}/manifest.json --out-dir . --force` at the repository root");
     }
 }
 
