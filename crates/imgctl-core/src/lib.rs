@@ -3,6 +3,7 @@
 //! file system access (files are read through [`source::SourceTree`]).
 
 pub mod dockerfile;
+pub mod dockerignore;
 pub mod duration;
 pub mod finding;
 pub mod fleet;
@@ -23,6 +24,7 @@ pub mod rollout;
 pub mod schedule;
 pub mod schedule_check;
 pub mod chain;
+pub mod runners;
 pub mod scaffold;
 pub mod plan;
 pub mod refs;

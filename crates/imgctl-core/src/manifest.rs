@@ -210,6 +210,12 @@ pub struct VariantSpec {
     /// Platforms to build (`linux/amd64`, …); defaults to the OS arch's platform.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub platforms: Vec<String>,
+    /// The GitHub Actions runner label the publish workflow builds this variant on
+    /// (`windows-2025`, a self-hosted label, …); default: the workflow's `runners` input
+    /// for the variant's OS family (`docs/ADOPTING.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub runner: Option<String>,
 }
 
 fn default_dockerfile() -> String {

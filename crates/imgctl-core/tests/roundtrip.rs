@@ -88,6 +88,7 @@ fn fleet(gens: &[Gen], bare_latest: bool) -> Fleet {
                 build_args: BTreeMap::new(),
                 omit_arch: g.omit_arch,
                 platforms: Vec::new(),
+                runner: None,
             }
         })
         .collect();

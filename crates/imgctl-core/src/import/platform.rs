@@ -201,6 +201,7 @@ pub fn convert(p: &Platform, vars: &IndexMap<String, Value>, schema: &TagSchema,
         build_args,
         omit_arch,
         platforms: Vec::new(),
+        runner: None,
     };
     Ok(Converted { spec, os, arch, tags, warning })
 }
