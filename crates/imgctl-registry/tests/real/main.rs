@@ -6,6 +6,7 @@
 mod auth;
 mod blobs;
 mod faults;
+mod hostile;
 mod limits;
 mod manifests;
 mod referrers;
