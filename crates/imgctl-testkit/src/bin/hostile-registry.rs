@@ -1,7 +1,8 @@
 //! `hostile-registry UPSTREAM`: runs the test kit's hostile stand-in (`Hostile`) in front of
 //! UPSTREAM (`host:port`, plain HTTP), prints `HOST CATCHER` on the first line, then reads
 //! one command a line from stdin and switches to it (`scripts/bench/hostile` drives it):
-//! `none`, `overrun BYTES`, `endless`, `trickle MILLIS`, `plain-realm`, `malformed`. Each
+//! `none`, `overrun BYTES` (blob GETs), `endless-blob`, `endless-manifest`, `trickle MILLIS`
+//! (manifest, tag-list and blob GETs), `plain-realm`, `malformed` (every manifest). Each
 //! command is answered with `ok` once it is in force. Exits at the end of stdin.
 
 use std::io::{BufRead, Write};
@@ -15,7 +16,8 @@ fn mode(line: &str) -> Result<Hostility, String> {
     Ok(match words.first().copied() {
         Some("none") => Hostility::None,
         Some("overrun") => Hostility::Overrun { extra: n(1)?, announce: false },
-        Some("endless") => Hostility::Endless { kinds: vec![PathKind::Blob, PathKind::Manifest] },
+        Some("endless-blob") => Hostility::Endless { kinds: vec![PathKind::Blob] },
+        Some("endless-manifest") => Hostility::Endless { kinds: vec![PathKind::Manifest] },
         Some("trickle") => Hostility::Trickle { kinds: vec![PathKind::Manifest, PathKind::TagsList, PathKind::Blob], every: Duration::from_millis(n(1)?) },
         Some("plain-realm") => Hostility::PlainRealm,
         Some("malformed") => Hostility::Malformed {
