@@ -1,6 +1,7 @@
 //! Reading answers, bounded: bodies up to a limit (checked as they stream), blobs up to their
-//! descriptor's size into a file with the digest checked on the way, `Link` headers, and a
-//! refused answer's status and body turned into a [`RegistryError`].
+//! descriptor's size into a file with the digest checked on the way, `Link` headers; and
+//! what a failed exchange is: a refused answer's status and body, or a transport error,
+//! turned into a [`RegistryError`] or a transient [`Failure`].
 
 use std::path::Path;
 
@@ -10,7 +11,7 @@ use reqwest::{Response, StatusCode};
 
 use crate::error::{RegistryError, Target};
 use crate::retry::Failure;
-use crate::transport::transport_failure;
+use crate::tls;
 
 /// Largest manifest accepted (OCI registries take at least 4 MiB; more is refused).
 pub(crate) const MAX_MANIFEST_BYTES: usize = 4 << 20;
@@ -142,6 +143,34 @@ fn registry_message(body: &[u8]) -> Option<String> {
         (c, m) if c.is_empty() && !m.is_empty() => m,
         _ => return None,
     })
+}
+
+/// A transport error: timeouts and resets are transient; failing to connect is final.
+pub(crate) fn transport_failure(op: &'static str, target: &Target, e: &reqwest::Error) -> Failure {
+    let reason = error_chain(e);
+    if e.is_redirect() {
+        return Failure::Fatal(RegistryError::Protocol { op, target: Box::new(target.clone()), reason });
+    }
+    if e.is_timeout() || (!e.is_connect() && (e.is_request() || e.is_body() || e.is_decode())) {
+        return Failure::Transient { reason, retry_after: None };
+    }
+    let hint = tls::tls_problem(&reason).map(|p| tls::advice(p, &target.registry)).unwrap_or_default();
+    Failure::Fatal(RegistryError::Unreachable { op, target: Box::new(target.clone()), reason: format!("{reason}{hint}") })
+}
+
+/// The error and its sources, joined (URLs carry no credentials: they go in headers).
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = c.source();
+    }
+    s
 }
 
 #[cfg(test)]

@@ -13,10 +13,10 @@
 //!
 //! 1. **Foundations**, importing no other module of the crate but `error`: `error`, `secret`,
 //!    `digest`, `retry` (policy, what is transient), `credentials`, `tls`.
-//! 2. **The request path**: `transport` (`Transport::exchange`:
-//!    permit, `Authorization` header where credentials may go, deadline, send, status mapping,
-//!    retries — every request of the crate goes through it) and `answer` (bounded reading of
-//!    bodies and blobs, `Link` headers, error answers).
+//! 2. **The request path**: `answer` (bounded reading of bodies and blobs, `Link` headers,
+//!    error answers and transport errors as errors), then `transport`
+//!    (`Transport::exchange`: permit, `Authorization` header where credentials may go,
+//!    deadline, send, status mapping, retries — every request of the crate goes through it).
 //! 3. **Authorization**: `token` (the token exchange) and `auth` (the challenge, Basic check,
 //!    token cache, the realm rule), both sending through `transport`.
 //! 4. **Kinds**: `kinds/*` (what differs per registry kind); they reach the client through the

@@ -11,11 +11,10 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use tokio::sync::Semaphore;
 
-use crate::answer::status_error;
+use crate::answer::{error_chain, status_error, transport_failure};
 use crate::error::{RegistryError, Target};
 use crate::retry::{self, Failure, RetryPolicy};
 use crate::secret::Secret;
-use crate::tls;
 
 /// Requests made by a client, by method (client-side accounting; tests count at a proxy).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -276,34 +275,6 @@ fn plain_http_allowed(url: &Url, insecure: &[String]) -> bool {
         }
         _ => false,
     }
-}
-
-/// A transport error: timeouts and resets are transient; failing to connect is final.
-pub(crate) fn transport_failure(op: &'static str, target: &Target, e: &reqwest::Error) -> Failure {
-    let reason = error_chain(e);
-    if e.is_redirect() {
-        return Failure::Fatal(RegistryError::Protocol { op, target: Box::new(target.clone()), reason });
-    }
-    if e.is_timeout() || (!e.is_connect() && (e.is_request() || e.is_body() || e.is_decode())) {
-        return Failure::Transient { reason, retry_after: None };
-    }
-    let hint = tls::tls_problem(&reason).map(|p| tls::advice(p, &target.registry)).unwrap_or_default();
-    Failure::Fatal(RegistryError::Unreachable { op, target: Box::new(target.clone()), reason: format!("{reason}{hint}") })
-}
-
-/// The error and its sources, joined (URLs carry no credentials: they go in headers).
-pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = c.source();
-    }
-    s
 }
 
 #[cfg(test)]
