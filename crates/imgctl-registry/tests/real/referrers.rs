@@ -90,33 +90,23 @@ async fn the_apis_error_answers_are_errors_not_a_fallback_and_5xx_is_retried() {
 /// Referrers": a `Link` header with `rel="next"` when the list goes on): page `n` of `pages`
 /// lists one entry, `sha256:<n repeated>`; with `cycle`, the last page links to the first.
 async fn paging_registry(pages: usize, cycle: bool) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let n = sock.read(&mut buf).await.unwrap_or(0);
-                let req = String::from_utf8_lossy(&buf[..n]);
-                let path = req.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                let (status, link, body) = match path.split_once("/referrers/") {
-                    None => ("200 OK", String::new(), "{}".to_owned()),
-                    Some((name, rest)) => {
-                        let (digest, page) = rest.split_once("?page=").map_or((rest, 1), |(d, p)| (d, p.parse().unwrap_or(1)));
-                        let next = if page < pages { Some(page + 1) } else if cycle { Some(1) } else { None };
-                        let link = next.map(|p| format!("link: <{name}/referrers/{digest}?page={p}>; rel=\"next\"\r\n")).unwrap_or_default();
-                        let entry = json!({"mediaType": imgctl_registry::OCI_MANIFEST, "digest": format!("sha256:{}", page.to_string().repeat(64).chars().take(64).collect::<String>()), "size": 2, "artifactType": "application/vnd.example.test"});
-                        ("200 OK", link, json!({"schemaVersion": 2, "mediaType": imgctl_registry::OCI_INDEX, "manifests": [entry]}).to_string())
-                    }
-                };
-                let head = format!("HTTP/1.1 {status}\r\ncontent-type: application/vnd.oci.image.index.v1+json\r\n{link}content-length: {}\r\nconnection: close\r\n\r\n", body.len());
-                let _ = sock.write_all(format!("{head}{body}").as_bytes()).await;
-            });
-        }
-    });
-    addr
+    use tokio::io::AsyncWriteExt;
+    crate::raw_server(move |req, mut sock| async move {
+        let path = req.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        let (link, body) = match path.split_once("/referrers/") {
+            None => (String::new(), "{}".to_owned()),
+            Some((name, rest)) => {
+                let (digest, page) = rest.split_once("?page=").map_or((rest, 1), |(d, p)| (d, p.parse().unwrap_or(1)));
+                let next = if page < pages { Some(page + 1) } else if cycle { Some(1) } else { None };
+                let link = next.map(|p| format!("link: <{name}/referrers/{digest}?page={p}>; rel=\"next\"\r\n")).unwrap_or_default();
+                let entry = json!({"mediaType": imgctl_registry::OCI_MANIFEST, "digest": format!("sha256:{}", page.to_string().repeat(64)), "size": 2, "artifactType": "application/vnd.example.test"});
+                (link, json!({"schemaVersion": 2, "mediaType": imgctl_registry::OCI_INDEX, "manifests": [entry]}).to_string())
+            }
+        };
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-type: application/vnd.oci.image.index.v1+json\r\n{link}content-length: {}\r\nconnection: close\r\n\r\n", body.len());
+        let _ = sock.write_all(format!("{head}{body}").as_bytes()).await;
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
