@@ -11,12 +11,14 @@
 //! Each module imports only from the layers below it (this file's shared types — the
 //! [`Registry`] trait, [`Descriptor`], [`RawManifest`] — are used by all of them):
 //!
-//! 1. **Foundations**, importing no other module of the crate but `error`: `error`, `secret`,
-//!    `digest`, `retry` (policy, what is transient), `credentials`, `tls`.
+//! 1. **Foundations**, importing only each other: `error`, `secret`, `digest`, `retry`
+//!    (policy, what is transient), `credentials`, `tls` (and `fake`, the in-memory stand-in).
 //! 2. **The request path**: `answer` (bounded reading of bodies and blobs, `Link` headers,
 //!    error answers and transport errors as errors), then `transport`
 //!    (`Transport::exchange`: permit, `Authorization` header where credentials may go,
-//!    deadline, send, status mapping, retries — every request of the crate goes through it).
+//!    deadline, send, status mapping, retries — every request of the crate goes through it;
+//!    only a blob upload retries its POST and PUT together, as one attempt each, because a
+//!    session that took part of a body is spoiled).
 //! 3. **Authorization**: `token` (the token exchange) and `auth` (the challenge, Basic check,
 //!    token cache, the realm rule), both sending through `transport`.
 //! 4. **Kinds**: `kinds/*` (what differs per registry kind); they reach the client through the
