@@ -3,6 +3,7 @@
 // tests report measured figures on stderr (shown with --nocapture)
 #![allow(clippy::print_stderr)]
 
+mod hostile;
 mod import;
 mod inspect;
 mod plan;
