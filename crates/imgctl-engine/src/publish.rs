@@ -59,6 +59,8 @@ pub struct PublishOptions {
     pub channel: String,
     /// Overwrite an immutable tag that points elsewhere; move to a rejected digest.
     pub force: bool,
+    /// Inventory the build and attach its SBOM (None: `--no-sbom`).
+    pub sbom: Option<crate::sbom::SbomOptions>,
 }
 
 /// The channel `publish` moves by default: the first one nothing promotes into.
@@ -138,6 +140,10 @@ pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str
     let history = ctx.snapshot().await?.variant(&v.name);
     let image = load(ctx, source).await?;
     let (r, next) = primary(ctx, v, source_id, &image, &history, opts).await?;
+    if let Some(s) = opts.sbom.as_ref().filter(|_| !ctx.dry_run && r.action != Action::Failed) {
+        let layers = crate::sbom::Layers { blobs: &image.blobs, repo: image.from_repo.as_deref().unwrap_or(ctx.repo) };
+        crate::sbom::at_publish(ctx, &image.top, &image.children, layers, s).await;
+    }
     let mut rows = vec![r];
     if let Some(next) = next {
         let local: LocalBlobs = image.blobs.iter().filter_map(|(d, _, s)| match s {

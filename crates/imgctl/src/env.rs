@@ -41,6 +41,8 @@ pub struct EnvFacts {
     pub actor: Option<String>,
     /// The GitHub Actions run: `GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID`.
     pub run_url: Option<String>,
+    /// The layer inventory cache: `$XDG_CACHE_HOME/imgctl/layers`, else `$HOME/.cache/imgctl/layers`.
+    pub layer_cache: Option<PathBuf>,
 }
 
 impl EnvFacts {
@@ -59,7 +61,13 @@ impl EnvFacts {
             (Some(server), Some(repo), Some(run)) => Some(format!("{}/{repo}/actions/runs/{run}", server.trim_end_matches('/'))),
             _ => None,
         };
+        let layer_cache = std::env::var_os("XDG_CACHE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")))
+            .map(|c| c.join("imgctl/layers"));
         Ok(EnvFacts {
+            layer_cache,
             actor: var("GITHUB_ACTOR").or_else(|| var("USER")),
             run_url,
             github_api_url: var("GITHUB_API_URL"),

@@ -32,3 +32,4 @@ mod mirrors;
 mod records;
 mod lifecycle;
 mod records_support;
+mod sbom;

@@ -1,0 +1,160 @@
+//! SBOMs end to end: builds whose layers carry real package databases (tests/fixtures/inventory:
+//! Debian's dpkg status, Alpine's apk database, rpm's sqlite, ndb and Berkeley DB made by
+//! Debian's rpm), stacked with whiteouts and opaque directories, published by the real binary
+//! to the real registry; `imgctl sbom` lists exactly the packages that survive, the referrer
+//! is cross-read with skopeo, a signed SBOM verifies, layers shared by two images are read
+//! once (the local cache), `--no-sbom` attaches none.
+
+use std::path::PathBuf;
+
+use imgctl_testkit::images::{LAYER_GZIP, LAYER_TAR, TestImage, gzip, image_of_layers, index, tar_layer};
+use imgctl_testkit::layout;
+use serde_json::Value;
+
+use crate::fleet::{ARM, Fleet, MULTI, REPO, SINGLE};
+use crate::records_support::{keys, referrers};
+use crate::support::fixture;
+
+const T0: &str = "2026-11-02T09:00:00Z";
+
+fn db(name: &str) -> Vec<u8> {
+    std::fs::read(fixture(&format!("inventory/{name}"))).unwrap_or_else(|e| panic!("read fixture {name}: {e}"))
+}
+
+/// Paragraphs of the Debian status file, as distroless `status.d/` files (no Status field).
+fn status_d(package: &str) -> Vec<u8> {
+    let text = String::from_utf8(db("dpkg/status")).unwrap();
+    let para = text.split("\n\n").find(|p| p.starts_with(&format!("Package: {package}\n"))).unwrap();
+    para.lines().filter(|l| !l.starts_with("Status:")).collect::<Vec<_>>().join("\n").into_bytes()
+}
+
+fn write(f: &Fleet, name: &str, image: &TestImage) -> PathBuf {
+    let dir = f.sb.path().join(format!("out/{name}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    layout::write_image(&dir, image);
+    dir
+}
+
+fn names(doc: &Value, purl_type: &str) -> Vec<String> {
+    let mut v: Vec<String> = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["externalRefs"][0]["referenceLocator"].as_str().is_some_and(|l| l.starts_with(&format!("pkg:{purl_type}/"))))
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+fn fixture_lines(path: &str, prefix: &str) -> Vec<String> {
+    let mut v: Vec<String> = String::from_utf8(db(path)).unwrap().lines().filter_map(|l| l.strip_prefix(prefix).map(|n| n.split_whitespace().next().unwrap().to_string())).collect();
+    v.sort();
+    v
+}
+
+fn sbom_docs(f: &Fleet, digest: &str) -> Vec<Value> {
+    referrers(f, digest).into_iter().filter(|e| e["annotations"]["dev.imgctl.predicate-type"] == "https://spdx.dev/Document").collect()
+}
+
+#[test]
+fn publish_attaches_the_sbom_of_exactly_the_packages_left_after_whiteouts() {
+    let mut f = Fleet::new("0s");
+    let run = |f: &Fleet, args: &[&str]| {
+        let out = f.sb.cmd().env("IMGCTL_NOW", T0).env("IMGCTL_INSECURE_REGISTRIES", &f.host).env("XDG_CACHE_HOME", f.sb.path().join("cache")).args(args).output().unwrap();
+        crate::support::Run::from(out)
+    };
+    let (key, _, public) = keys(&f, "sbom");
+    let host = f.host.clone();
+    let reference = |tag: &str| format!("{host}/{REPO}:{tag}");
+
+    // Debian: dpkg status + two distroless status.d files + an rpm sqlite database in the base
+    // (gzip); the upper layer (plain tar) deletes one status.d file and the rpm database
+    let base = tar_layer(&[
+        ("etc/os-release", &db("dpkg/os-release")),
+        ("var/lib/dpkg/status", &db("dpkg/status")),
+        ("var/lib/dpkg/status.d/libc6", &status_d("libc6")),
+        ("var/lib/dpkg/status.d/zlib1g", &status_d("zlib1g")),
+        ("usr/lib/sysimage/rpm/rpmdb.sqlite", &db("rpm/rpmdb.sqlite")),
+    ]);
+    let upper = tar_layer(&[("var/lib/dpkg/status.d/.wh.libc6", b""), ("usr/lib/sysimage/rpm/.wh.rpmdb.sqlite", b""), ("usr/local/bin/tool", b"#!/bin/sh\n")]);
+    let debian = image_of_layers("amd64", vec![(gzip(&base), LAYER_GZIP), (upper, LAYER_TAR)], 1);
+    let dir = write(&f, "debian", &debian);
+    run(&f, &["publish", SINGLE, "--image", dir.to_str().unwrap(), "--sign-key", key.to_str().unwrap(), "-v"]).code(0);
+    let doc = run(&f, &["sbom", &reference(&format!("{SINGLE}-staging")), "--key", public.to_str().unwrap(), "--output", "json"]).code(0).json();
+    assert_eq!(doc["spdxVersion"], "SPDX-2.3");
+    let mut want = fixture_lines("dpkg/status", "Package: ");
+    assert_eq!(want.len(), 12);
+    assert!(want.contains(&"zlib1g".to_string()));
+    assert_eq!(names(&doc, "deb"), want, "status + status.d/zlib1g (the same package twice is listed once); status.d/libc6 is whited out");
+    assert!(names(&doc, "rpm").is_empty(), "the rpm database was deleted by the upper layer");
+    let zlib = doc["packages"].as_array().unwrap().iter().find(|p| p["name"] == "zlib1g").unwrap();
+    assert_eq!(zlib["externalRefs"][0]["referenceLocator"], "pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1?arch=amd64&distro=debian-12&upstream=zlib");
+    let os = doc["packages"].as_array().unwrap().iter().find(|p| p["primaryPackagePurpose"] == "OPERATING-SYSTEM").unwrap();
+    assert_eq!((os["name"].as_str(), os["versionInfo"].as_str()), (Some("debian"), Some("12")));
+    // the referrer, as skopeo reads it: a signed in-toto statement about the build's digest
+    let entries = sbom_docs(&f, &debian.manifest.digest);
+    assert_eq!(entries.len(), 1, "{entries:#?}");
+    assert_eq!(entries[0]["artifactType"], "application/vnd.dsse.envelope.v1+json");
+    assert_eq!(entries[0]["annotations"]["dev.imgctl.inventory.packages"], "12");
+    // the table for people
+    let human = run(&f, &["sbom", &reference(&format!("{SINGLE}-staging")), "--key", public.to_str().unwrap()]).code(0).stdout.clone();
+    assert!(human.contains("signed, verified") && human.contains("Debian GNU/Linux 12") && human.contains("zlib1g") && human.contains("12 packages"), "{human}");
+    want.clear();
+    // republishing attaches no second SBOM
+    run(&f, &["publish", SINGLE, "--image", dir.to_str().unwrap()]).code(0);
+    assert_eq!(sbom_docs(&f, &debian.manifest.digest).len(), 1);
+
+    // Alpine: apk's database in the base; an opaque directory in the upper layer hides it and a
+    // later layer writes it back
+    let apk = db("apk/installed");
+    let alpine = image_of_layers(
+        "arm64",
+        vec![
+            (gzip(&tar_layer(&[("etc/os-release", &db("apk/os-release")), ("lib/apk/db/installed", &apk), ("lib/apk/db/lock", b"")])), LAYER_GZIP),
+            (tar_layer(&[("lib/apk/db/.wh..wh..opq", b"")]), LAYER_TAR),
+            (gzip(&tar_layer(&[("lib/apk/db/installed", &apk)])), LAYER_GZIP),
+        ],
+        2,
+    );
+    let dir = write(&f, "alpine", &alpine);
+    run(&f, &["publish", ARM, "--image", dir.to_str().unwrap()]).code(0);
+    let doc = run(&f, &["sbom", &reference(&format!("{ARM}-staging")), "--output", "json"]).code(0).json();
+    assert_eq!(names(&doc, "apk"), fixture_lines("apk/installed", "P:"));
+    assert_eq!(names(&doc, "apk").len(), 26);
+    // unsigned without a key: not signed, and `--key` then fails (exit 1)
+    assert_eq!(sbom_docs(&f, &alpine.manifest.digest)[0]["artifactType"], "application/vnd.in-toto+json");
+    run(&f, &["sbom", &reference(&format!("{ARM}-staging")), "--key", public.to_str().unwrap()]).code(1);
+
+    // a multi-arch index: both children share a base layer; amd64 carries rpm's ndb database,
+    // arm64 the Berkeley DB one; the shared layer is read once (the second image takes it from
+    // the local cache)
+    let shared = gzip(&tar_layer(&[("etc/os-release", b"ID=opensuse-leap\nVERSION_ID=\"15.6\"\n"), ("usr/share/doc/README", b"shared base")]));
+    let amd = image_of_layers("amd64", vec![(shared.clone(), LAYER_GZIP), (gzip(&tar_layer(&[("usr/lib/sysimage/rpm/Packages.db", &db("rpm/Packages.db"))])), LAYER_GZIP)], 3);
+    let arm = image_of_layers("arm64", vec![(shared, LAYER_GZIP), (gzip(&tar_layer(&[("var/lib/rpm/Packages", &db("rpm/Packages"))])), LAYER_GZIP)], 4);
+    let idx = index(vec![amd.clone(), arm.clone()]);
+    let dir = f.sb.path().join("out/multi");
+    std::fs::create_dir_all(&dir).unwrap();
+    layout::write_index(&dir, &idx);
+    let published = run(&f, &["publish", MULTI, "--image", dir.to_str().unwrap(), "-v"]).code(0).stderr.clone();
+    assert!(published.contains(&format!("sbom of {}: 3 packages, attached, read 2 layers", amd.manifest.digest)), "{published}");
+    assert!(published.contains(&format!("sbom of {}: 3 packages, attached, read 1 layers", arm.manifest.digest)), "{published}");
+    let rpms = fixture_lines("rpm/expected.txt", "");
+    for platform in ["linux/amd64", "linux/arm64"] {
+        let doc = run(&f, &["sbom", &reference(&format!("{MULTI}-staging")), "--platform", platform, "--output", "json"]).code(0).json();
+        assert_eq!(names(&doc, "rpm"), rpms, "{platform}");
+        let tools = doc["packages"].as_array().unwrap().iter().find(|p| p["name"] == "imgctl-tools").unwrap();
+        assert_eq!(tools["externalRefs"][0]["referenceLocator"], format!("pkg:rpm/opensuse-leap/imgctl-tools@0.9~rc1-3.el9?arch=noarch&distro=opensuse-leap-15.6&epoch=2"));
+    }
+    let e = run(&f, &["sbom", &reference(&format!("{MULTI}-staging"))]).code(2).stderr.clone();
+    assert!(e.contains("--platform") && e.contains("linux/amd64, linux/arm64"), "{e}");
+    run(&f, &["sbom", &reference(&format!("{MULTI}-staging")), "--platform", "linux/amd64", "--format", "cyclonedx"]).code(2);
+
+    // --no-sbom: a build without one; `sbom` says so (exit 1)
+    let bare = image_of_layers("amd64", vec![(tar_layer(&[("etc/os-release", b"ID=debian\n")]), LAYER_TAR)], 5);
+    let dir = write(&f, "bare", &bare);
+    f.change_sources();
+    run(&f, &["publish", SINGLE, "--image", dir.to_str().unwrap(), "--no-sbom"]).code(0);
+    let e = run(&f, &["sbom", &reference(&format!("{SINGLE}-staging"))]).code(1).stderr.clone();
+    assert!(e.contains("none is attached"), "{e}");
+}
