@@ -1,6 +1,6 @@
 //! Inventory throughput on a synthetic gzip layer (a few thousand files and a dpkg status),
 //! beside plain gzip decompression of the same bytes. The ≥ 500 MB side-by-side run against
-//! `gzip -dc` is `scripts/bench-inventory` (docs/BENCHMARKS.md).
+//! `gzip -dc` is `scripts/bench/inventory` (docs/BENCHMARKS.md).
 
 use std::io::{Read, Write};
 

@@ -1,7 +1,7 @@
 //! Inventories an image from its layer files (bottom first), as `publish` does:
 //! `inventory [--cache DIR] LAYER...` prints a JSON summary — packages, files, bytes, layers
 //! read and bytes read (the others came from the cache), seconds, and the peak RSS
-//! (`VmHWM`). Used by `scripts/bench-inventory` (docs/BENCHMARKS.md).
+//! (`VmHWM`). Used by `scripts/bench/inventory` (docs/BENCHMARKS.md).
 
 #![allow(clippy::print_stdout)] // the summary is the tool's output
 

@@ -8,6 +8,7 @@
 
 pub mod apk;
 pub mod cache;
+pub mod diff;
 pub mod dpkg;
 pub mod layer;
 pub mod merge;

@@ -6,6 +6,7 @@ use crate::env::Env;
 use crate::error::CmdResult;
 
 pub mod completions;
+pub mod diff;
 pub mod gc;
 pub mod history;
 pub mod import;
@@ -69,6 +70,8 @@ pub enum Command {
     Verify(verify::Args),
     /// The SBOM publish attached to an image: its SPDX document, or a package table.
     Sbom(sbom::Args),
+    /// What changed between two images: packages, OS release, files and bytes.
+    Diff(diff::Args),
 }
 
 /// Runs `cmd`.
@@ -94,5 +97,6 @@ pub fn run(cmd: Command, env: &mut Env<'_>) -> CmdResult {
         Command::Verify(a) => verify::run(a, env),
         Command::MarkEol(a) => mark_eol::run(a, env),
         Command::Sbom(a) => sbom::run(a, env),
+        Command::Diff(a) => diff::run(a, env),
     }
 }

@@ -106,7 +106,7 @@ pub fn options(env: &Env<'_>, host: &str, repository: &str, sign: &crate::record
 }
 
 /// The image manifest of `digest` to read the SBOM of: itself, or an index's child.
-async fn image_digest<R: Registry>(client: &R, repo: &str, reference: &str, platform: Option<&str>) -> Result<String, CliError> {
+pub(crate) async fn image_digest<R: Registry>(client: &R, repo: &str, reference: &str, platform: Option<&str>) -> Result<String, CliError> {
     let m = client.get_manifest(repo, reference).await?;
     let Some(idx) = m.index().map_err(CliError::Failed)? else { return Ok(m.digest) };
     let entries: Vec<(String, String)> = idx.manifests.iter().map(|e| (e.platform.as_ref().map(|p| format!("{}/{}", p.os, p.architecture)).unwrap_or_else(|| "-".into()), e.digest.clone())).collect();

@@ -158,3 +158,61 @@ fn publish_attaches_the_sbom_of_exactly_the_packages_left_after_whiteouts() {
     let e = run(&f, &["sbom", &reference(&format!("{SINGLE}-staging"))]).code(1).stderr.clone();
     assert!(e.contains("none is attached"), "{e}");
 }
+
+/// The Debian status file with `edit` applied to its paragraphs (name → new version, or
+/// None to drop it) and `extra` paragraphs appended.
+fn status_edited(edit: &[(&str, Option<&str>)], extra: &str) -> Vec<u8> {
+    let text = String::from_utf8(db("dpkg/status")).unwrap();
+    let mut out: Vec<String> = Vec::new();
+    for para in text.trim_end().split("\n\n") {
+        let name = para.lines().next().unwrap().trim_start_matches("Package: ");
+        match edit.iter().find(|(n, _)| *n == name) {
+            Some((_, None)) => {}
+            Some((_, Some(v))) => out.push(para.lines().map(|l| if l.starts_with("Version: ") { format!("Version: {v}") } else { l.to_string() }).collect::<Vec<_>>().join("\n")),
+            None => out.push(para.to_string()),
+        }
+    }
+    out.push(extra.trim_end().to_string());
+    (out.join("\n\n") + "\n").into_bytes()
+}
+
+#[test]
+fn diff_lists_exactly_the_packages_changed_between_two_builds() {
+    let mut f = Fleet::new("0s");
+    let run = |f: &Fleet, args: &[&str]| {
+        let out = f.sb.cmd().env("IMGCTL_NOW", T0).env("IMGCTL_INSECURE_REGISTRIES", &f.host).env("XDG_CACHE_HOME", f.sb.path().join("cache")).args(args).output().unwrap();
+        crate::support::Run::from(out)
+    };
+    let base = gzip(&tar_layer(&[("etc/os-release", &db("dpkg/os-release")), ("var/lib/dpkg/status", &db("dpkg/status")), ("usr/bin/a", b"12345")]));
+    let a = image_of_layers("amd64", vec![(base.clone(), LAYER_GZIP)], 10);
+    // the second build upgrades libssl3, downgrades bash, removes tzdata, adds one package,
+    // and deletes a file: its status file is rewritten in an upper layer, as dpkg does
+    let status = status_edited(&[("libssl3", Some("3.0.19-1~deb12u3")), ("bash", Some("5.2.15-2")), ("tzdata", None)], "Package: imgctl-new\nStatus: install ok installed\nVersion: 1.0~rc1-1\nArchitecture: amd64\n");
+    let upper = tar_layer(&[("var/lib/dpkg/status", &status), ("usr/bin/.wh.a", b"")]);
+    let b = image_of_layers("amd64", vec![(base, LAYER_GZIP), (upper, LAYER_TAR)], 11);
+    let dir_a = write(&f, "a", &a);
+    run(&f, &["publish", SINGLE, "--image", dir_a.to_str().unwrap()]).code(0);
+    f.change_sources();
+    let dir_b = write(&f, "b", &b);
+    // the second build has no SBOM: diff reads its layers from the registry
+    run(&f, &["publish", SINGLE, "--image", dir_b.to_str().unwrap(), "--no-sbom"]).code(0);
+    let at = |d: &str| format!("{}/{REPO}@{d}", f.host);
+    let doc = run(&f, &["diff", &at(&a.manifest.digest), &at(&b.manifest.digest), "--output", "json"]).code(0).json();
+    assert_eq!((doc["from"]["inventoryFrom"].as_str(), doc["to"]["inventoryFrom"].as_str()), (Some("sbom"), Some("layers")), "{doc:#}");
+    let changes: Vec<(String, String, String, String)> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["change"].as_str().unwrap().into(), c["name"].as_str().unwrap().into(), c["from"].as_str().unwrap_or("-").into(), c["to"].as_str().unwrap_or("-").into()))
+        .collect();
+    let want = [
+        ("downgraded", "bash", "5.2.15-2+b8", "5.2.15-2"),
+        ("added", "imgctl-new", "-", "1.0~rc1-1"),
+        ("upgraded", "libssl3", "3.0.19-1~deb12u2", "3.0.19-1~deb12u3"),
+        ("removed", "tzdata", "2025b-0+deb12u2", "-"),
+    ];
+    assert_eq!(changes, want.map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string())));
+    assert_eq!(doc["filesDelta"], -1);
+    let human = run(&f, &["diff", &at(&b.manifest.digest), &at(&b.manifest.digest)]).code(0).stdout.clone();
+    assert!(human.contains("no package changed"), "{human}");
+}
