@@ -212,7 +212,7 @@ pub struct ReadSbom {
 /// The SBOM attached to `digest` in `repo` (None when there is none), checked with `key`.
 pub async fn read<R: Registry>(registry: &R, repo: &str, digest: &str, key: Option<&Verifier>) -> Result<Option<ReadSbom>, EngineError> {
     let entries = referrers::list(registry, repo, digest).await?;
-    let Some(artifact) = entries.iter().filter(|e| is_sbom_entry(e)).filter_map(|e| e.get("digest").and_then(Value::as_str)).last() else {
+    let Some(artifact) = entries.iter().filter(|e| is_sbom_entry(e)).filter_map(|e| e.get("digest").and_then(Value::as_str)).next_back() else {
         return Ok(None);
     };
     let bytes = registry.get_manifest(repo, artifact).await?.bytes;

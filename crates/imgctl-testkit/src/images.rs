@@ -90,17 +90,7 @@ pub fn image(flavor: Flavor, arch: &str, layers: usize, seed: u64) -> TestImage 
 
 /// A single-arch OCI image with one given layer (e.g. a large one for benchmarks).
 pub fn image_with_layer(arch: &str, layer: Vec<u8>, seed: u64) -> TestImage {
-    let layer = Blob::new(layer, "application/vnd.oci.image.layer.v1.tar");
-    let config = json!({
-        "architecture": arch,
-        "os": "linux",
-        "config": {"Env": [format!("IMGCTL_TEST_SEED={seed}")]},
-        "rootfs": {"type": "layers", "diff_ids": [layer.digest.clone()]},
-    });
-    let config = Blob::new(serde_json::to_vec(&config).expect("serialise config"), "application/vnd.oci.image.config.v1+json");
-    let manifest = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config.descriptor(), "layers": [layer.descriptor()]});
-    let bytes = serde_json::to_vec_pretty(&manifest).expect("serialise manifest");
-    TestImage { manifest: RawManifest::from_bytes(bytes), blobs: vec![config, layer], platform: ("linux".into(), arch.into()) }
+    image_of_layers(arch, vec![(layer, LAYER_TAR)], seed)
 }
 
 /// A layer media type: a tar (OCI).

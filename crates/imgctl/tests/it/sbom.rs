@@ -53,6 +53,12 @@ fn fixture_lines(path: &str, prefix: &str) -> Vec<String> {
     v
 }
 
+/// Runs imgctl with the layer cache in the sandbox.
+fn run(f: &Fleet, args: &[&str]) -> crate::support::Run {
+    let out = f.sb.cmd().env("IMGCTL_NOW", T0).env("IMGCTL_INSECURE_REGISTRIES", &f.host).env("XDG_CACHE_HOME", f.sb.path().join("cache")).args(args).output().unwrap();
+    crate::support::Run::from(out)
+}
+
 fn sbom_docs(f: &Fleet, digest: &str) -> Vec<Value> {
     referrers(f, digest).into_iter().filter(|e| e["annotations"]["dev.imgctl.predicate-type"] == "https://spdx.dev/Document").collect()
 }
@@ -60,10 +66,6 @@ fn sbom_docs(f: &Fleet, digest: &str) -> Vec<Value> {
 #[test]
 fn publish_attaches_the_sbom_of_exactly_the_packages_left_after_whiteouts() {
     let mut f = Fleet::new("0s");
-    let run = |f: &Fleet, args: &[&str]| {
-        let out = f.sb.cmd().env("IMGCTL_NOW", T0).env("IMGCTL_INSECURE_REGISTRIES", &f.host).env("XDG_CACHE_HOME", f.sb.path().join("cache")).args(args).output().unwrap();
-        crate::support::Run::from(out)
-    };
     let (key, _, public) = keys(&f, "sbom");
     let host = f.host.clone();
     let reference = |tag: &str| format!("{host}/{REPO}:{tag}");
@@ -179,10 +181,6 @@ fn status_edited(edit: &[(&str, Option<&str>)], extra: &str) -> Vec<u8> {
 #[test]
 fn diff_lists_exactly_the_packages_changed_between_two_builds() {
     let mut f = Fleet::new("0s");
-    let run = |f: &Fleet, args: &[&str]| {
-        let out = f.sb.cmd().env("IMGCTL_NOW", T0).env("IMGCTL_INSECURE_REGISTRIES", &f.host).env("XDG_CACHE_HOME", f.sb.path().join("cache")).args(args).output().unwrap();
-        crate::support::Run::from(out)
-    };
     let base = gzip(&tar_layer(&[("etc/os-release", &db("dpkg/os-release")), ("var/lib/dpkg/status", &db("dpkg/status")), ("usr/bin/a", b"12345")]));
     let a = image_of_layers("amd64", vec![(base.clone(), LAYER_GZIP)], 10);
     // the second build upgrades libssl3, downgrades bash, removes tzdata, adds one package,
