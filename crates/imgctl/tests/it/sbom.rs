@@ -214,3 +214,18 @@ fn diff_lists_exactly_the_packages_changed_between_two_builds() {
     let human = run(&f, &["diff", &at(&b.manifest.digest), &at(&b.manifest.digest)]).code(0).stdout.clone();
     assert!(human.contains("no package changed"), "{human}");
 }
+
+#[test]
+fn a_windows_image_is_said_to_be_not_inventoried_rather_than_empty() {
+    let f = Fleet::new("0s");
+    let foreign = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+    let win = image_of_layers("amd64", vec![(imgctl_testkit::images::random_bytes(7, 4096), foreign), (gzip(&tar_layer(&[("Files/app.exe", b"MZ")])), LAYER_GZIP)], 20);
+    let dir = write(&f, "windows", &win);
+    run(&f, &["publish", SINGLE, "--image", dir.to_str().unwrap()]).code(0);
+    let reference = format!("{}/{REPO}:{SINGLE}-staging", f.host);
+    let human = run(&f, &["sbom", &reference]).code(0).stdout.clone();
+    assert!(human.contains("not inventoried: a Windows image"), "{human}");
+    let doc = run(&f, &["sbom", &reference, "--output", "json"]).code(0).json();
+    assert_eq!(doc["packages"].as_array().unwrap().len(), 1, "only the image itself: {doc:#}");
+    assert!(doc["packages"][0]["comment"].as_str().unwrap().contains("not inventoried"), "{doc:#}");
+}
