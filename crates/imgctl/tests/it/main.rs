@@ -38,3 +38,4 @@ mod mirrors;
 mod records;
 mod lifecycle;
 mod records_support;
+mod sbom;
