@@ -1,5 +1,7 @@
 //! `mark-eol`: docker-tools' lifecycle marks for the whole fleet — every digest rolled back
-//! from (end of life the day of the rollback), and every digest that has left every channel
+//! from and still rejected (end of life the day of the rollback, as the rollback itself marks
+//! it with records on: so `mark-eol` completes a rollback stopped before its mark, even while
+//! another channel still points at it), and every digest that has left every channel
 //! for longer than the grace period (end of life when the grace ended). Read from the one
 //! tag listing; per candidate digest one HEAD (its whole digest) and one referrers read;
 //! a digest already marked is left as it is.
@@ -46,7 +48,8 @@ pub fn candidates(history: &RepoHistory, variants: &[&str], grace: Duration, now
         for h in vh.channels.values() {
             for m in &h.moves {
                 let Some(from) = m.rolled_back_from.as_deref() else { continue };
-                if current.contains(from) || out.contains_key(from) {
+                // what the rolling-back channel went back to since is not rejected any more
+                if !h.is_rejected(from) || h.newest().is_some_and(|n| n.digest12 == from) || out.contains_key(from) {
                     continue;
                 }
                 if let Some(tag) = tag_of(from) {
@@ -135,12 +138,14 @@ mod tests {
         let h = history(vec![("latest", vec![mv(0, a, None), mv(10, b, None), mv(20, c, None), mv(30, b, Some(c))]), ("staging", vec![mv(0, a, None), mv(15, c, None)])]);
         let grace = Duration(7 * 24 * 3600);
         let now = |h: i64| Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap() + chrono::TimeDelta::hours(h);
-        // c is current on staging: rejected, but not marked while a channel points at it
+        // c is rejected on latest: marked the day of the rollback (as the rollback marks it
+        // with records on), although staging still points at it
         let early = candidates(&h, &["v"], grace, now(40));
-        assert!(early.is_empty(), "{early:?}");
+        assert_eq!(early.keys().collect::<Vec<_>>(), vec![c], "{early:?}");
+        assert_eq!(early[c].date, now(30).date_naive());
         // a left latest at 10h and staging at 15h: end of life 15h + 7d
         let later = candidates(&h, &["v"], grace, now(15 + 7 * 24));
-        assert_eq!(later.keys().collect::<Vec<_>>(), vec![a]);
+        assert_eq!(later.keys().collect::<Vec<_>>(), vec![a, c]);
         assert_eq!(later[a].date, now(15 + 7 * 24).date_naive());
         assert!(later[a].reason.contains("left every channel"), "{:?}", later[a]);
     }

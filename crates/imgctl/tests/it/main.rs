@@ -22,6 +22,8 @@ mod workflows;
 mod snapshots;
 mod rollout_publish;
 mod soak;
+mod crash;
+mod crash_support;
 mod truth;
 mod adoption;
 mod install;
