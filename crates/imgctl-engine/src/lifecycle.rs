@@ -3,12 +3,14 @@
 //! it with records on: so `mark-eol` completes a rollback stopped before its mark, even while
 //! another channel still points at it), and every digest that has left every channel
 //! for longer than the grace period (end of life when the grace ended). Read from the one
-//! tag listing; per candidate digest one HEAD (its whole digest) and one referrers read;
+//! tag listing; per candidate digest (concurrently, `--concurrency`) one HEAD (its whole
+//! digest) and one referrers read;
 //! a digest already marked is left as it is.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::StreamExt;
 use imgctl_core::duration::Duration;
 use imgctl_core::fleet::Variant;
 use imgctl_core::history::{ChannelHistory, RepoHistory};
@@ -82,25 +84,29 @@ pub async fn mark<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], grace: D
     let names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
     let found = candidates(&history, &names, grace, ctx.now);
     ctx.progress.start(found.len());
-    let mut results = Vec::new();
-    for c in found.into_values() {
-        let v = ctx.fleet.variant(&c.variant).ok_or_else(|| EngineError::Input(format!("find variant '{}'", c.variant)))?;
-        let r = match one(ctx, &c).await {
-            Ok((digest, date, new)) => {
-                let (action, verb) = match (new, ctx.dry_run) {
-                    (true, true) => (Action::Moved, "dry run: would mark"),
-                    (true, false) => (Action::Moved, "marked"),
-                    (false, _) => (Action::Unchanged, "already marked"),
-                };
-                ActionResult { to: Some(digest), reason: Some(format!("{verb} end of life {date}: {}", c.reason)), ..result(v, None, action) }
-            }
-            Err(e) if crate::is_fatal(&e) => return Err(e.into()),
-            Err(e) => ActionResult { reason: Some(e.to_string()), ..result(v, None, Action::Failed) },
-        };
-        ctx.progress.result(&r);
-        results.push(r);
-    }
-    Ok(results)
+    // one digest each (its own referrers index): marked concurrently, reported in order
+    let rows: Vec<Result<ActionResult, EngineError>> = futures_util::stream::iter(found.into_values())
+        .map(|c| async move {
+            let v = ctx.fleet.variant(&c.variant).ok_or_else(|| EngineError::Input(format!("find variant '{}'", c.variant)))?;
+            let r = match one(ctx, &c).await {
+                Ok((digest, date, new)) => {
+                    let (action, verb) = match (new, ctx.dry_run) {
+                        (true, true) => (Action::Moved, "dry run: would mark"),
+                        (true, false) => (Action::Moved, "marked"),
+                        (false, _) => (Action::Unchanged, "already marked"),
+                    };
+                    ActionResult { to: Some(digest), reason: Some(format!("{verb} end of life {date}: {}", c.reason)), ..result(v, None, action) }
+                }
+                Err(e) if crate::is_fatal(&e) => return Err(e.into()),
+                Err(e) => ActionResult { reason: Some(e.to_string()), ..result(v, None, Action::Failed) },
+            };
+            ctx.progress.result(&r);
+            Ok(r)
+        })
+        .buffered(ctx.concurrency.max(1))
+        .collect()
+        .await;
+    rows.into_iter().collect()
 }
 
 async fn one<R: Registry>(ctx: &Ctx<'_, R>, c: &Candidate) -> Result<(String, NaiveDate, bool), imgctl_registry::RegistryError> {
