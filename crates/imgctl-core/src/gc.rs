@@ -17,6 +17,9 @@ use crate::tags::{TagIndex, TagKind};
 mod consumers;
 #[path = "gc_rules.rs"]
 mod rules;
+#[path = "gc_verifications.rs"]
+mod verifications;
+pub use verifications::{RecordPlan, plan_records};
 pub use consumers::Pins;
 use consumers::{protect_pins, protect_records, referrers_subject};
 use rules::{mark_deleted_children, protect_channels, protect_children, protect_immutables, protect_rejections};
@@ -89,6 +92,8 @@ pub enum Why {
     RecordsOf(String),
     /// (deleted) The referrers index of a digest that is deleted or gone: its records go with it.
     RecordsOfDeleted(String),
+    /// On a mirror: the primary keeps this digest.
+    KeptOnPrimary,
 }
 
 impl Why {
@@ -120,6 +125,7 @@ impl fmt::Display for Why {
             Why::PinnedTag(t, at) => write!(f, "tag {t} is used by a consumer at {at}"),
             Why::RecordsOf(d) => write!(f, "records of {}, which stays", short(d)),
             Why::RecordsOfDeleted(d) => write!(f, "records of {}, which is deleted or gone", short(d)),
+            Why::KeptOnPrimary => write!(f, "kept on the primary"),
         }
     }
 }
