@@ -63,11 +63,11 @@ pub fn plan_records(fleet: &Fleet, index: &TagIndex<'_>, tags: &BTreeMap<String,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testtree::fleet;
+    use crate::testtree::{MANIFEST, fleet};
 
     #[test]
     fn records_go_once_their_channel_reached_the_digest_or_the_digest_is_gone() {
-        let f = fleet();
+        let f = fleet(MANIFEST);
         let index = TagIndex::new(&f);
         let v = &f.variants[0];
         let (staging, latest) = (f.channel_tag(v, "staging").unwrap(), f.channel_tag(v, "latest").unwrap());
