@@ -89,8 +89,29 @@ pub async fn gc<R: Registry>(ctx: &Ctx<'_, R>, args: GcArgs) -> Result<GcReport,
     gc_with(ctx, args, &gc::Pins::default()).await
 }
 
-/// [`gc`] that also keeps whatever consumers use (`pins`: from `usages` scans or reports).
+/// [`gc`] that also keeps whatever consumers use (`pins`: from `usages` scans or reports);
+/// then the verification records and every mirror (`gc_others.rs`).
 pub async fn gc_with<R: Registry>(ctx: &Ctx<'_, R>, args: GcArgs, pins: &gc::Pins) -> Result<GcReport, EngineError> {
+    let Collected { mut report, tags, kept, gone } = collect(ctx, args, pins).await?;
+    crate::gc_others::verifications(ctx, &tags, &gone, &mut report).await?;
+    crate::gc_others::mirrors(ctx, args, pins, &kept, &mut report).await;
+    Ok(report)
+}
+
+/// What a gc of one repository did, and what the gc of the others needs to know of it.
+pub(crate) struct Collected {
+    /// The report.
+    pub(crate) report: GcReport,
+    /// Every tag with its digest, as last listed.
+    pub(crate) tags: BTreeMap<String, String>,
+    /// The digests it keeps.
+    pub(crate) kept: BTreeSet<String>,
+    /// The digests deleted (in a dry run: to delete).
+    pub(crate) gone: BTreeSet<String>,
+}
+
+/// Plans (and applies) the gc of `ctx.repo` on `ctx.registry`.
+pub(crate) async fn collect<R: Registry>(ctx: &Ctx<'_, R>, args: GcArgs, pins: &gc::Pins) -> Result<Collected, EngineError> {
     let n = Counter::default();
     let opts = GcOptions { keep: args.keep, older_than: args.older_than, now: ctx.now };
     let index = TagIndex::new(ctx.fleet);
@@ -119,7 +140,9 @@ pub async fn gc_with<R: Registry>(ctx: &Ctx<'_, R>, args: GcArgs, pins: &gc::Pin
     report.results = if ctx.dry_run { dry(&plan) } else { crate::gc_delete::apply(ctx, &n, &plan, &mut report).await? };
     report.results.extend(plan.keep.iter().map(|d| line(d, Action::Kept, d.reasons.join("; "))));
     report.requests = Requests { list: lists, head: n.head.into_inner(), get: n.get.into_inner(), delete: n.delete.into_inner() };
-    Ok(report)
+    let kept = plan.keep.iter().map(|d| d.digest.clone()).collect();
+    let gone = report.results.iter().filter(|l| l.result.action == Action::Deleted).map(|l| l.digest.clone()).collect();
+    Ok(Collected { report, tags: inv.tags, kept, gone })
 }
 
 /// Lists the repository and fills `inv`/`media` for tags not in `inv` yet: from the kind's
@@ -366,7 +389,8 @@ mod tests {
         assert!(r.inner.tag(REPO, &format!("{BASE}-{:012x}", 1)).is_some());
         let applied = run(&r, false).await;
         assert_eq!(action(&applied, &d[0]), Action::Deleted);
-        assert_eq!((applied.requests.list, applied.requests.delete), (2, 1));
+        // listings: to plan, to re-check, and of the verification records
+        assert_eq!((applied.requests.list, applied.requests.delete), (3, 1));
         assert!(r.inner.tag(REPO, &format!("{BASE}-{:012x}", 1)).is_none(), "every tag of the digest is gone");
         let again = run(&r, false).await;
         assert!(again.results.iter().all(|l| l.result.action == Action::Kept));

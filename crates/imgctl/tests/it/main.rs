@@ -24,6 +24,7 @@ mod rollout_publish;
 mod soak;
 mod crash;
 mod crash_support;
+mod gc_others;
 mod truth;
 mod adoption;
 mod install;
