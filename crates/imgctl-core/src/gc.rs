@@ -15,8 +15,14 @@ use crate::tags::{TagIndex, TagKind};
 
 #[path = "gc_consumers.rs"]
 mod consumers;
+#[path = "gc_rules.rs"]
+mod rules;
+#[path = "gc_verifications.rs"]
+mod verifications;
+pub use verifications::{RecordPlan, plan_records};
 pub use consumers::Pins;
 use consumers::{protect_pins, protect_records, referrers_subject};
+use rules::{mark_deleted_children, protect_channels, protect_children, protect_immutables, protect_rejections};
 
 /// However old, the newest this many distinct digests of every channel's history stay.
 pub const RECENT_DIGESTS: usize = 3;
@@ -86,6 +92,8 @@ pub enum Why {
     RecordsOf(String),
     /// (deleted) The referrers index of a digest that is deleted or gone: its records go with it.
     RecordsOfDeleted(String),
+    /// On a mirror: the primary keeps this digest.
+    KeptOnPrimary,
 }
 
 impl Why {
@@ -115,6 +123,7 @@ impl Why {
             Why::Pinned(_) | Why::PinnedTag(..) => "used by consumers",
             Why::RecordsOf(_) => "records of kept digests",
             Why::RecordsOfDeleted(_) => "records of deleted digests",
+            Why::KeptOnPrimary => "kept on the primary",
         }
     }
 }
@@ -141,6 +150,7 @@ impl fmt::Display for Why {
             Why::PinnedTag(t, at) => write!(f, "tag {t} is used by a consumer at {at}"),
             Why::RecordsOf(d) => write!(f, "records of {}, which stays", short(d)),
             Why::RecordsOfDeleted(d) => write!(f, "records of {}, which is deleted or gone", short(d)),
+            Why::KeptOnPrimary => write!(f, "kept on the primary"),
         }
     }
 }
@@ -333,106 +343,4 @@ pub fn plan_with(index: &TagIndex<'_>, inv: &Inventory, opts: &GcOptions, pins: 
     // no later run could find them; an index left without children is still found
     out.delete.sort_by_key(|d| (!d.why.iter().any(|w| matches!(w, Why::ChildOfDeleted(_))), d.digest.clone()));
     out
-}
-
-fn protect_channels(f: &mut Facts, variant: &str, vf: &mut VariantFacts, tags: &BTreeMap<String, String>) {
-    let full = |m: &Move| tags.get(&m.tag).cloned();
-    for (channel, (h, current)) in &mut vf.channels {
-        h.moves.sort_by(|a, b| (a.time, &a.tag).cmp(&(b.time, &b.tag)));
-        let mut seen: Vec<&str> = Vec::new();
-        for m in h.moves.iter().rev() {
-            if seen.len() == RECENT_DIGESTS {
-                break;
-            }
-            if !seen.contains(&m.digest12.as_str()) {
-                seen.push(&m.digest12);
-                if let Some(d) = full(m) {
-                    f.add(&d, Why::Recent(variant.to_string(), channel.clone(), seen.len()));
-                }
-            }
-        }
-        let mut cur = match (current.as_deref(), h.newest()) {
-            (Some(c), _) => digest12(c).to_string(),
-            (None, Some(m)) => m.digest12.clone(),
-            (None, None) => continue,
-        };
-        let mut sim = h.clone();
-        for depth in 1..=ROLLBACK_DEPTH {
-            let Some(target) = sim.rollback_target(&cur).cloned() else { break };
-            if let Some(d) = full(&target) {
-                f.add(&d, Why::RollbackTarget(variant.to_string(), channel.clone(), depth));
-            }
-            let time = sim.newest().map_or(target.time, |m| m.time) + chrono::TimeDelta::seconds(1);
-            sim.moves.push(Move { time, digest12: target.digest12.clone(), tag: String::new(), kind: MoveKind::Rollback, rolled_back_from: Some(cur) });
-            cur = target.digest12;
-        }
-    }
-}
-
-fn protect_immutables(f: &mut Facts, vf: &VariantFacts, keep: usize) {
-    let first_seen = |digest: &str| {
-        let d12 = digest12(digest);
-        vf.channels.values().filter_map(|(h, _)| h.first_arrival(d12)).min()
-    };
-    let mut dated = Vec::new();
-    for (tag, digest) in &vf.immutables {
-        match first_seen(digest) {
-            Some(t) => dated.push((t, tag, digest)),
-            None => f.add(digest, Why::UnknownAge(tag.clone())),
-        }
-    }
-    dated.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
-    for (rank, (_, tag, digest)) in dated.into_iter().enumerate() {
-        let why = if rank < keep { Why::KeptImmutable(tag.clone(), rank + 1) } else { Why::OldImmutable(tag.clone(), rank + 1) };
-        f.add(digest, why);
-    }
-}
-
-fn protect_children(f: &mut Facts, inv: &Inventory) {
-    let mut work: Vec<String> = f.why.keys().filter(|d| f.protected(d)).cloned().collect();
-    while let Some(parent) = work.pop() {
-        for child in inv.children.get(&parent).into_iter().flatten() {
-            let was = f.protected(child);
-            f.add(child, Why::ChildOf(parent.clone()));
-            let parents = f.variants.get(&parent).cloned().unwrap_or_default();
-            f.variants.entry(child.clone()).or_default().extend(parents);
-            if !was {
-                work.push(child.clone());
-            }
-        }
-    }
-}
-
-/// Keeps the digest of every rollback release tag whose rejected digest stays; true
-/// when that protected something new.
-fn protect_rejections(f: &mut Facts, rollbacks: &[(String, String, String)]) -> bool {
-    let kept12: BTreeSet<String> = f.why.keys().filter(|d| f.protected(d)).map(|d| digest12(d).to_string()).collect();
-    let mut changed = false;
-    for (tag, digest, from) in rollbacks {
-        if kept12.contains(from) && !f.protected(digest) {
-            changed = true;
-        }
-        if kept12.contains(from) {
-            f.add(digest, Why::RecordsRejection(tag.clone(), from.clone()));
-        }
-    }
-    changed
-}
-
-fn mark_deleted_children(f: &mut Facts, inv: &Inventory) {
-    let mut work: Vec<String> = f.why.keys().filter(|d| !f.protected(d)).cloned().collect();
-    while let Some(parent) = work.pop() {
-        for child in inv.children.get(&parent).into_iter().flatten() {
-            if f.protected(child) {
-                continue;
-            }
-            let fresh = !f.why.contains_key(child);
-            f.add(child, Why::ChildOfDeleted(parent.clone()));
-            let parents = f.variants.get(&parent).cloned().unwrap_or_default();
-            f.variants.entry(child.clone()).or_default().extend(parents);
-            if fresh {
-                work.push(child.clone());
-            }
-        }
-    }
 }

@@ -1,5 +1,5 @@
 //! What gc keeps for others: digests consumers pin or name by tag (`--protect-usages`,
-//! `--protect-from`), and the records (`sha256-<hex>` referrers indexes) of digests that
+//! `--protect-from`), what the primary keeps (for a mirror's gc), and the records (`sha256-<hex>` referrers indexes) of digests that
 //! stay — deleted with their digest otherwise.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +14,9 @@ pub struct Pins {
     pub digests: BTreeMap<String, Vec<String>>,
     /// Tag → where (the digest it points at now stays).
     pub tags: BTreeMap<String, Vec<String>>,
+    /// For a mirror's gc: the digests the primary keeps (what the primary protects, each
+    /// mirror protects).
+    pub primary: BTreeSet<String>,
 }
 
 /// The `sha256-<64 hex>` referrers tag's subject digest.
@@ -22,8 +25,8 @@ pub(super) fn referrers_subject(tag: &str) -> Option<String> {
     (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).then(|| format!("sha256:{hex}"))
 }
 
-/// Keeps every digest a consumer pins (when the repository has it) and every digest a
-/// consumer's tag points at.
+/// Keeps every digest a consumer pins (when the repository has it), every digest a
+/// consumer's tag points at, and (on a mirror) every digest the primary keeps.
 pub(super) fn protect_pins(f: &mut Facts, inv: &Inventory, pins: &Pins) {
     let known: BTreeSet<&String> = inv.tags.values().chain(inv.children.values().flatten()).collect();
     for (digest, wheres) in &pins.digests {
@@ -32,6 +35,9 @@ pub(super) fn protect_pins(f: &mut Facts, inv: &Inventory, pins: &Pins) {
                 f.add(digest, Why::Pinned(at.clone()));
             }
         }
+    }
+    for digest in pins.primary.iter().filter(|d| known.contains(d)) {
+        f.add(digest, Why::KeptOnPrimary);
     }
     for (tag, wheres) in &pins.tags {
         if let Some(digest) = inv.tags.get(tag) {

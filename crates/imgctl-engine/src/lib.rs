@@ -15,6 +15,7 @@ use imgctl_registry::{Registry, RegistryError};
 mod candidates;
 pub mod gc;
 mod gc_delete;
+mod gc_others;
 pub mod history;
 pub mod layout;
 pub mod lifecycle;

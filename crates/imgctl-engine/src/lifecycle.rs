@@ -1,12 +1,16 @@
 //! `mark-eol`: docker-tools' lifecycle marks for the whole fleet — every digest rolled back
-//! from (end of life the day of the rollback), and every digest that has left every channel
+//! from and still rejected (end of life the day of the rollback, as the rollback itself marks
+//! it with records on: so `mark-eol` completes a rollback stopped before its mark, even while
+//! another channel still points at it), and every digest that has left every channel
 //! for longer than the grace period (end of life when the grace ended). Read from the one
-//! tag listing; per candidate digest one HEAD (its whole digest) and one referrers read;
+//! tag listing; per candidate digest (concurrently, `--concurrency`) one HEAD (its whole
+//! digest) and one referrers read;
 //! a digest already marked is left as it is.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::StreamExt;
 use imgctl_core::duration::Duration;
 use imgctl_core::fleet::Variant;
 use imgctl_core::history::{ChannelHistory, RepoHistory};
@@ -46,7 +50,8 @@ pub fn candidates(history: &RepoHistory, variants: &[&str], grace: Duration, now
         for h in vh.channels.values() {
             for m in &h.moves {
                 let Some(from) = m.rolled_back_from.as_deref() else { continue };
-                if current.contains(from) || out.contains_key(from) {
+                // what the rolling-back channel went back to since is not rejected any more
+                if !h.is_rejected(from) || h.newest().is_some_and(|n| n.digest12 == from) || out.contains_key(from) {
                     continue;
                 }
                 if let Some(tag) = tag_of(from) {
@@ -79,25 +84,29 @@ pub async fn mark<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], grace: D
     let names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
     let found = candidates(&history, &names, grace, ctx.now);
     ctx.progress.start(found.len());
-    let mut results = Vec::new();
-    for c in found.into_values() {
-        let v = ctx.fleet.variant(&c.variant).ok_or_else(|| EngineError::Input(format!("find variant '{}'", c.variant)))?;
-        let r = match one(ctx, &c).await {
-            Ok((digest, date, new)) => {
-                let (action, verb) = match (new, ctx.dry_run) {
-                    (true, true) => (Action::Moved, "dry run: would mark"),
-                    (true, false) => (Action::Moved, "marked"),
-                    (false, _) => (Action::Unchanged, "already marked"),
-                };
-                ActionResult { to: Some(digest), reason: Some(format!("{verb} end of life {date}: {}", c.reason)), ..result(v, None, action) }
-            }
-            Err(e) if crate::is_fatal(&e) => return Err(e.into()),
-            Err(e) => ActionResult { reason: Some(e.to_string()), ..result(v, None, Action::Failed) },
-        };
-        ctx.progress.result(&r);
-        results.push(r);
-    }
-    Ok(results)
+    // one digest each (its own referrers index): marked concurrently, reported in order
+    let rows: Vec<Result<ActionResult, EngineError>> = futures_util::stream::iter(found.into_values())
+        .map(|c| async move {
+            let v = ctx.fleet.variant(&c.variant).ok_or_else(|| EngineError::Input(format!("find variant '{}'", c.variant)))?;
+            let r = match one(ctx, &c).await {
+                Ok((digest, date, new)) => {
+                    let (action, verb) = match (new, ctx.dry_run) {
+                        (true, true) => (Action::Moved, "dry run: would mark"),
+                        (true, false) => (Action::Moved, "marked"),
+                        (false, _) => (Action::Unchanged, "already marked"),
+                    };
+                    ActionResult { to: Some(digest), reason: Some(format!("{verb} end of life {date}: {}", c.reason)), ..result(v, None, action) }
+                }
+                Err(e) if crate::is_fatal(&e) => return Err(e.into()),
+                Err(e) => ActionResult { reason: Some(e.to_string()), ..result(v, None, Action::Failed) },
+            };
+            ctx.progress.result(&r);
+            Ok(r)
+        })
+        .buffered(ctx.concurrency.max(1))
+        .collect()
+        .await;
+    rows.into_iter().collect()
 }
 
 async fn one<R: Registry>(ctx: &Ctx<'_, R>, c: &Candidate) -> Result<(String, NaiveDate, bool), imgctl_registry::RegistryError> {
@@ -135,12 +144,14 @@ mod tests {
         let h = history(vec![("latest", vec![mv(0, a, None), mv(10, b, None), mv(20, c, None), mv(30, b, Some(c))]), ("staging", vec![mv(0, a, None), mv(15, c, None)])]);
         let grace = Duration(7 * 24 * 3600);
         let now = |h: i64| Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap() + chrono::TimeDelta::hours(h);
-        // c is current on staging: rejected, but not marked while a channel points at it
+        // c is rejected on latest: marked the day of the rollback (as the rollback marks it
+        // with records on), although staging still points at it
         let early = candidates(&h, &["v"], grace, now(40));
-        assert!(early.is_empty(), "{early:?}");
+        assert_eq!(early.keys().collect::<Vec<_>>(), vec![c], "{early:?}");
+        assert_eq!(early[c].date, now(30).date_naive());
         // a left latest at 10h and staging at 15h: end of life 15h + 7d
         let later = candidates(&h, &["v"], grace, now(15 + 7 * 24));
-        assert_eq!(later.keys().collect::<Vec<_>>(), vec![a]);
+        assert_eq!(later.keys().collect::<Vec<_>>(), vec![a, c]);
         assert_eq!(later[a].date, now(15 + 7 * 24).date_naive());
         assert!(later[a].reason.contains("left every channel"), "{:?}", later[a]);
     }

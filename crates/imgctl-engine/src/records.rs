@@ -186,27 +186,46 @@ pub async fn read_all<R: Registry>(registry: &R, repo: &str, digest: &str, key: 
     Ok((out, eol))
 }
 
-/// For a channel already at `m`'s digest (an up-to-date promote or publish): attaches the
-/// record of that move when the digest has no record of this variant's channel yet — a
-/// run that wrote the release tag but failed before its record, finished by the next run
-/// (one referrers read when the record is there). True when it attached one.
+/// For a channel already at `m`'s digest (an up-to-date promote, publish or rollback):
+/// attaches the record of that move when the digest has no record of this variant's
+/// channel made at the move's time yet — a run that wrote the release tag but was stopped
+/// before its record, finished by the next run (one referrers read when the record is
+/// there); for a rollback also the lifecycle mark of the digest rolled back from (one more
+/// referrers read). True when it attached anything.
 pub async fn ensure_recorded<R: Registry>(registry: &R, repo: &str, fleet: &Fleet, m: &Move<'_>, note: &Note<'_>) -> Result<bool, RegistryError> {
     let entries = referrers::list(registry, repo, &m.manifest.digest).await?;
+    let created = m.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let recorded = entries.iter().any(|e| {
         let (kind, ann) = entry_kind(e);
         kind == ArtifactKind::Record
             && ann.get("dev.imgctl.variant") == Some(&m.variant.name)
             && ann.get("dev.imgctl.channel").map(String::as_str) == Some(m.channel)
+            && ann.get(artifact::CREATED_ANNOTATION) == Some(&created)
     });
-    if recorded {
-        return Ok(false);
+    if !recorded {
+        attach_move(registry, repo, fleet, m, note).await?;
+        return Ok(true);
     }
-    attach_move(registry, repo, fleet, m, note).await?;
-    Ok(true)
+    match m.rolled_back_from {
+        Some(from) => Ok(mark_eol(registry, repo, from, m.time.date_naive(), m.time, note.recorder.settle, true).await?.1),
+        None => Ok(false),
+    }
+}
+
+/// The whole digest of the move of `history` to `digest12` (one HEAD of its release tag;
+/// None when no release tag names it any more).
+pub async fn whole_digest<R: Registry>(registry: &R, repo: &str, history: &imgctl_core::history::ChannelHistory, digest12: &str) -> Result<Option<String>, RegistryError> {
+    let Some(mv) = history.moves.iter().rev().find(|m| m.digest12 == digest12) else { return Ok(None) };
+    match registry.resolve(repo, &mv.tag).await {
+        Ok(d) => Ok(Some(d.digest)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// [`ensure_recorded`] for the newest move of `history` to `manifest` (nothing with records
-/// off, in a dry run, or when no move explains the digest).
+/// off, in a dry run, or when no move explains the digest). A rollback's record keeps its
+/// kind and the digest rolled back from, whatever `kind` the caller names.
 pub async fn finish<R: Registry>(
     ctx: &crate::Ctx<'_, R>,
     v: &imgctl_core::fleet::Variant,
@@ -218,9 +237,22 @@ pub async fn finish<R: Registry>(
 ) -> Result<bool, RegistryError> {
     let d12 = imgctl_core::history::digest12(&manifest.digest);
     let Some(mv) = history.moves.iter().rev().find(|m| m.digest12 == d12) else { return Ok(false) };
-    let Some(note) = ctx.note(None, kind, "recorded by a later run (the move's own run did not attach it)", source_id).filter(|_| !ctx.dry_run) else {
+    if ctx.records.is_none() || ctx.dry_run {
         return Ok(false);
+    }
+    let from = match &mv.rolled_back_from {
+        // the digest rolled back from is gone (gc): nothing to mark, no record to make whole
+        Some(f) => match whole_digest(ctx.registry, ctx.repo, history, f).await? {
+            Some(d) => Some(d),
+            None => return Ok(false),
+        },
+        None => None,
     };
-    let m = Move { variant: v, channel, manifest, time: mv.time, rolled_back_from: None, note: Some(note.clone()) };
+    let (kind, reason) = match &from {
+        Some(f) => ("rollback", format!("rolled back from {f}, which is rejected (recorded by a later run)")),
+        None => (kind, "recorded by a later run (the move's own run did not attach it)".to_string()),
+    };
+    let Some(note) = ctx.note(from.as_deref(), kind, reason, source_id) else { return Ok(false) };
+    let m = Move { variant: v, channel, manifest, time: mv.time, rolled_back_from: from.as_deref(), note: Some(note.clone()) };
     ensure_recorded(ctx.registry, ctx.repo, ctx.fleet, &m, &note).await
 }

@@ -1,11 +1,12 @@
 //! `rollback`: move a channel back to the previous distinct non-rejected digest of its
 //! history (or `--to`), recording the digest rolled back from as rejected (SPEC §4, §5).
 //! 5 manifest requests: HEAD current, GET target, PUT channel, HEAD verify, PUT release.
+//! Every kill point is resumed by running it again (docs/HARDENING.md).
 
 use imgctl_core::fleet::Variant;
-use imgctl_core::history::digest12;
+use imgctl_core::history::{ChannelHistory, digest12};
 use imgctl_core::rollout::{Action, ActionResult};
-use imgctl_registry::Registry;
+use imgctl_registry::{RawManifest, Registry};
 
 use crate::mirror::Follow;
 use crate::moves::{self, Move, MoveOutcome, as_expected};
@@ -28,7 +29,10 @@ fn digest_prefix(r: &str) -> Option<&str> {
 }
 
 /// Rolls `channel` of `v` back, then every mirror after it: the primary's row first,
-/// then one row per mirror.
+/// then one row per mirror. Resumable (docs/HARDENING.md): a channel already at the
+/// target whose release tag is missing (a run stopped between the two PUTs) gets its
+/// alias tags, release tag (with the rejection), record and lifecycle mark; a rollback
+/// that has its release tag but not its record or mark gets those.
 pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str, target: &Target) -> Result<Vec<ActionResult>, EngineError> {
     if !ctx.fleet.manifest.channels.contains_key(channel) {
         return Err(EngineError::Input(format!("find channel '{channel}' in the manifest")));
@@ -40,6 +44,15 @@ pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str,
     let base = |action| ActionResult { from: current.clone(), ..result(v, Some(channel), action) };
     let Some(current_digest) = current.clone() else {
         return Err(EngineError::Input(format!("roll back '{channel_tag}': the tag does not exist")));
+    };
+    // not where its newest move put it: an interrupted rollback when the channel is at that
+    // rollback's target (resumed below), else a concurrent or manual change
+    let explained = as_expected(&history, Some(&current_digest));
+    let conflict = || {
+        Ok(vec![ActionResult {
+            reason: Some("the channel moved since its history was read (a concurrent or manual change); not overwritten".into()),
+            ..base(Action::Conflict)
+        }])
     };
     let reference = match target {
         Target::To(r) => match digest_prefix(r) {
@@ -65,9 +78,19 @@ pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str,
                     "roll back '{channel_tag}': it has no history (no release tags); use --to DIGEST|TAG"
                 )));
             }
-            match history.rollback_target(digest12(&current_digest)) {
-                Some(m) => m.tag.clone(),
-                None => {
+            if explained && let Some(done) = complete_newest(ctx, v, channel, &history, &current_digest).await? {
+                ctx.progress.result(&done);
+                let f = Follow::at(v, channel, current_digest.clone(), &history);
+                return Ok(with_mirrors(ctx, done, &f).await);
+            }
+            let from12 = match (explained, history.newest()) {
+                (false, Some(newest)) => newest.digest12.clone(),
+                _ => digest12(&current_digest).to_string(),
+            };
+            match history.rollback_target(&from12) {
+                Some(m) if explained || m.digest12 == digest12(&current_digest) => m.tag.clone(),
+                _ if !explained => return conflict(),
+                _ => {
                     return Err(EngineError::Input(format!(
                         "roll back '{channel_tag}': no earlier non-rejected digest in its history; use --to DIGEST|TAG"
                     )));
@@ -75,12 +98,6 @@ pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str,
             }
         }
     };
-    if !as_expected(&history, Some(&current_digest)) {
-        return Ok(vec![ActionResult {
-            reason: Some("the channel moved since its history was read (a concurrent or manual change); not overwritten".into()),
-            ..base(Action::Conflict)
-        }]);
-    }
     let manifest = ctx.registry.get_manifest(ctx.repo, &reference).await.map_err(|e| {
         if e.is_not_found() { EngineError::Input(format!("roll back to '{reference}': not found in {}", ctx.repo)) } else { e.into() }
     })?;
@@ -93,8 +110,19 @@ pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str,
     {
         return Err(EngineError::Input(format!("roll back to 'sha256:{prefix}': the release tag {reference} points at {} instead", manifest.digest)));
     }
+    if !explained {
+        return match history.newest() {
+            Some(newest) if manifest.digest == current_digest => resume(ctx, v, channel, &history, &manifest, newest, base(Action::Unchanged)).await,
+            _ => conflict(),
+        };
+    }
     if manifest.digest == current_digest {
-        let r = ActionResult { to: Some(manifest.digest.clone()), reason: Some("already there".into()), ..base(Action::Unchanged) };
+        let kind = if ctx.fleet.manifest.channels.get(channel).is_some_and(|c| c.promotes_from.is_some()) { "promote" } else { "publish" };
+        let reason = match crate::records::finish(ctx, v, channel, &manifest, &history, kind, None).await? {
+            true => "already there; attached the missing record or lifecycle mark",
+            false => "already there",
+        };
+        let r = ActionResult { to: Some(manifest.digest.clone()), reason: Some(reason.into()), ..base(Action::Unchanged) };
         let f = Follow { manifest: Some(&manifest), ..Follow::at(v, channel, current_digest.clone(), &history) };
         return Ok(with_mirrors(ctx, r, &f).await);
     }
@@ -122,6 +150,49 @@ pub async fn rollback<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str,
         return Ok(vec![r]);
     }
     Ok(with_mirrors(ctx, r, &Follow::moved(&m, Some(current_digest.clone()))).await)
+}
+
+/// With records on: when the channel's newest move is a rollback to where it points and
+/// that rollback lacks its record or lifecycle mark (a run stopped after its release tag),
+/// attaches them and returns the row — instead of rolling back one more step.
+async fn complete_newest<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str, history: &ChannelHistory, current: &str) -> Result<Option<ActionResult>, EngineError> {
+    let newest_is_rollback = history.newest().is_some_and(|m| m.rolled_back_from.is_some() && m.digest12 == digest12(current));
+    if ctx.records.is_none() || ctx.dry_run || !newest_is_rollback {
+        return Ok(None);
+    }
+    let manifest = ctx.registry.get_manifest(ctx.repo, current).await?;
+    if !crate::records::finish(ctx, v, channel, &manifest, history, "rollback", None).await? {
+        return Ok(None);
+    }
+    let reason = "the channel's newest move, a rollback, lacked its record or lifecycle mark (an interrupted run): attached them; run again to roll back further";
+    Ok(Some(ActionResult { from: Some(current.to_string()), to: Some(current.to_string()), reason: Some(reason.into()), ..result(v, Some(channel), Action::Unchanged) }))
+}
+
+/// Finishes a rollback a stopped run made as far as the channel (and maybe some alias
+/// tags): alias tags, the release tag rejecting `newest`'s digest, its record and mark.
+async fn resume<R: Registry>(
+    ctx: &Ctx<'_, R>,
+    v: &Variant,
+    channel: &str,
+    history: &ChannelHistory,
+    manifest: &RawManifest,
+    newest: &imgctl_core::history::Move,
+    row: ActionResult,
+) -> Result<Vec<ActionResult>, EngineError> {
+    let from = crate::records::whole_digest(ctx.registry, ctx.repo, history, &newest.digest12)
+        .await?
+        .ok_or_else(|| EngineError::Input(format!("resume the rollback of {}: the release tag {} is gone", v.name, newest.tag)))?;
+    let time = history.next_time(ctx.move_time());
+    let note = ctx.note(Some(&from), "rollback", format!("rolled back from {from}, which is rejected (recorded by a later run)"), None);
+    let m = Move { variant: v, channel, manifest, time, rolled_back_from: Some(&from), note };
+    let what = format!("the release tag of an interrupted rollback: sha256:{} is rejected", newest.digest12);
+    let reason = if ctx.dry_run { format!("dry run: already there; would record {what}") } else { format!("already there; recorded {what}") };
+    if !ctx.dry_run {
+        moves::repair(ctx.registry, ctx.repo, ctx.fleet, &m).await?;
+    }
+    let r = ActionResult { to: Some(manifest.digest.clone()), reason: Some(reason), ..row };
+    ctx.progress.result(&r);
+    Ok(with_mirrors(ctx, r, &Follow::moved(&m, Some(from.clone()))).await)
 }
 
 /// The primary's row `r`, then the rows of the mirrors following `f`.

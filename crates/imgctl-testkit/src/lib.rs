@@ -1,11 +1,11 @@
 //! Dev-only test kit for imgctl: the real `docker-registry` (distribution 2.8.2) on a free
 //! loopback port ([`TestRegistry`]), a counting and fault-injecting HTTP proxy in front of it
-//! ([`Proxy`]), test images built from random layers ([`images`]), a harness-made CA
-//! ([`TestCa`]) for registries over TLS, a token server ([`TokenServer`]) for
-//! distribution's `auth: token`, a stand-in for GitHub's packages REST API over a real
-//! registry ([`github`]), and a hostile stand-in registry in front of a real one
-//! ([`Hostile`]: size overruns, endless and trickled bodies, plain-HTTP realms, malformed
-//! manifests).
+//! ([`Proxy`], which can also hold one write request until a test kills the client), test
+//! images built from random layers ([`images`]), a harness-made CA ([`TestCa`]) for registries
+//! over TLS, a token server ([`TokenServer`]) for distribution's `auth: token`, a stand-in
+//! for GitHub's packages REST API over a real registry ([`github`]), and a hostile stand-in
+//! registry in front of a real one ([`Hostile`]: size overruns, endless and trickled bodies,
+//! plain-HTTP realms, malformed manifests).
 //!
 //! Missing tools make tests fail with an install hint; nothing is ever skipped.
 
@@ -22,6 +22,7 @@ mod referrers_api;
 mod registry;
 mod token_server;
 mod serve;
+mod stall;
 
 pub use proxy::{Answer, Counts, Event, Fault, FaultPlan, PathKind, Proxy};
 pub use ca::TestCa;

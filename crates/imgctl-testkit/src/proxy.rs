@@ -161,7 +161,7 @@ impl Counts {
 }
 
 #[derive(Debug)]
-struct State {
+pub(crate) struct State {
     upstream: String,
     own: String,
     http: reqwest::Client,
@@ -171,6 +171,7 @@ struct State {
     max_in_flight: AtomicUsize,
     gate: Mutex<Option<Gate>>,
     referrers: crate::referrers_api::Referrers,
+    pub(crate) stall: crate::stall::Stall,
 }
 
 /// Decrements the in-flight count when a request is done.
@@ -213,9 +214,14 @@ impl Proxy {
             max_in_flight: AtomicUsize::new(0),
             gate: Mutex::new(None),
             referrers: Default::default(),
+            stall: Default::default(),
         });
         let runtime = crate::serve::serve("proxy", 2, listener, state.clone(), handle);
         Proxy { state, port, runtime: Some(runtime) }
+    }
+
+    pub(crate) fn state(&self) -> &State {
+        &self.state
     }
 
     /// `127.0.0.1:PORT` of the proxy.
@@ -303,6 +309,9 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     let kind = PathKind::of(&path);
     let fault = pick_fault(&state, &method, kind, &path);
     state.events.lock().expect("events lock").push(Event { at: Instant::now(), method: method.clone(), path: path.clone(), kind, fault: fault.clone() });
+    if state.stall.hold(&method).await {
+        return Err("held by the test (stall_write), then dropped".into());
+    }
     if let Some(gate) = state.gate.lock().expect("gate lock").as_mut() {
         let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
         if let Verdict::Answer(status, header, body) = gate.check(&state.own, &method, &path, auth) {

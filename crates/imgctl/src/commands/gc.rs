@@ -1,5 +1,6 @@
 //! `imgctl gc`: plan (and with `--apply` carry out) the deletion of digests nothing
-//! protects; what goes and why, what stays and why (rules: `docs/GC.md`).
+//! protects — in the repository, its verification records and every mirror; what goes and
+//! why, what stays and why (rules: `docs/GC.md`).
 
 use std::io::{self, Write};
 
@@ -81,7 +82,11 @@ fn row(l: &GcLine, dry_run: bool) -> Row {
         tags.push("(untagged)");
     }
     let why = l.result.reason.clone().unwrap_or_default().trim_start_matches("dry run: would delete: ").replace("; ", "\n");
-    Row { action, digest: l.digest.get(..19).unwrap_or(&l.digest).to_string(), variant: l.result.variant.clone(), tags: format!("{}{extra}", tags.join("\n")), why }
+    let variant = match &l.result.mirror {
+        Some(m) => format!("{}\n(mirror {m})", l.result.variant),
+        None => l.result.variant.clone(),
+    };
+    Row { action, digest: l.digest.get(..19).unwrap_or(&l.digest).to_string(), variant, tags: format!("{}{extra}", tags.join("\n")), why }
 }
 
 impl Report for Doc {
@@ -162,7 +167,10 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let access = if args.apply && imgctl_registry::Registry::delete_rules(&client).via_registry { Access::Delete } else { Access::Pull };
     crate::registry::block_on(client.authenticate(&fleet.manifest.repository, access))??;
     let progress = CliProgress::new("gc", "deleted", 1);
-    let ctx = rollout::ctx(env, &client, &fleet, !args.apply, &progress);
+    // mirrors are collected with the same rules (and keep what the primary keeps)
+    let mirror_clients = rollout::connect_mirrors(env, &fleet, if args.apply { Access::Delete } else { Access::Pull })?;
+    let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
+    let ctx = imgctl_engine::Ctx { mirrors: &mirrors, ..rollout::ctx(env, &client, &fleet, !args.apply, &progress) };
     let gc_args = GcArgs { keep: args.keep, older_than: args.older_than, max_deletes: args.max_deletes };
     let pins = crate::consumers::pins(env, &fleet, &args.protect_usages, &args.protect_from)?;
     let mut report = crate::registry::block_on(gc_with(&ctx, gc_args, &pins))?.map_err(rollout::engine_error)?;
