@@ -4,6 +4,7 @@
 
 pub mod dockerfile;
 pub mod duration;
+pub mod eol;
 pub mod finding;
 pub mod fleet;
 pub mod gc;
