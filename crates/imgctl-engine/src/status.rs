@@ -89,6 +89,13 @@ pub struct VariantStatus {
     /// End of life of its OS.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eol: Option<NaiveDate>,
+    /// Set when the variant is retired (`retired: DATE`): it is no longer built or
+    /// promoted, so nothing is pending.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retired: Option<NaiveDate>,
+    /// The variant that replaces it (`replacedBy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<String>,
     /// Channel → state.
     pub channels: IndexMap<String, ChannelState>,
     /// The pending promotion, if the promoted channel is not at the revision's build.
@@ -108,6 +115,8 @@ pub struct VariantStatus {
 pub struct StatusReport {
     /// One entry per variant.
     pub variants: Vec<VariantStatus>,
+    /// How many of them are retired, on an ended OS, or on one ending within `eolWarning`.
+    pub lifecycle: imgctl_core::eol::EolCounts,
 }
 
 /// The source ids pending promotions are computed from, or why there are none.
@@ -153,7 +162,8 @@ pub async fn status<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], ids: P
         .collect()
         .await;
     out.sort_by_key(|(i, _)| *i);
-    Ok(StatusReport { variants: out.into_iter().map(|(_, s)| s).collect() })
+    let lifecycle = imgctl_core::eol::count(ctx.fleet, variants.iter().copied(), ctx.now.date_naive());
+    Ok(StatusReport { variants: out.into_iter().map(|(_, s)| s).collect(), lifecycle })
 }
 
 /// Where each mirror's channels differ from the primary's `channels` (one HEAD each).
@@ -184,7 +194,8 @@ async fn drift<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channels: &IndexMap<S
 }
 
 async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, history: &RepoHistory, ids: PendingIds<'_>, promoted: Option<&str>, records: &HashSet<String>) -> VariantStatus {
-    let mut st = VariantStatus { variant: v.name.clone(), os: v.os.id.clone(), eol: v.os.eol, channels: IndexMap::new(), pending: None, error: None, drift: Vec::new() };
+    let (retired, replaced_by) = (v.spec.retired, v.spec.replaced_by.clone());
+    let mut st = VariantStatus { variant: v.name.clone(), os: v.os.id.clone(), eol: v.os.eol, retired, replaced_by, channels: IndexMap::new(), pending: None, error: None, drift: Vec::new() };
     let vh = history.variant(&v.name);
     for name in ctx.fleet.manifest.channels.keys() {
         let tag = ctx.fleet.channel_tag(v, name).unwrap_or_default();
@@ -198,6 +209,10 @@ async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, history: &RepoHistory, 
                 return st;
             }
         }
+    }
+    if st.retired.is_some() {
+        // not promoted any more: nothing is pending
+        return st;
     }
     let unknown = |why: String| Some(Pending { unknown: Some(why), ..Pending::default() });
     let Some(channel) = promoted else {

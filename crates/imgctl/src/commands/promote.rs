@@ -57,7 +57,8 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let rev = rollout::promotion_ref(&repo, &head, &channel, args.reference.as_deref())?;
     let (fleet, ids) = rollout::snapshot(&repo, Some(&rev))?;
     tracing::info!("promoting {channel} to the builds of {rev}");
-    let variants = select(&fleet, &args.variants)?;
+    let today = env.now().date_naive();
+    let (variants, retired) = crate::eol::split_retired(select(&fleet, &args.variants)?, &channel, imgctl_core::rollout::Action::Skipped, today);
     let recorder = crate::records::recorder(env, &head, &args.sign, repo.resolve(&rev).ok())?;
     let client = rollout::connect(env, &fleet, Access::Push)?;
     let mirror_clients = rollout::connect_mirrors(env, &fleet, Access::Push)?;
@@ -67,7 +68,9 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let gate = Gate { verifier: &verifier, host: rollout::registry_host(env, &fleet), limit: Semaphore::new(usize::from(args.verify_concurrency)) };
     let ctx = Ctx { mirrors: &mirrors, gate: Some(&gate), records: recorder.as_ref(), ..rollout::ctx(env, &client, &fleet, args.dry_run, &progress) };
     let opts = PromoteOptions { channel, force: args.force, skip_verify: args.skip_verify };
-    let results = crate::registry::block_on(promote::promote(&ctx, &variants, &ids, &opts))?.map_err(rollout::engine_error)?;
+    let mut results = crate::registry::block_on(promote::promote(&ctx, &variants, &ids, &opts))?.map_err(rollout::engine_error)?;
+    results.extend(retired);
+    crate::eol::note_eol(&fleet, today, &mut results);
     let report = ResultsReport { results, dry_run: args.dry_run };
     let code = rollout::finish(env, &format!("promote ({rev})"), &report)?;
     if let Some(md) = verifier.markdown() {

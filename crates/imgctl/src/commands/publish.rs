@@ -48,6 +48,11 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     if !fleet.manifest.channels.contains_key(&channel) {
         return Err(CliError::Input(format!("find channel '{channel}' in the manifest")));
     }
+    let today = env.now().date_naive();
+    let (_, refused) = crate::eol::split_retired(vec![v], &channel, imgctl_core::rollout::Action::Failed, today);
+    if !refused.is_empty() {
+        return rollout::finish(env, "publish", &ResultsReport { results: refused, dry_run: args.dry_run });
+    }
     let host = rollout::registry_host(env, &fleet);
     let source = Source::parse(&args.image, &host).map_err(rollout::engine_error)?;
     let recorder = crate::records::recorder(env, &fleet, &args.sign, repo.resolve(args.reference.as_deref().unwrap_or("HEAD")).ok())?;
@@ -57,7 +62,8 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let progress = imgctl_engine::NoProgress;
     let ctx = Ctx { mirrors: &mirrors, records: recorder.as_ref(), ..rollout::ctx(env, &client, &fleet, args.dry_run, &progress) };
     let opts = PublishOptions { channel, force: args.force };
-    let results = crate::registry::block_on(publish::publish(&ctx, v, source_id, &source, &opts))?.map_err(rollout::engine_error)?;
+    let mut results = crate::registry::block_on(publish::publish(&ctx, v, source_id, &source, &opts))?.map_err(rollout::engine_error)?;
+    crate::eol::note_eol(&fleet, today, &mut results);
     let report = ResultsReport { results, dry_run: args.dry_run };
     rollout::finish(env, "publish", &report)
 }

@@ -40,6 +40,8 @@ struct Doc {
     now: DateTime<Utc>,
     #[serde(skip)]
     mirrors: usize,
+    #[serde(skip)]
+    eol_warning: imgctl_core::duration::Duration,
 }
 
 #[derive(Tabled)]
@@ -74,13 +76,34 @@ impl Report for Doc {
                 .join("\n"),
             pending: match (&v.error, &v.pending) {
                 (Some(e), _) => format!("error: {e}"),
+                (None, _) if v.retired.is_some() => retired_cell(v, self.now),
                 (None, None) => "up to date".into(),
                 (None, Some(p)) => pending_cell(p),
             },
-            eol: v.eol.map(|d| if d <= self.now.date_naive() { format!("{d} (past)") } else { d.to_string() }).unwrap_or_else(|| "-".into()),
+            eol: v.eol.map(|d| if d <= self.now.date_naive() { format!("{d} (past)") } else if d.signed_duration_since(self.now.date_naive()).num_seconds() <= self.eol_warning.as_secs() as i64 { format!("{d} (soon)") } else { d.to_string() }).unwrap_or_else(|| "-".into()),
         });
-        writeln!(w, "{}", table(rows))
+        writeln!(w, "{}", table(rows))?;
+        let c = &self.report.lifecycle;
+        if c.retired + c.eol + c.eol_soon == 0 {
+            return Ok(());
+        }
+        writeln!(
+            w,
+            "{} variants: {} retired, {} on an end-of-life OS, {} reaching end of life within {}",
+            self.report.variants.len(),
+            c.retired,
+            c.eol,
+            c.eol_soon,
+            self.eol_warning
+        )
     }
+}
+
+/// The PENDING cell of a retired variant: `retired on DATE`, and what replaces it.
+fn retired_cell(v: &imgctl_engine::status::VariantStatus, now: DateTime<Utc>) -> String {
+    let date = v.retired.unwrap_or_default();
+    let replaced = v.replaced_by.as_deref().map(|r| format!(" (replaced by {r})")).unwrap_or_default();
+    format!("{}{replaced}", imgctl_core::eol::retired_reason(date, now.date_naive()))
 }
 
 /// Lines under the channels: nothing without mirrors, `mirrors: in step`, or each
@@ -134,7 +157,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let ctx = Ctx { mirrors: &mirrors, ..rollout::ctx(env, &client, &fleet, true, &progress) };
     let report = crate::registry::block_on(status(&ctx, &variants, ids))?.map_err(rollout::engine_error)?;
     let failed = report.variants.iter().any(|v| v.error.is_some() || v.drift.iter().any(|d| d.error.is_some()));
-    emit(env, &Doc { report, now: env.now(), mirrors: mirrors.len() })?;
+    emit(env, &Doc { report, now: env.now(), mirrors: mirrors.len(), eol_warning: fleet.manifest.eol_warning() })?;
     Ok(if failed { exit::FAILED } else { exit::SUCCESS })
 }
 

@@ -33,6 +33,10 @@ pub struct Args {
     /// Annotation format (default: github under GITHUB_ACTIONS=true, else plain).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Also compare with the manifest at git revision REV: a variant it had that is gone
+    /// now without having been retired (`retired: DATE`) is an error.
+    #[arg(long, value_name = "REV")]
+    pub since: Option<String>,
 }
 
 /// The `validate` document.
@@ -69,6 +73,13 @@ impl Report for ValidateReport {
     }
 }
 
+/// Variants of the manifest at `rev` deleted since without being retired.
+fn removed_since(env: &Env<'_>, fleet: &imgctl_core::Fleet, rev: &str) -> Result<Vec<Finding>, crate::error::CliError> {
+    let repo = crate::rollout::repo(env)?;
+    let before = repo.snapshot_at(rev).map_err(crate::commands::plan::git_error)?;
+    Ok(before.map(|s| validate::removed_since(&s.fleet, fleet, rev)).unwrap_or_default())
+}
+
 /// Escapes a workflow-command message.
 fn escape_data(s: &str) -> String {
     s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
@@ -88,6 +99,9 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     if let Some(fleet) = &loaded.fleet {
         variants = fleet.manifest.variants.len();
         findings.extend(validate::validate(fleet, &FsTree, Options { today, strict: args.strict }));
+        if let Some(rev) = &args.since {
+            findings.extend(removed_since(env, fleet, rev)?);
+        }
     }
     finding::sort(&mut findings);
     let errors = findings.iter().filter(|f| f.is_error()).count();
