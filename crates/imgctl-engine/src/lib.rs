@@ -18,6 +18,7 @@ pub mod history;
 pub mod layout;
 pub mod lifecycle;
 pub mod mirror;
+pub mod platform;
 pub mod moves;
 pub mod promote;
 pub mod publish;
