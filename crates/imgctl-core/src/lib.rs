@@ -6,6 +6,7 @@ pub mod dockerfile;
 pub mod duration;
 pub mod eol;
 pub mod finding;
+pub mod forced;
 pub mod fleet;
 pub mod gc;
 #[cfg(test)]
