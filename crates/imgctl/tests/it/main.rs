@@ -31,4 +31,5 @@ mod verify_gate;
 mod mirrors;
 mod records;
 mod lifecycle;
+mod retire;
 mod records_support;
