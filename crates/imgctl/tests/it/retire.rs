@@ -288,3 +288,22 @@ fn history_marks_a_forced_promotion() {
     let s = f.at(&t(83), &["history", SINGLE, "--channel", "staging", "--output", "json"]).code(0).json();
     assert!(s["entries"].as_array().unwrap().iter().all(|e| e["forced"] == false), "{s:#}");
 }
+
+#[test]
+fn with_records_the_record_says_whether_a_move_was_forced() {
+    let mut f = Fleet::new("1h");
+    crate::records_support::enable_records(&f, "{ enabled: true }");
+    let (dir, _) = f.build(SINGLE, 1);
+    f.at(&t(0), &["publish", SINGLE, "--image", dir.to_str().unwrap()]).code(0);
+    f.at(&t(2), &["promote", "--variant", SINGLE]).code(0);
+    f.change_sources();
+    let (dir, _) = f.build(SINGLE, 2);
+    f.at(&t(3), &["publish", SINGLE, "--image", dir.to_str().unwrap()]).code(0);
+    // --force on a build that has soaked anyway: no rule was skipped, but --force was given
+    f.at(&t(5), &["promote", "--variant", SINGLE, "--force"]).code(0);
+    let forced = |doc: serde_json::Value| doc["entries"].as_array().unwrap().iter().map(|e| e["forced"].as_bool().unwrap()).collect::<Vec<_>>();
+    assert_eq!(forced(f.at(&t(6), &["history", SINGLE, "--output", "json"]).code(0).json()), vec![false, false], "the histories: no rule was skipped");
+    let with = f.at(&t(6), &["history", SINGLE, "--records", "--output", "json"]).code(0).json();
+    assert_eq!(with["entries"][0]["record"]["statement"]["kind"], "forced-promote", "{with:#}");
+    assert_eq!(forced(with), vec![true, false], "the record: --force was given");
+}
