@@ -144,6 +144,13 @@ fn with_fedora(f: &Fleet) -> &'static str {
     "fedora-43-amd64"
 }
 
+/// Runs `imgctl ARGS… --output json` at `now` with a GitHub step summary file; exit 0.
+fn with_summary(f: &Fleet, now: &str, summary: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let out = f.sb.cmd().env("IMGCTL_NOW", now).env("IMGCTL_INSECURE_REGISTRIES", &f.host).env("GITHUB_STEP_SUMMARY", summary).args(args).args(["--output", "json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn an_ending_os_is_warned_about_ahead_and_named_by_publish_promote_and_status() {
     let f = Fleet::new("0s");
@@ -166,17 +173,7 @@ fn an_ending_os_is_warned_about_ahead_and_named_by_publish_promote_and_status() 
     // publish names it (result and step summary)
     let summary = f.sb.path().join("summary.md");
     let (dir, _) = f.build(SINGLE, 1);
-    let out = f
-        .sb
-        .cmd()
-        .env("IMGCTL_NOW", "2026-12-04T06:00:00Z")
-        .env("IMGCTL_INSECURE_REGISTRIES", &f.host)
-        .env("GITHUB_STEP_SUMMARY", &summary)
-        .args(["publish", fedora, "--image", dir.to_str().unwrap(), "--output", "json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = with_summary(&f, "2026-12-04T06:00:00Z", &summary, &["publish", fedora, "--image", dir.to_str().unwrap()]);
     let reason = result_of(&doc, fedora)["reason"].as_str().unwrap().to_string();
     assert!(reason.starts_with(&format!("published {fedora}-")), "{reason}");
     assert!(reason.ends_with("; OS Linux-Fedora-43-AMD64 reaches end of life on 2026-12-09 (in 5d)"), "{reason}");
@@ -188,17 +185,7 @@ fn an_ending_os_is_warned_about_ahead_and_named_by_publish_promote_and_status() 
     assert!(!result_of(&doc, SINGLE)["reason"].as_str().unwrap().contains("end of life"), "{doc:#}");
 
     // promote after the date names it as ended (result and step summary)
-    let out = f
-        .sb
-        .cmd()
-        .env("IMGCTL_NOW", "2026-12-10T06:00:00Z")
-        .env("IMGCTL_INSECURE_REGISTRIES", &f.host)
-        .env("GITHUB_STEP_SUMMARY", &summary)
-        .args(["promote", "--variant", fedora, "--output", "json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = with_summary(&f, "2026-12-10T06:00:00Z", &summary, &["promote", "--variant", fedora]);
     let row = result_of(&doc, fedora);
     assert_eq!(row["action"], "moved", "{doc:#}");
     assert!(row["reason"].as_str().unwrap().ends_with("; OS Linux-Fedora-43-AMD64 is end of life since 2026-12-09"), "{doc:#}");
