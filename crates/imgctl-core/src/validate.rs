@@ -206,7 +206,7 @@ fn check_lifecycle(fleet: &Fleet, v: &Variant, opts: Options, out: &mut Vec<Find
     match (v.spec.retired, crate::eol::state(&v.os, opts.today, fleet.manifest.eol_warning())) {
         (Some(_), _) | (None, crate::eol::EolState::Supported) => {}
         (None, crate::eol::EolState::Past(d)) => {
-            let msg = format!("'{}' reached end of life on {d}: move its variants to a newer OS, or retire them (retired: DATE)", v.os.id);
+            let msg = format!("'{}' reached end of life on {d}", v.os.id);
             out.push(if opts.strict { Finding::error("eol", file, pos, msg) } else { Finding::warning("eol", file, pos, msg) });
         }
         (None, crate::eol::EolState::Soon(d)) => {
