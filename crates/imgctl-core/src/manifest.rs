@@ -173,6 +173,26 @@ pub struct Channel {
     /// A command that must succeed for a digest before this channel moves to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<Verify>,
+    /// When this channel's promotion runs: a five-field cron expression in UTC
+    /// (`17 6 * * 3`: Wednesdays 06:17Z). `status` then says when each pending build goes
+    /// out; `validate` checks it against the soak and the promote workflow's cron.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// How a variant with no history on this channel is promoted: `immediate` (default:
+    /// from its first build on `promotesFrom`, without waiting for the soak) or `soak`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_variants: Option<NewVariants>,
+}
+
+/// How a channel treats a variant it has never held (SPEC §9 `newVariants`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NewVariants {
+    /// Promote its first build on the source channel at the next run, soak waived.
+    #[default]
+    Immediate,
+    /// Treat it like any build: it waits for the soak.
+    Soak,
 }
 
 /// One image variant, keyed by its OperatingSystemId and qualifiers.

@@ -1,209 +1,223 @@
-//! Rollout decisions (SPEC §4 `promote`, `rollback`, §5): given what the registry
-//! said, what should happen to one variant's channel. Pure; the engine does the I/O.
+//! Rollout decisions (SPEC §4 `promote`, §5, §9): given what the registry said, what
+//! should happen to one variant's channel. Pure; the engine does the I/O.
+//!
+//! Promotion picks the **newest soaked build** of the promoting branch's first-parent
+//! history, never only the tip's: the candidates are the builds of the variant's source
+//! ids along that history, newest first, back to the one the channel holds. The first
+//! candidate that is built, has been on the source channel for the soak (or is a new
+//! variant's, with `newVariants: immediate`) and is not rejected is moved to; a newer one
+//! that is not ready yet stays pending with its absolute ready time.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-
 use crate::duration::Duration;
 use crate::history::{ChannelHistory, digest12};
+use crate::manifest::NewVariants;
 
-/// What was done (or would be, in a dry run) to one variant (SPEC §4.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// The channel moved.
-    Moved,
-    /// Already where it should be.
-    Unchanged,
-    /// Not moved, for the reason given.
-    Skipped,
-    /// Someone else moved the channel concurrently; nothing was overwritten.
-    Conflict,
-    /// An error; the reason says which.
-    Failed,
-    /// Deleted (`gc`).
-    Deleted,
-    /// Kept (`gc`).
-    Kept,
+pub use crate::results::{Action, ActionResult, BlockedBy};
+
+/// One build along the promoting branch's history: a source id and, when resolved, the
+/// digest of its immutable tag (`None`: no build of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// The source id.
+    pub source_id: String,
+    /// Digest of `{base}-{sourceId}`; `None` when it was never built.
+    pub digest: Option<String>,
 }
 
-/// One line of a mutating command's report (SPEC §4.1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ActionResult {
-    /// The variant.
-    pub variant: String,
-    /// The channel acted on.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub channel: Option<String>,
-    /// Digest before.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    /// Digest after (or planned).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
-    /// What happened.
-    pub action: Action,
-    /// Why, in words.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// `publish`: bytes of blobs uploaded (0 when everything was already there).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uploaded_bytes: Option<u64>,
-    /// For a row of a mirror: `host[:port]/repository` of the mirror (absent: the primary).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mirror: Option<String>,
-    /// For a skipped row: what held it back, when that makes the run fail (`verification`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub blocked_by: Option<BlockedBy>,
+/// Why a promotion moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// The build has been on the source channel for at least the soak.
+    Soaked {
+        /// How long it has been there.
+        on_source: Duration,
+    },
+    /// The channel never held the variant (`newVariants: immediate`).
+    NewVariant,
+    /// `--force`.
+    Forced,
 }
 
-/// Why a promotion is held back (SPEC §4.1 `status.pending.blockedBy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BlockedBy {
-    /// Not on the source channel for long enough yet.
-    Soak,
-    /// Rolled back from; only a forced promotion moves to it.
-    Rejected,
-    /// No immutable tag for the source id at the revision.
-    MissingBuild,
-    /// The channel's verification command failed for the build.
-    Verification,
-}
-
-/// The verdict for one variant's promotion.
+/// The verdict for one variant's channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// Move the channel to `to`.
+    /// Move the channel to `to`, the build of `source_id`.
     Move {
         /// Digest to move to.
         to: String,
+        /// Its source id.
+        source_id: String,
+        /// Why it may move.
+        why: Why,
     },
-    /// The channel is already at the candidate.
+    /// The channel is already at the newest candidate.
     UpToDate,
-    /// Held back.
-    Blocked {
-        /// Why.
-        by: BlockedBy,
-        /// For soak: how long is left.
-        remaining: Option<Duration>,
-        /// In words.
-        reason: String,
-    },
+    /// Nothing may move; the newest candidate says why.
+    Blocked(Pending),
 }
 
-/// What promotion knows about one variant.
+/// A build the channel is not at yet, and what holds it back (absent `blocked_by`: ready).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// Its digest (absent: not built).
+    pub digest: Option<String>,
+    /// Its source id.
+    pub source_id: String,
+    /// What holds it back; `None` when the next promotion moves it.
+    pub blocked_by: Option<BlockedBy>,
+    /// Soak left.
+    pub remaining: Option<Duration>,
+    /// When its soak is over (absolute; absent when it never reached the source channel).
+    pub ready_at: Option<DateTime<Utc>>,
+    /// In words.
+    pub reason: String,
+}
+
+/// The decision for one variant's channel: the verdict, and the newest candidate when the
+/// verdict does not move to it and the channel is not at it (it is still pending after
+/// this run).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// What to do now.
+    pub verdict: Verdict,
+    /// The newest build, still waiting after the verdict.
+    pub newest: Option<Pending>,
+}
+
+/// What promotion knows about one variant's channel.
 #[derive(Debug, Clone)]
 pub struct PromoteInput<'a> {
-    /// Digest of the immutable tag for the source id at the revision (None: no build).
-    pub candidate: Option<&'a str>,
-    /// The source id at the revision.
-    pub source_id: &'a str,
+    /// Builds along the promoting branch's history, newest first (the tip's first). The
+    /// engine resolves them lazily: a prefix is enough once [`settled`] says so.
+    pub candidates: &'a [Candidate],
     /// Digest the target channel points at now.
     pub current: Option<&'a str>,
-    /// History of the target channel (`latest`).
+    /// History of the target channel.
     pub target: &'a ChannelHistory,
-    /// History of the channel it promotes from (`staging`).
+    /// History of the channel it promotes from, as it was before this run.
     pub source: &'a ChannelHistory,
     /// Name of the source channel, for messages.
     pub source_name: &'a str,
     /// Required time on the source channel.
     pub soak: Duration,
-    /// Skip soak and rejection.
+    /// How a variant the channel never held is treated.
+    pub new_variants: NewVariants,
+    /// Skip soak and rejection: move to the newest candidate's build.
     pub force: bool,
     /// Now.
     pub now: DateTime<Utc>,
 }
 
-/// Decides one promotion: move only a built, soaked, non-rejected digest that the
-/// channel is not already at.
-pub fn decide_promote(i: &PromoteInput<'_>) -> Verdict {
-    let Some(candidate) = i.candidate else {
-        return Verdict::Blocked {
-            by: BlockedBy::MissingBuild,
-            remaining: None,
-            reason: format!("no build for source id {} (no immutable tag; publish it first)", i.source_id),
+/// How one candidate stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Judgement {
+    /// The channel is at it.
+    Held,
+    /// It may be moved to.
+    Eligible(Why),
+    /// It may not (yet).
+    Waiting(Pending),
+}
+
+impl PromoteInput<'_> {
+    /// True when the channel never held this variant.
+    pub fn is_new_variant(&self) -> bool {
+        self.current.is_none() && self.target.moves.is_empty()
+    }
+
+    fn judge(&self, c: &Candidate) -> Judgement {
+        let waiting = |by, remaining, ready_at, reason: String| {
+            Judgement::Waiting(Pending { digest: c.digest.clone(), source_id: c.source_id.clone(), blocked_by: Some(by), remaining, ready_at, reason })
         };
+        let Some(digest) = c.digest.as_deref() else {
+            return waiting(BlockedBy::MissingBuild, None, None, format!("no build for source id {} (no immutable tag; publish it first)", c.source_id));
+        };
+        if self.current == Some(digest) {
+            return Judgement::Held;
+        }
+        if self.force {
+            return Judgement::Eligible(Why::Forced);
+        }
+        let d12 = digest12(digest);
+        if self.target.is_rejected(d12) || self.source.is_rejected(d12) {
+            return waiting(BlockedBy::Rejected, None, None, "rejected: the channel was rolled back from it; only a forced promotion moves to it".into());
+        }
+        let Some(since) = self.source.first_arrival(d12) else {
+            return waiting(BlockedBy::Soak, Some(self.soak), None, format!("never on {} (soak {} has not started)", self.source_name, self.soak));
+        };
+        if self.is_new_variant() && self.new_variants == NewVariants::Immediate {
+            return Judgement::Eligible(Why::NewVariant);
+        }
+        let soaked = Duration(self.now.signed_duration_since(since).num_seconds().max(0) as u64);
+        if soaked < self.soak {
+            let left = Duration(self.soak.as_secs() - soaked.as_secs());
+            let ready = since + self.soak.to_chrono();
+            return waiting(
+                BlockedBy::Soak,
+                Some(left),
+                Some(ready),
+                format!("on {} for {soaked} of {}: {left} left (ready {})", self.source_name, self.soak, ready.format("%Y-%m-%d %H:%MZ")),
+            );
+        }
+        Judgement::Eligible(Why::Soaked { on_source: soaked })
+    }
+}
+
+/// True when the resolved prefix `candidates` decides: a candidate in it is held or
+/// eligible, so older ones cannot change the verdict (with `--force` the tip decides).
+pub fn settled(i: &PromoteInput<'_>) -> bool {
+    if i.force {
+        return !i.candidates.is_empty();
+    }
+    i.candidates.iter().any(|c| !matches!(i.judge(c), Judgement::Waiting(_)))
+}
+
+/// Decides one variant's channel (see the module docs). Candidates beyond the first held
+/// or eligible one are never looked at.
+pub fn decide(i: &PromoteInput<'_>) -> Decision {
+    let Some(tip) = i.candidates.first() else {
+        let reason = "no build of this variant on the promoting branch's history".to_string();
+        let pending = Pending { digest: None, source_id: String::new(), blocked_by: Some(BlockedBy::MissingBuild), remaining: None, ready_at: None, reason };
+        return Decision { verdict: Verdict::Blocked(pending), newest: None };
     };
-    if i.current == Some(candidate) {
-        return Verdict::UpToDate;
-    }
-    let d12 = digest12(candidate);
-    if !i.force {
-        if i.target.is_rejected(d12) || i.source.is_rejected(d12) {
-            return Verdict::Blocked {
-                by: BlockedBy::Rejected,
-                remaining: None,
-                reason: "rejected: the channel was rolled back from it; promote --variant V --force to re-promote it".into(),
-            };
+    let newest = match i.judge(tip) {
+        Judgement::Held => return Decision { verdict: Verdict::UpToDate, newest: None },
+        Judgement::Eligible(why) => {
+            let to = tip.digest.clone().unwrap_or_default();
+            return Decision { verdict: Verdict::Move { to, source_id: tip.source_id.clone(), why }, newest: None };
         }
-        let Some(since) = i.source.first_arrival(d12) else {
-            return Verdict::Blocked {
-                by: BlockedBy::Soak,
-                remaining: Some(i.soak),
-                reason: format!("never on {} (soak {} has not started)", i.source_name, i.soak),
-            };
-        };
-        let soaked = i.now.signed_duration_since(since).num_seconds().max(0) as u64;
-        if soaked < i.soak.as_secs() {
-            let left = Duration(i.soak.as_secs() - soaked);
-            return Verdict::Blocked {
-                by: BlockedBy::Soak,
-                remaining: Some(left),
-                reason: format!("on {} for {} of {}: {left} left", i.source_name, Duration(soaked), i.soak),
-            };
+        Judgement::Waiting(p) => p,
+    };
+    if i.force {
+        return Decision { verdict: Verdict::Blocked(newest), newest: None };
+    }
+    for c in &i.candidates[1..] {
+        match i.judge(c) {
+            Judgement::Held => break,
+            Judgement::Eligible(why) => {
+                let to = c.digest.clone().unwrap_or_default();
+                return Decision { verdict: Verdict::Move { to, source_id: c.source_id.clone(), why }, newest: Some(newest) };
+            }
+            Judgement::Waiting(_) => {}
         }
     }
-    Verdict::Move { to: candidate.to_string() }
+    Decision { verdict: Verdict::Blocked(newest), newest: None }
+}
+
+/// The reason a move gives, for its result line and record.
+pub fn why_text(why: Why, source_id: &str, source_name: &str, soak: Duration, newest: Option<&Pending>) -> String {
+    let mut s = match why {
+        Why::Forced => format!("source id {source_id}; forced (--force): soak and rejection checks skipped"),
+        Why::NewVariant => format!("source id {source_id}; new variant: first build on {source_name}, soak waived (newVariants: immediate)"),
+        Why::Soaked { on_source } => format!("source id {source_id}; soak of {soak} met: on {source_name} for {on_source}"),
+    };
+    if let Some(n) = newest {
+        s.push_str(&format!("; newer build {} waits: {}", n.source_id, n.reason));
+    }
+    s
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::history::{Move, MoveKind};
-    use chrono::TimeZone;
-
-    const D1: &str = "sha256:1111111111110000000000000000000000000000000000000000000000000000";
-    const D2: &str = "sha256:2222222222220000000000000000000000000000000000000000000000000000";
-
-    fn at(h: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(h * 3600, 0).unwrap()
-    }
-
-    fn mv(h: i64, d: &str, from: Option<&str>) -> Move {
-        Move { time: at(h), digest12: digest12(d).into(), tag: String::new(), kind: MoveKind::Publish, rolled_back_from: from.map(|f| digest12(f).into()) }
-    }
-
-    fn input<'a>(candidate: Option<&'a str>, current: Option<&'a str>, target: &'a ChannelHistory, source: &'a ChannelHistory, now_h: i64) -> PromoteInput<'a> {
-        PromoteInput { candidate, source_id: "abcdefabcdef", current, target, source, source_name: "staging", soak: Duration(72 * 3600), force: false, now: at(now_h) }
-    }
-
-    #[test]
-    fn soak_gates_and_reports_time_left() {
-        let staging = ChannelHistory { moves: vec![mv(0, D1, None)] };
-        let latest = ChannelHistory::default();
-        match decide_promote(&input(Some(D1), None, &latest, &staging, 70)) {
-            Verdict::Blocked { by: BlockedBy::Soak, remaining, .. } => assert_eq!(remaining, Some(Duration(2 * 3600))),
-            v => panic!("{v:?}"),
-        }
-        assert_eq!(decide_promote(&input(Some(D1), None, &latest, &staging, 72)), Verdict::Move { to: D1.into() });
-    }
-
-    #[test]
-    fn rejected_is_not_promoted_unless_forced() {
-        let staging = ChannelHistory { moves: vec![mv(0, D1, None), mv(1, D2, None)] };
-        let latest = ChannelHistory { moves: vec![mv(100, D1, None), mv(101, D2, None), mv(102, D1, Some(D2))] };
-        let i = input(Some(D2), Some(D1), &latest, &staging, 200);
-        assert!(matches!(decide_promote(&i), Verdict::Blocked { by: BlockedBy::Rejected, .. }));
-        let forced = PromoteInput { force: true, ..i };
-        assert_eq!(decide_promote(&forced), Verdict::Move { to: D2.into() });
-    }
-
-    #[test]
-    fn missing_build_and_up_to_date() {
-        let h = ChannelHistory::default();
-        assert!(matches!(decide_promote(&input(None, None, &h, &h, 0)), Verdict::Blocked { by: BlockedBy::MissingBuild, .. }));
-        assert_eq!(decide_promote(&input(Some(D1), Some(D1), &h, &h, 0)), Verdict::UpToDate);
-    }
-}
+#[path = "rollout_tests.rs"]
+mod tests;

@@ -71,9 +71,9 @@ fn variant() -> impl Strategy<Value = Gen> {
 fn fleet(gens: &[Gen], bare_latest: bool) -> Fleet {
     let os = os_catalogue();
     let mut channels = IndexMap::new();
-    channels.insert("staging".into(), Channel { suffix: "-staging".into(), branch: Some("main".into()), promotes_from: None, soak: None, verify: None });
+    channels.insert("staging".into(), Channel { suffix: "-staging".into(), branch: Some("main".into()), promotes_from: None, soak: None, verify: None, schedule: None, new_variants: None });
     let latest = if bare_latest { "" } else { "-latest" };
-    channels.insert("latest".into(), Channel { suffix: latest.into(), branch: None, promotes_from: Some("staging".into()), soak: None, verify: None });
+    channels.insert("latest".into(), Channel { suffix: latest.into(), branch: None, promotes_from: Some("staging".into()), soak: None, verify: None, schedule: None, new_variants: None });
     let variants = gens
         .iter()
         .map(|g| {

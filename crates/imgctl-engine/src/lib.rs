@@ -12,12 +12,14 @@ use imgctl_core::rollout::{Action, ActionResult};
 use imgctl_core::tags::TagIndex;
 use imgctl_registry::{Registry, RegistryError};
 
+mod candidates;
 pub mod gc;
 mod gc_delete;
 pub mod history;
 pub mod layout;
 pub mod lifecycle;
 pub mod mirror;
+mod pending;
 pub mod platform;
 pub mod moves;
 pub mod promote;
@@ -100,6 +102,23 @@ impl<'a, R: Registry> Ctx<'a, R> {
         self.records.map(|recorder| records::Note { recorder, from: from.map(str::to_string), kind, reason: reason.into(), source_id: source_id.map(str::to_string) })
     }
 
+    /// The same context over another fleet (a promotion step at another revision).
+    pub fn with_fleet(&self, fleet: &'a Fleet) -> Ctx<'a, R> {
+        Ctx {
+            registry: self.registry,
+            repo: self.repo,
+            fleet,
+            now: self.now,
+            started: self.started,
+            concurrency: self.concurrency,
+            dry_run: self.dry_run,
+            progress: self.progress,
+            mirrors: self.mirrors,
+            gate: self.gate,
+            records: self.records,
+        }
+    }
+
     /// The time to record a move made now: `now` plus the time the command has run, so a
     /// long run (or a race with another writer that started later) records moves in the
     /// order they happened.
@@ -129,6 +148,10 @@ impl<'a, R: Registry> Ctx<'a, R> {
 
 /// Source ids by variant name, as computed for one revision.
 pub type SourceIds = HashMap<String, String>;
+
+/// Each variant's source ids along a promoting branch's first-parent history, newest (the
+/// tip's) first: the builds a promotion may pick from (SPEC §9).
+pub type Lineage = HashMap<String, Vec<String>>;
 
 /// A result line for `v`.
 pub fn result(v: &Variant, channel: Option<&str>, action: Action) -> ActionResult {

@@ -146,8 +146,10 @@ pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str
     if let Some(reason) = crate::platform::mismatch(v, &found) {
         return Ok(vec![ActionResult { to: Some(image.top.digest.clone()), reason: Some(reason), ..result(v, Some(&opts.channel), Action::Failed) }]);
     }
-    let (r, next) = primary(ctx, v, source_id, &image, &history, opts).await?;
+    let (r, next, kept) = primary(ctx, v, source_id, &image, &history, opts).await?;
     let mut rows = vec![r];
+    // an earlier build of the same source id was kept: the mirrors get that one
+    let top = kept.as_ref().unwrap_or(&image.top);
     if let Some(next) = next {
         let local: LocalBlobs = image.blobs.iter().filter_map(|(d, _, s)| match s {
             BlobSource::File(p) => Some((d.clone(), p.clone())),
@@ -155,10 +157,10 @@ pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str
         }).collect();
         let channel = history.channel(&opts.channel);
         let f = match &next {
-            Next::Moved(time) => Follow::moved(&Move { variant: v, channel: &opts.channel, manifest: &image.top, time: *time, rolled_back_from: None, note: None }, rows[0].from.clone()),
-            Next::At(d) => Follow { manifest: (*d == image.top.digest).then_some(&image.top), ..Follow::at(v, &opts.channel, d.clone(), &channel) },
+            Next::Moved(time) => Follow::moved(&Move { variant: v, channel: &opts.channel, manifest: top, time: *time, rolled_back_from: None, note: None }, rows[0].from.clone()),
+            Next::At(d) => Follow { manifest: (*d == top.digest).then_some(top), ..Follow::at(v, &opts.channel, d.clone(), &channel) },
         };
-        rows.extend(crate::mirror::publish(ctx, &image.top, &Fleet::immutable_tag(v, source_id), &f, &local).await);
+        rows.extend(crate::mirror::publish(ctx, top, &Fleet::immutable_tag(v, source_id), &f, &local).await);
     }
     Ok(rows)
 }
@@ -171,34 +173,65 @@ enum Next {
     At(String),
 }
 
-/// The primary's part of `publish`.
-async fn primary<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str, image: &Image, history: &VariantHistory, opts: &PublishOptions) -> Result<(ActionResult, Option<Next>), EngineError> {
-    let digest = image.top.digest.clone();
+/// The primary's part of `publish`: its row, where its channel is now, and the earlier
+/// build of the same source id when that one was kept instead of `image`.
+async fn primary<R: Registry>(
+    ctx: &Ctx<'_, R>,
+    v: &Variant,
+    source_id: &str,
+    image: &Image,
+    history: &VariantHistory,
+    opts: &PublishOptions,
+) -> Result<(ActionResult, Option<Next>, Option<RawManifest>), EngineError> {
     let immutable = Fleet::immutable_tag(v, source_id);
-    let base = |action| ActionResult { to: Some(digest.clone()), ..result(v, Some(&opts.channel), action) };
-    // 1. the immutable tag: same digest → nothing to upload; another digest → refuse
+    // 1. the immutable tag: same digest → nothing to upload; another digest (a rebuild of
+    //    a source already built, e.g. after a hotfix branch is merged back) → keep the
+    //    existing build and move the channel to it; --force overwrites
     let existing = match history.immutable.get(source_id) {
         Some(tag) => moves::current(ctx.registry, ctx.repo, tag).await?,
         None => None,
     };
     let mut uploaded = 0u64;
+    let mut kept = None;
     match existing.as_deref() {
-        Some(d) if d == digest => {}
-        Some(d) if !opts.force => {
-            return Ok((
-                ActionResult {
-                    reason: Some(format!("immutable tag {immutable} already points at {d}, not {digest}: a different build of the same source (use --force to overwrite)")),
-                    ..base(Action::Failed)
-                },
-                None,
-            ));
-        }
+        Some(d) if d == image.top.digest => {}
+        Some(_) if !opts.force => kept = Some(ctx.registry.get_manifest(ctx.repo, &immutable).await?),
         _ if ctx.dry_run => {}
         _ => {
             uploaded = push_content(ctx, image).await?;
             ctx.registry.put_manifest(ctx.repo, &immutable, &image.top).await?;
         }
     }
+    let top = kept.as_ref().unwrap_or(&image.top);
+    let (r, next) = channel_step(ctx, v, source_id, top, history, opts, uploaded).await?;
+    let r = match &kept {
+        Some(k) => ActionResult {
+            reason: Some(format!(
+                "{}; {immutable} was already built as {} (this build {} was not pushed: the existing build of the same source is kept)",
+                r.reason.clone().unwrap_or_default(),
+                k.digest,
+                image.top.digest
+            )),
+            ..r
+        },
+        None => r,
+    };
+    Ok((r, next, kept))
+}
+
+/// Moves the channel to `top`, the build of `source_id` (SPEC §4 `publish`).
+async fn channel_step<R: Registry>(
+    ctx: &Ctx<'_, R>,
+    v: &Variant,
+    source_id: &str,
+    top: &RawManifest,
+    history: &VariantHistory,
+    opts: &PublishOptions,
+    uploaded: u64,
+) -> Result<(ActionResult, Option<Next>), EngineError> {
+    let digest = top.digest.clone();
+    let immutable = Fleet::immutable_tag(v, source_id);
+    let base = |action| ActionResult { to: Some(digest.clone()), ..result(v, Some(&opts.channel), action) };
     // 2. the channel
     let channel_tag = ctx.fleet.channel_tag(v, &opts.channel).unwrap_or_default();
     let current = moves::current(ctx.registry, ctx.repo, &channel_tag).await?;
@@ -211,10 +244,10 @@ async fn primary<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str, im
         if !recorded && !ctx.dry_run {
             let time = channel.next_time(ctx.move_time());
             let note = ctx.note(None, "publish", format!("published {immutable} (recorded by a later run)"), Some(source_id));
-            let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time, rolled_back_from: None, note };
+            let m = Move { variant: v, channel: &opts.channel, manifest: top, time, rolled_back_from: None, note };
             moves::repair(ctx.registry, ctx.repo, ctx.fleet, &m).await?;
             next = Some(Next::Moved(time));
-        } else if crate::records::finish(ctx, v, &opts.channel, &image.top, &channel, "publish", Some(source_id)).await? {
+        } else if crate::records::finish(ctx, v, &opts.channel, top, &channel, "publish", Some(source_id)).await? {
             return Ok((r(Action::Unchanged, format!("{immutable} is already on {}; attached the missing record", opts.channel)), next));
         }
         return Ok((r(Action::Unchanged, format!("{immutable} is already on {}", opts.channel)), next));
@@ -231,7 +264,7 @@ async fn primary<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str, im
     }
     let time = channel.next_time(ctx.move_time());
     let note = ctx.note(current.as_deref(), "publish", format!("published {immutable}"), Some(source_id));
-    let m = Move { variant: v, channel: &opts.channel, manifest: &image.top, time, rolled_back_from: None, note };
+    let m = Move { variant: v, channel: &opts.channel, manifest: top, time, rolled_back_from: None, note };
     Ok(match moves::apply(ctx.registry, ctx.repo, ctx.fleet, &m).await? {
         MoveOutcome::Moved => (r(Action::Moved, format!("published {immutable}")), Some(Next::Moved(time))),
         MoveOutcome::Conflict(now) => {

@@ -8,15 +8,15 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::StreamExt;
-use imgctl_core::duration::Duration;
 use imgctl_core::fleet::Variant;
 use imgctl_core::history::{RepoHistory, digest12};
-use imgctl_core::rollout::{BlockedBy, PromoteInput, Verdict, decide_promote};
 use imgctl_registry::Registry;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::{Ctx, EngineError, SourceIds, moves};
+pub use crate::pending::{MovesTo, Pending, goes_out};
+use crate::pending::pending;
+use crate::{Ctx, EngineError, Lineage, moves};
 
 /// One channel of one variant.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -28,35 +28,9 @@ pub struct ChannelState {
     /// Since when it points there (from the release tags).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub since: Option<DateTime<Utc>>,
-}
-
-/// The promotion waiting for a variant, or why it could not be computed.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct Pending {
-    /// Set when pending promotions were not computed (no promotion branch, the variant is
-    /// not in the manifest there, no promoted channel): why. Then no other field is set.
-    /// An absent `pending` means "computed: nothing pending".
+    /// For a promoted channel: the build waiting for it (absent: computed, nothing pending).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unknown: Option<String>,
-    /// The build's digest (absent when there is no build).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub digest: Option<String>,
-    /// The source id at the revision.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_id: Option<String>,
-    /// What holds it back (absent: it would be promoted now).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub blocked_by: Option<BlockedBy>,
-    /// Soak time left.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub remaining: Option<Duration>,
-    /// In words.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// With `blockedBy: verification`: the recorded failure (time, result, output's tail).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verification: Option<crate::verify::Failure>,
+    pub pending: Option<Pending>,
 }
 
 /// A mirror whose channel is not where the primary's is (or could not be read).
@@ -98,7 +72,8 @@ pub struct VariantStatus {
     pub replaced_by: Option<String>,
     /// Channel → state.
     pub channels: IndexMap<String, ChannelState>,
-    /// The pending promotion, if the promoted channel is not at the revision's build.
+    /// The pending promotion of the consumers' channel (the promotion chain's end), if it
+    /// is not at the newest build; every promoted channel's is under `channels`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending: Option<Pending>,
     /// Set when the registry could not answer for this variant.
@@ -119,24 +94,21 @@ pub struct StatusReport {
     pub lifecycle: imgctl_core::eol::EolCounts,
 }
 
-/// The source ids pending promotions are computed from, or why there are none.
+/// Where one promoted channel's candidates come from, or why there are none.
 #[derive(Debug, Clone, Copy)]
-pub enum PendingIds<'a> {
-    /// The source ids at the promotion revision (e.g. `production`).
-    At {
-        /// The revision, as the user knows it.
-        rev: &'a str,
-        /// Source id by variant.
-        ids: &'a SourceIds,
-    },
-    /// Not computed: why (shown as `unknown (…)`).
-    Unknown(&'a str),
+pub struct PendingSource<'a> {
+    /// The promoted channel.
+    pub channel: &'a str,
+    /// The revision (as the user knows it) and the candidates along its history; or why
+    /// they could not be read (shown as `unknown (…)`).
+    pub at: Result<(&'a str, &'a Lineage), &'a str>,
 }
 
-/// Status of `variants`, with their pending promotions computed from `ids`.
-pub async fn status<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], ids: PendingIds<'_>) -> Result<StatusReport, EngineError> {
+/// Status of `variants`, with the pending promotions of each promoted channel in
+/// `sources` (chain order).
+pub async fn status<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], sources: &[PendingSource<'_>]) -> Result<StatusReport, EngineError> {
     let history = ctx.snapshot().await?;
-    let promoted = crate::promote::default_channel(ctx.fleet);
+    let consumer = imgctl_core::chain::consumer_channel(&ctx.fleet.manifest.channels);
     let gated = ctx.fleet.manifest.channels.values().any(|c| c.verify.is_some());
     let records = match gated {
         true => crate::verify::recorded(ctx.registry, ctx.repo).await.unwrap_or_else(|e| {
@@ -148,9 +120,9 @@ pub async fn status<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], ids: P
     ctx.progress.start(variants.len());
     let mut out: Vec<(usize, VariantStatus)> = futures_util::stream::iter(variants.iter().enumerate())
         .map(|(i, v)| {
-            let (history, promoted, records) = (&history, promoted.as_deref(), &records);
+            let (history, consumer, records) = (&history, consumer.as_deref(), &records);
             async move {
-                let mut s = one(ctx, v, history, ids, promoted, records).await;
+                let mut s = one(ctx, v, history, sources, consumer, records).await;
                 if s.error.is_none() {
                     s.drift = drift(ctx, v, &s.channels).await;
                 }
@@ -193,7 +165,7 @@ async fn drift<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channels: &IndexMap<S
     out
 }
 
-async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, history: &RepoHistory, ids: PendingIds<'_>, promoted: Option<&str>, records: &HashSet<String>) -> VariantStatus {
+async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, history: &RepoHistory, sources: &[PendingSource<'_>], consumer: Option<&str>, records: &HashSet<String>) -> VariantStatus {
     let (retired, replaced_by) = (v.spec.retired, v.spec.replaced_by.clone());
     let mut st = VariantStatus { variant: v.name.clone(), os: v.os.id.clone(), eol: v.os.eol, retired, replaced_by, channels: IndexMap::new(), pending: None, error: None, drift: Vec::new() };
     let vh = history.variant(&v.name);
@@ -202,7 +174,7 @@ async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, history: &RepoHistory, 
         match moves::current(ctx.registry, ctx.repo, &tag).await {
             Ok(digest) => {
                 let since = digest.as_deref().and_then(|d| vh.channel(name).moves.iter().rev().find(|m| m.digest12 == digest12(d)).map(|m| m.time));
-                st.channels.insert(name.clone(), ChannelState { digest, since });
+                st.channels.insert(name.clone(), ChannelState { digest, since, pending: None });
             }
             Err(e) => {
                 st.error = Some(e.to_string());
@@ -214,79 +186,34 @@ async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, history: &RepoHistory, 
         // not promoted any more: nothing is pending
         return st;
     }
-    let unknown = |why: String| Some(Pending { unknown: Some(why), ..Pending::default() });
-    let Some(channel) = promoted else {
-        st.pending = unknown("no channel has promotesFrom: nothing is promoted".into());
+    if sources.is_empty() {
+        st.pending = Some(Pending::unknown("no channel has promotesFrom: nothing is promoted"));
         return st;
-    };
-    let source_id = match ids {
-        PendingIds::Unknown(why) => {
-            st.pending = unknown(why.to_string());
-            return st;
+    }
+    for src in sources {
+        let Some(c) = ctx.fleet.manifest.channels.get(src.channel) else { continue };
+        let p = match src.at {
+            Err(why) => Some(Pending::unknown(why)),
+            Ok((rev, lineage)) => match lineage.get(&v.name).filter(|l| !l.is_empty()) {
+                None => Some(Pending::unknown(format!("not in the manifest at {rev}"))),
+                Some(ids) => {
+                    let current = st.channels.get(src.channel).and_then(|s| s.digest.clone());
+                    match pending(ctx, v, &vh, src.channel, c, ids, current.as_deref(), records).await {
+                        Ok(p) => p,
+                        Err(e) => {
+                            st.error = Some(e.to_string());
+                            return st;
+                        }
+                    }
+                }
+            },
+        };
+        if Some(src.channel) == consumer {
+            st.pending = p.clone();
         }
-        PendingIds::At { rev, ids } => match ids.get(&v.name) {
-            Some(id) => id.as_str(),
-            None => {
-                st.pending = unknown(format!("not in the manifest at {rev}"));
-                return st;
-            }
-        },
-    };
-    let c = &ctx.fleet.manifest.channels[channel];
-    let source_name = c.promotes_from.clone().unwrap_or_default();
-    let candidate = match vh.immutable.get(source_id) {
-        Some(tag) => match moves::current(ctx.registry, ctx.repo, tag).await {
-            Ok(d) => d,
-            Err(e) => {
-                st.error = Some(e.to_string());
-                return st;
-            }
-        },
-        None => None,
-    };
-    let (target, source) = (vh.channel(channel), vh.channel(&source_name));
-    let current = st.channels.get(channel).and_then(|s| s.digest.clone());
-    let input = PromoteInput {
-        candidate: candidate.as_deref(),
-        source_id,
-        current: current.as_deref(),
-        target: &target,
-        source: &source,
-        source_name: &source_name,
-        soak: c.soak.unwrap_or_default(),
-        force: false,
-        now: ctx.now,
-    };
-    let pending = |blocked_by, remaining, reason| Pending {
-        unknown: None,
-        digest: candidate.clone(),
-        source_id: Some(source_id.to_string()),
-        blocked_by,
-        remaining,
-        reason,
-        verification: None,
-    };
-    st.pending = match decide_promote(&input) {
-        Verdict::UpToDate => None,
-        Verdict::Move { to } => {
-            // ready, unless the gate failed for this very build
-            let failure = match crate::verify::gate_for(ctx.fleet, v, channel) {
-                Some(_) => crate::verify::failure(ctx.registry, ctx.repo, ctx.fleet, records, v, channel, &to).await.unwrap_or_else(|e| {
-                    tracing::warn!("verification record of {} not read: {e}", v.name);
-                    None
-                }),
-                None => None,
-            };
-            Some(match failure {
-                Some(f) => Pending {
-                    reason: Some(format!("verification failed at {}: {}: {}", f.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), f.result, crate::verify::tail_line(&f.tail))),
-                    verification: Some(f),
-                    ..pending(Some(BlockedBy::Verification), None, None)
-                },
-                None => pending(None, None, Some("ready: the next promote moves it".into())),
-            })
+        if let Some(state) = st.channels.get_mut(src.channel) {
+            state.pending = p;
         }
-        Verdict::Blocked { by, remaining, reason } => Some(pending(Some(by), remaining, Some(reason))),
-    };
+    }
     st
 }

@@ -196,6 +196,30 @@ pub async fn failure<R: Registry>(registry: &R, repo: &str, fleet: &Fleet, tags:
     Ok(Some(Failure { time: time.with_timezone(&Utc), result: text(KEY_RESULT), tail: text(KEY_TAIL) }))
 }
 
+/// Runs `gate` for the candidate `digest`: `None` when it passed, else the skipped row
+/// (the failure recorded in the registry for `status`, when the registry takes it).
+pub(crate) async fn run_gate<R: Registry>(ctx: &crate::Ctx<'_, R>, gate: &Verify, v: &Variant, channel: &str, digest: &str) -> Option<imgctl_core::rollout::ActionResult> {
+    use imgctl_core::rollout::{Action, ActionResult, BlockedBy};
+    let skipped = |reason: String| ActionResult { reason: Some(reason), blocked_by: Some(BlockedBy::Verification), ..crate::result(v, Some(channel), Action::Skipped) };
+    let Some(runner) = ctx.gate else {
+        return Some(skipped("verification failed: no verifier to run the channel's verify command".into()));
+    };
+    let outcome = runner.run(gate, v, channel, ctx.repo, digest).await;
+    if outcome.passed {
+        return None;
+    }
+    let tail = last_lines(&outcome.tail, TAIL_LINES);
+    let failure = Failure { time: ctx.move_time(), result: outcome.result.clone(), tail: tail.clone() };
+    let mut reason = format!("verification failed: {}: {}", outcome.result, tail_line(&tail));
+    // the failure stands even when it cannot be recorded (status then does not show it)
+    if let Err(e) = record(ctx.registry, ctx.repo, ctx.fleet, v, channel, digest, &failure).await {
+        tracing::warn!("verification failure of {} not recorded: {e}", v.name);
+        reason.push_str(&format!(" (not recorded for status: {e})"));
+    }
+    Some(skipped(reason))
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;

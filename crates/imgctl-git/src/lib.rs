@@ -4,11 +4,13 @@
 //! Local repositories only (`git2` without network features).
 
 mod error;
+mod lineage;
 mod repo;
 mod revision;
 mod worktree;
 
 pub use error::GitError;
+pub use lineage::{Lineage, WalkLimits};
 pub use repo::{Repo, Snapshot, WORKING_TREE};
 pub use revision::CommitTree;
 pub use worktree::{WorkTree, disk_kind, disk_read};

@@ -88,6 +88,13 @@ impl Repo {
         Ok(commit.id().to_string())
     }
 
+    /// True when commit `a` is `b` or an ancestor of it.
+    pub fn is_ancestor(&self, a: &str, b: &str) -> Result<bool, GitError> {
+        let fail = |e: git2::Error| GitError::Revision { rev: format!("{a}..{b}"), reason: reason(&e) };
+        let (a, b) = (git2::Oid::from_str(a).map_err(fail)?, git2::Oid::from_str(b).map_err(fail)?);
+        Ok(a == b || self.repo.graph_descendant_of(b, a).map_err(fail)?)
+    }
+
     /// The first parent of `commit`, if it has one.
     pub fn first_parent(&self, commit: &str) -> Result<Option<String>, GitError> {
         let fail = |e: git2::Error| GitError::Revision { rev: commit.to_string(), reason: reason(&e) };

@@ -46,21 +46,41 @@ pub fn snapshot(repo: &Repo, rev: Option<&str>) -> Result<(Fleet, SourceIds), Cl
     Ok((snap.fleet, ids))
 }
 
-/// Resolves the revision the promoted channel follows: `rev`, else the channel's
-/// branch, else `origin/<branch>`.
+/// Resolves the revision a promoted channel follows: `rev`, else the channel's branch
+/// (or the nearest one up its chain, SPEC §9): the local branch or `origin/<branch>`,
+/// whichever is newer when one contains the other (the local one where they diverged).
 pub fn promotion_ref(repo: &Repo, fleet: &Fleet, channel: &str, rev: Option<&str>) -> Result<String, CliError> {
     if let Some(r) = rev {
         return Ok(r.to_string());
     }
-    let branch = fleet.manifest.channels.get(channel).and_then(|c| c.branch.clone()).ok_or_else(|| {
-        CliError::Usage(format!("choose a revision: channel '{channel}' names no branch, so pass --ref REV"))
+    let branch = imgctl_core::chain::promotion_branch(&fleet.manifest.channels, channel).ok_or_else(|| {
+        CliError::Usage(format!("choose a revision: channel '{channel}' (and the channels it promotes from) names no branch, so pass --ref REV"))
     })?;
-    for candidate in [branch.clone(), format!("origin/{branch}")] {
-        if repo.resolve(&candidate).is_ok() {
-            return Ok(candidate);
-        }
+    let remote = format!("origin/{branch}");
+    match (repo.resolve(&branch).ok(), repo.resolve(&remote).ok()) {
+        // a CI checkout's local branch lags behind origin after a push: the newer one, when
+        // one contains the other; where they diverged, the local branch
+        (Some(local), Some(origin)) if local != origin && repo.is_ancestor(&local, &origin).unwrap_or(false) => Ok(remote),
+        (Some(_), _) => Ok(branch),
+        (None, Some(_)) => Ok(remote),
+        (None, None) => Err(CliError::Input(format!("resolve the '{channel}' channel's branch: neither '{branch}' nor '{remote}' exists (fetch it, or pass --ref REV)"))),
     }
-    Err(CliError::Input(format!("resolve the '{channel}' channel's branch: neither '{branch}' nor 'origin/{branch}' exists (fetch it, or pass --ref REV)")))
+}
+
+/// The fleet at `rev` and each variant's source ids along its first-parent history
+/// (the builds a promotion may pick from, SPEC §9).
+pub fn lineage(repo: &Repo, rev: &str) -> Result<imgctl_git::Lineage, CliError> {
+    repo.lineage(rev, imgctl_git::WalkLimits::default())
+        .map_err(git_error)?
+        .ok_or_else(|| CliError::Input(format!("read the manifest at {rev}: it does not exist there")))
+}
+
+/// `production (3f9a0c1)`: a revision and its short commit, for messages.
+pub fn rev_label(repo: &Repo, rev: &str) -> String {
+    match repo.resolve(rev) {
+        Ok(c) if !rev.starts_with(&c[..7.min(c.len())]) => format!("{rev} ({})", &c[..7.min(c.len())]),
+        _ => rev.to_string(),
+    }
 }
 
 /// A variant and one of its channels, as `rollback` and `history` take them.
@@ -69,7 +89,7 @@ pub struct VariantChannel {
     /// The variant (its base tag).
     #[arg(value_name = "VARIANT")]
     pub variant: String,
-    /// Channel [default: the channel with promotesFrom, e.g. latest].
+    /// Channel [default: the channel consumers use: the end of the promotion chain, e.g. latest].
     #[arg(long, value_name = "C")]
     pub channel: Option<String>,
 }
@@ -79,14 +99,16 @@ pub fn find_variant<'f>(fleet: &'f Fleet, name: &str) -> Result<&'f imgctl_core:
     fleet.variant(name).ok_or_else(|| CliError::Input(format!("find variant '{name}' in the manifest (see `imgctl tags`)")))
 }
 
-/// `channel`, or the channel that promotes from another (`latest`); checked to exist.
+/// `channel`, or the channel consumers use (the end of the promotion chain, e.g.
+/// `latest`); checked to exist.
 pub fn channel_or_promoted(fleet: &Fleet, channel: Option<String>) -> Result<String, CliError> {
     let channel = match channel {
         Some(c) => c,
-        None => imgctl_engine::promote::default_channel(fleet).ok_or_else(|| CliError::Input("find a channel with promotesFrom (pass --channel)".into()))?,
+        None => imgctl_core::chain::consumer_channel(&fleet.manifest.channels).ok_or_else(|| CliError::Input("find a channel with promotesFrom (pass --channel)".into()))?,
     };
     if !fleet.manifest.channels.contains_key(&channel) {
-        return Err(CliError::Input(format!("find channel '{channel}' in the manifest")));
+        let names: Vec<&str> = fleet.manifest.channels.keys().map(String::as_str).collect();
+        return Err(CliError::Input(format!("find channel '{channel}' in the manifest (its channels: {})", names.join(", "))));
     }
     Ok(channel)
 }
@@ -107,6 +129,9 @@ pub struct ResultsReport {
     pub results: Vec<ActionResult>,
     /// True when nothing was changed (`--dry-run`).
     pub dry_run: bool,
+    /// A `--force` run: a variant it could not move fails the run (SPEC §9).
+    #[serde(skip)]
+    pub forced: bool,
 }
 
 /// `sha256:9b15c8e0a7d2` for display.
@@ -148,7 +173,11 @@ impl ResultsReport {
 
     /// 1 when any variant (or mirror) failed, met a conflict, or failed its verification.
     pub fn exit_code(&self) -> u8 {
-        let bad = |r: &ActionResult| matches!(r.action, Action::Failed | Action::Conflict) || r.blocked_by == Some(imgctl_core::rollout::BlockedBy::Verification);
+        let bad = |r: &ActionResult| {
+            matches!(r.action, Action::Failed | Action::Conflict)
+                || r.blocked_by == Some(imgctl_core::rollout::BlockedBy::Verification)
+                || (self.forced && r.action == Action::Skipped && r.mirror.is_none())
+        };
         if self.results.iter().any(bad) { exit::FAILED } else { exit::SUCCESS }
     }
 

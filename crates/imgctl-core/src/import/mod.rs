@@ -83,9 +83,9 @@ pub fn tag_schema() -> TagSchema {
 /// the source's real tags are the `latest` channel's tags.
 pub fn channels() -> IndexMap<String, Channel> {
     let mut c = IndexMap::new();
-    c.insert("staging".to_string(), Channel { suffix: "-staging".into(), branch: Some("main".into()), promotes_from: None, soak: None, verify: None });
+    c.insert("staging".to_string(), Channel { suffix: "-staging".into(), branch: Some("main".into()), promotes_from: None, soak: None, verify: None, schedule: None, new_variants: None });
     let soak = "72h".parse().ok();
-    c.insert("latest".to_string(), Channel { suffix: String::new(), branch: Some("production".into()), promotes_from: Some("staging".into()), soak, verify: None });
+    c.insert("latest".to_string(), Channel { suffix: String::new(), branch: Some("production".into()), promotes_from: Some("staging".into()), soak, verify: None, schedule: None, new_variants: None });
     c
 }
 

@@ -13,6 +13,10 @@ use crate::osdefs::{OsDefinition, OsDefinitions};
 
 mod texts;
 
+/// When the scaffold's promotion runs (UTC): the `latest` channel's `schedule` and the
+/// promote caller's cron are both written from this one value.
+pub const PROMOTE_CRON: &str = "17 6 * * 3";
+
 /// The OperatingSystemId `init` starts with when `--os` is not given.
 pub const DEFAULT_OS: &str = "Linux-Ubuntu-24.04-AMD64";
 
@@ -79,6 +83,7 @@ pub fn fleet(o: &Options) -> Result<Vec<File>, String> {
     let mut channels = crate::import::channels();
     if let Some(latest) = channels.get_mut("latest") {
         latest.suffix = "-latest".into();
+        latest.schedule = Some(PROMOTE_CRON.into());
     }
     let manifest = Manifest {
         version: MANIFEST_VERSION,
@@ -100,9 +105,28 @@ pub fn fleet(o: &Options) -> Result<Vec<File>, String> {
     Ok(files)
 }
 
+/// `text` with every scheduled `cron:` set to `cron`.
+fn with_cron(text: &str, cron: &str) -> String {
+    let mut out: String = text
+        .lines()
+        .map(|l| match l.split_once("- cron:") {
+            Some((indent, _)) => format!("{indent}- cron: \"{cron}\""),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    if text.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
 /// The workflow callers, the consumers' Renovate preset and the README.
 pub fn repository_files(o: &Options) -> Vec<File> {
-    let mut out: Vec<File> = texts::workflows().into_iter().map(|(name, text)| file(format!(".github/workflows/{name}"), texts::fill(&text, o))).collect();
+    let mut out: Vec<File> = texts::workflows()
+        .into_iter()
+        .map(|(name, text)| file(format!(".github/workflows/{name}"), with_cron(&texts::fill(&text, o), PROMOTE_CRON)))
+        .collect();
     out.push(file("renovate/consumers.json", texts::fill(texts::RENOVATE, o)));
     out.push(file("README.md", texts::fill(texts::README, o)));
     out
@@ -128,6 +152,7 @@ mod tests {
         let paths: Vec<&str> = f.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["manifests/images.yaml", "os-definitions/os-definitions.json", "src/ubuntu/24.04/amd64/Dockerfile"]);
         assert!(f[0].text.contains("os: Linux-Ubuntu-24.04-AMD64") && f[0].text.contains("soak: 3d") && f[0].text.contains("suffix: -latest"), "{}", f[0].text);
+        assert!(f[0].text.contains(&format!("schedule: {PROMOTE_CRON}")), "{}", f[0].text);
         assert!(f[2].text.starts_with("FROM ubuntu:24.04"), "{}", f[2].text);
         let r = repository_files(&opts(&[]));
         for w in r.iter().filter(|f| f.path.starts_with(".github/")) {

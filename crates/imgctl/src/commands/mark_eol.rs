@@ -38,6 +38,6 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let progress = CliProgress::new("mark-eol", "checked", crate::progress::MIN_VARIANTS);
     let ctx = rollout::ctx(env, &client, &fleet, args.dry_run, &progress);
     let results = crate::registry::block_on(lifecycle::mark(&ctx, &variants, grace))?.map_err(rollout::engine_error)?;
-    let report = ResultsReport { results, dry_run: args.dry_run };
+    let report = ResultsReport { results, dry_run: args.dry_run, forced: false };
     rollout::finish(env, "mark-eol", &report)
 }

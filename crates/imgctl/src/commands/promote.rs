@@ -1,8 +1,9 @@
-//! `imgctl promote`: move each variant's `latest` channel to the build of its source id
-//! on the `production` branch — by digest, only after soak, never to a rejected digest.
+//! `imgctl promote`: move each variant's promoted channels (`latest`; with rings every
+//! channel in chain order) to the newest soaked build along the channel's branch — by
+//! digest, never to a rejected digest (SPEC §4, §9).
 
 use imgctl_engine::Ctx;
-use imgctl_engine::promote::{self, PromoteOptions};
+use imgctl_engine::promote::{self, PromoteOptions, Step};
 use imgctl_engine::verify::Gate;
 use tokio::sync::Semaphore;
 use imgctl_registry::Access;
@@ -17,16 +18,19 @@ use crate::verifier::ProcessVerifier;
 /// Arguments of `promote`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Revision to promote [default: the channel's branch, else origin/<branch>].
+    /// Revision to promote from [default: the channel's branch (or the nearest up its
+    /// chain), else origin/<branch>]; its first-parent history gives the candidates.
     #[arg(long = "ref", value_name = "REV")]
     pub reference: Option<String>,
     /// Only these variants (repeatable).
     #[arg(long = "variant", value_name = "V")]
     pub variants: Vec<String>,
-    /// Channel to move [default: the channel with promotesFrom, e.g. latest].
+    /// Channel to move [default: every channel with promotesFrom, in chain order (rings:
+    /// canary, then latest), each judged on what its source held before this run].
     #[arg(long, value_name = "C")]
     pub channel: Option<String>,
-    /// Skip the soak and rejection checks (needs --variant).
+    /// Move to the tip's build now, skipping the soak and rejection checks (needs
+    /// --variant); a variant it cannot move fails the run.
     #[arg(long, requires = "variants")]
     pub force: bool,
     /// Do not run the channel's verification gate (needs --force).
@@ -50,31 +54,72 @@ pub struct Args {
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let repo = rollout::repo(env)?;
     let head = crate::workspace::require(env)?;
-    let channel = match args.channel {
-        Some(c) => c,
-        None => promote::default_channel(&head).ok_or_else(|| CliError::Input("find a channel to promote to (one with promotesFrom)".into()))?,
+    let channels = match &args.channel {
+        Some(c) => {
+            rollout::channel_or_promoted(&head, Some(c.clone()))?;
+            vec![c.clone()]
+        }
+        None => imgctl_core::chain::promotion_order(&head.manifest.channels),
     };
-    let rev = rollout::promotion_ref(&repo, &head, &channel, args.reference.as_deref())?;
-    let (fleet, ids) = rollout::snapshot(&repo, Some(&rev))?;
-    tracing::info!("promoting {channel} to the builds of {rev}");
+    if channels.is_empty() {
+        return Err(CliError::Input("find a channel to promote to (one with promotesFrom)".into()));
+    }
+    // each channel's revision, and the builds along its history (read once per revision)
+    let mut revs: Vec<(String, String)> = Vec::new();
+    let mut lineages: Vec<(String, imgctl_git::Lineage)> = Vec::new();
+    for channel in &channels {
+        let rev = rollout::promotion_ref(&repo, &head, channel, args.reference.as_deref())?;
+        if !lineages.iter().any(|(r, _)| *r == rev) {
+            lineages.push((rev.clone(), rollout::lineage(&repo, &rev)?));
+        }
+        revs.push((channel.clone(), rev));
+    }
+    let at = |rev: &str| &lineages.iter().find(|(r, _)| r == rev).expect("read above").1;
     let today = env.now().date_naive();
-    let (variants, retired) = crate::eol::split_retired(select(&fleet, &args.variants)?, &channel, imgctl_core::rollout::Action::Skipped, today);
-    let recorder = crate::records::recorder(env, &head, &args.sign, repo.resolve(&rev).ok())?;
-    let client = rollout::connect(env, &fleet, Access::Push)?;
-    let mirror_clients = rollout::connect_mirrors(env, &fleet, Access::Push)?;
+    let mut steps = Vec::new();
+    let mut retired = Vec::new();
+    for (channel, rev) in &revs {
+        let l = at(rev);
+        // a retired variant is not promoted: its row says so
+        let (variants, skipped) = crate::eol::split_retired(select_at(&repo, &l.tip.fleet, rev, &args.variants, &head)?, channel, imgctl_core::rollout::Action::Skipped, today);
+        retired.extend(skipped);
+        tracing::info!("promoting {channel} to the newest soaked builds of {rev} ({} commits read)", l.commits);
+        steps.push(Step { channel: channel.clone(), fleet: &l.tip.fleet, variants, lineage: &l.ids });
+    }
+    let (last_rev, fleet) = (&revs[revs.len() - 1].1, steps[steps.len() - 1].fleet);
+    let recorder = crate::records::recorder(env, &head, &args.sign, repo.resolve(last_rev).ok())?;
+    let client = rollout::connect(env, fleet, Access::Push)?;
+    let mirror_clients = rollout::connect_mirrors(env, fleet, Access::Push)?;
     let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
     let progress = CliProgress::new("promote", "done", crate::progress::MIN_VARIANTS);
     let verifier = ProcessVerifier::new(args.verify_log_dir);
-    let gate = Gate { verifier: &verifier, host: rollout::registry_host(env, &fleet), limit: Semaphore::new(usize::from(args.verify_concurrency)) };
-    let ctx = Ctx { mirrors: &mirrors, gate: Some(&gate), records: recorder.as_ref(), ..rollout::ctx(env, &client, &fleet, args.dry_run, &progress) };
-    let opts = PromoteOptions { channel, force: args.force, skip_verify: args.skip_verify };
-    let mut results = crate::registry::block_on(promote::promote(&ctx, &variants, &ids, &opts))?.map_err(rollout::engine_error)?;
+    let gate = Gate { verifier: &verifier, host: rollout::registry_host(env, fleet), limit: Semaphore::new(usize::from(args.verify_concurrency)) };
+    let ctx = Ctx { mirrors: &mirrors, gate: Some(&gate), records: recorder.as_ref(), ..rollout::ctx(env, &client, fleet, args.dry_run, &progress) };
+    let opts = PromoteOptions { force: args.force, skip_verify: args.skip_verify };
+    let mut results = crate::registry::block_on(promote::promote(&ctx, &steps, &opts))?.map_err(rollout::engine_error)?;
     results.extend(retired);
-    crate::eol::note_eol(&fleet, today, &mut results);
-    let report = ResultsReport { results, dry_run: args.dry_run };
-    let code = rollout::finish(env, &format!("promote ({rev})"), &report)?;
+    crate::eol::note_eol(fleet, today, &mut results);
+    let report = ResultsReport { results, dry_run: args.dry_run, forced: args.force };
+    let title = revs.iter().map(|(c, r)| format!("{c} ← {r}")).collect::<Vec<_>>().join(", ");
+    let code = rollout::finish(env, &format!("promote ({title})"), &report)?;
     if let Some(md) = verifier.markdown() {
         rollout::append_summary(env, &md);
     }
     Ok(code)
+}
+
+/// The variants named (all when none) as defined at `rev`; one that is not there but is
+/// in the working tree gets the true message: merge it, or promote from another revision.
+fn select_at<'f>(repo: &imgctl_git::Repo, fleet: &'f imgctl_core::Fleet, rev: &str, names: &[String], head: &imgctl_core::Fleet) -> Result<Vec<&'f imgctl_core::Variant>, CliError> {
+    for n in names {
+        if fleet.variant(n).is_none() && head.variant(n).is_some() {
+            let root = imgctl_engine::publish::default_channel(head).and_then(|c| imgctl_core::chain::promotion_branch(&head.manifest.channels, &c));
+            let other = root.filter(|b| b != rev).unwrap_or_else(|| "REV".into());
+            return Err(CliError::Input(format!(
+                "promote '{n}': it is not in the manifest at {} (it is in the working tree): merge it there, or pass --ref {other}",
+                rollout::rev_label(repo, rev)
+            )));
+        }
+    }
+    select(fleet, names)
 }

@@ -51,7 +51,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let today = env.now().date_naive();
     let (_, refused) = crate::eol::split_retired(vec![v], &channel, imgctl_core::rollout::Action::Failed, today);
     if !refused.is_empty() {
-        return rollout::finish(env, "publish", &ResultsReport { results: refused, dry_run: args.dry_run });
+        return rollout::finish(env, "publish", &ResultsReport { results: refused, dry_run: args.dry_run, forced: false });
     }
     let host = rollout::registry_host(env, &fleet);
     let source = Source::parse(&args.image, &host).map_err(rollout::engine_error)?;
@@ -64,6 +64,6 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let opts = PublishOptions { channel, force: args.force };
     let mut results = crate::registry::block_on(publish::publish(&ctx, v, source_id, &source, &opts))?.map_err(rollout::engine_error)?;
     crate::eol::note_eol(&fleet, today, &mut results);
-    let report = ResultsReport { results, dry_run: args.dry_run };
+    let report = ResultsReport { results, dry_run: args.dry_run, forced: false };
     rollout::finish(env, "publish", &report)
 }

@@ -31,6 +31,7 @@ pub struct Args {
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let fleet = workspace::require(env)?;
     let v = rollout::find_variant(&fleet, &args.target.variant)?;
+    let defaulted = args.target.channel.is_none();
     let channel = rollout::channel_or_promoted(&fleet, args.target.channel)?;
     let target = args.to.map_or(Target::Previous, Target::To);
     let commit = rollout::repo(env).ok().and_then(|r| r.resolve("HEAD").ok());
@@ -40,7 +41,14 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
     let progress = imgctl_engine::NoProgress;
     let ctx = Ctx { mirrors: &mirrors, records: recorder.as_ref(), ..rollout::ctx(env, &client, &fleet, args.dry_run, &progress) };
-    let results = crate::registry::block_on(rollback::rollback(&ctx, v, &channel, &target))?.map_err(rollout::engine_error)?;
-    let report = ResultsReport { results, dry_run: args.dry_run };
+    let mut results = crate::registry::block_on(rollback::rollback(&ctx, v, &channel, &target))?.map_err(rollout::engine_error)?;
+    // with rings, say which channel a rollback without --channel acted on
+    if defaulted && imgctl_core::chain::promotion_order(&fleet.manifest.channels).len() > 1 {
+        for r in results.iter_mut().filter(|r| r.mirror.is_none()) {
+            let note = format!("{channel}: the channel consumers use (the promotion chain's end; pass --channel for another)");
+            r.reason = Some(r.reason.take().map_or(note.clone(), |why| format!("{why}; {note}")));
+        }
+    }
+    let report = ResultsReport { results, dry_run: args.dry_run, forced: false };
     rollout::finish(env, "rollback", &report)
 }

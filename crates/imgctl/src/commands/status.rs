@@ -4,9 +4,8 @@
 use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
-use imgctl_engine::SourceIds;
 use imgctl_engine::Ctx;
-use imgctl_engine::status::{Drift, Pending, PendingIds, StatusReport, status};
+use imgctl_engine::status::{Drift, Pending, PendingSource, StatusReport, status};
 use imgctl_registry::Access;
 use serde::Serialize;
 use tabled::Tabled;
@@ -42,6 +41,9 @@ struct Doc {
     mirrors: usize,
     #[serde(skip)]
     eol_warning: imgctl_core::duration::Duration,
+    /// The promoted channels, in chain order.
+    #[serde(skip)]
+    promoted: Vec<String>,
 }
 
 #[derive(Tabled)]
@@ -74,11 +76,10 @@ impl Report for Doc {
                 .chain(drift_lines(&v.drift, self.mirrors))
                 .collect::<Vec<_>>()
                 .join("\n"),
-            pending: match (&v.error, &v.pending) {
-                (Some(e), _) => format!("error: {e}"),
-                (None, _) if v.retired.is_some() => retired_cell(v, self.now),
-                (None, None) => "up to date".into(),
-                (None, Some(p)) => pending_cell(p),
+            pending: match &v.error {
+                Some(e) => format!("error: {e}"),
+                None if v.retired.is_some() => retired_cell(v, self.now),
+                None => pending_lines(v, &self.promoted),
             },
             eol: v.eol.map(|d| if d <= self.now.date_naive() { format!("{d} (past)") } else if d.signed_duration_since(self.now.date_naive()).num_seconds() <= self.eol_warning.as_secs() as i64 { format!("{d} (soon)") } else { d.to_string() }).unwrap_or_else(|| "-".into()),
         });
@@ -124,48 +125,64 @@ fn drift_lines(drift: &[Drift], mirrors: usize) -> Vec<String> {
         .collect()
 }
 
-/// The PENDING cell: `unknown (why)`, or the build's digest and what holds it back.
+/// The PENDING cell: per promoted channel (named when there are several), what waits.
+fn pending_lines(v: &imgctl_engine::status::VariantStatus, promoted: &[String]) -> String {
+    let cell = |p: Option<&Pending>| p.map_or_else(|| "up to date".to_string(), pending_cell);
+    if promoted.len() <= 1 {
+        return cell(v.pending.as_ref());
+    }
+    promoted.iter().map(|n| format!("{n}: {}", cell(v.channels.get(n).and_then(|c| c.pending.as_ref())))).collect::<Vec<_>>().join("\n")
+}
+
+/// One channel's pending build: `unknown (why)`, or the build, what holds it back and when
+/// it goes out, and the older build the next run moves to meanwhile.
 fn pending_cell(p: &Pending) -> String {
     if let Some(why) = &p.unknown {
         return format!("unknown ({why})");
     }
-    let reason = p.reason.clone().unwrap_or_default();
-    match &p.digest {
-        Some(_) => format!("{} {reason}", rollout::short(&p.digest)),
-        None => reason,
+    let mut s = p.reason.clone().unwrap_or_default();
+    if p.digest.is_some() {
+        s = format!("{} {s}", rollout::short(&p.digest));
     }
+    if let Some(t) = p.next_promotion {
+        s.push_str(&format!("; next promotion {}", imgctl_core::schedule::short_time(t)));
+    }
+    if let Some(m) = &p.moves_to {
+        s.push_str(&format!("; the next promote moves to {} (source id {}, soaked)", rollout::short(&Some(m.digest.clone())), m.source_id));
+    }
+    s
 }
 
 /// Runs `status`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let fleet = workspace::require(env)?;
-    let at = pending_ids(env, &fleet, args.reference.as_deref());
-    let unknown;
-    let ids = match &at {
-        Ok((rev, ids)) => PendingIds::At { rev, ids },
-        Err(e) => {
-            tracing::warn!("pending promotions are not computed: failed to {e}");
-            unknown = format!("not computed: failed to {e}");
-            PendingIds::Unknown(&unknown)
+    let channels = imgctl_core::chain::promotion_order(&fleet.manifest.channels);
+    // each promoted channel's revision and candidates, or why they could not be read
+    let mut read: Vec<(String, Result<(String, imgctl_git::Lineage), String>)> = Vec::new();
+    let repo = rollout::repo(env);
+    for channel in &channels {
+        let at = repo.as_ref().map_err(|e| e.to_string()).and_then(|repo| {
+            let rev = rollout::promotion_ref(repo, &fleet, channel, args.reference.as_deref()).map_err(|e| e.to_string())?;
+            let l = rollout::lineage(repo, &rev).map_err(|e| e.to_string())?;
+            Ok((rev, l))
+        });
+        if let Err(e) = &at {
+            tracing::warn!("pending promotions of '{channel}' are not computed: failed to {e}");
         }
-    };
+        read.push((channel.clone(), at.map_err(|e| format!("not computed: failed to {e}"))));
+    }
+    let sources: Vec<PendingSource<'_>> = read
+        .iter()
+        .map(|(channel, at)| PendingSource { channel, at: at.as_ref().map(|(rev, l)| (rev.as_str(), &l.ids)).map_err(String::as_str) })
+        .collect();
     let variants = select(&fleet, &args.variants)?;
     let client = rollout::connect(env, &fleet, Access::Pull)?;
     let mirror_clients = rollout::connect_mirrors(env, &fleet, Access::Pull)?;
     let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
     let progress = CliProgress::new("status", "done", crate::progress::MIN_VARIANTS);
     let ctx = Ctx { mirrors: &mirrors, ..rollout::ctx(env, &client, &fleet, true, &progress) };
-    let report = crate::registry::block_on(status(&ctx, &variants, ids))?.map_err(rollout::engine_error)?;
+    let report = crate::registry::block_on(status(&ctx, &variants, &sources))?.map_err(rollout::engine_error)?;
     let failed = report.variants.iter().any(|v| v.error.is_some() || v.drift.iter().any(|d| d.error.is_some()));
-    emit(env, &Doc { report, now: env.now(), mirrors: mirrors.len(), eol_warning: fleet.manifest.eol_warning() })?;
+    emit(env, &Doc { report, now: env.now(), mirrors: mirrors.len(), promoted: channels, eol_warning: fleet.manifest.eol_warning() })?;
     Ok(if failed { exit::FAILED } else { exit::SUCCESS })
-}
-
-/// The promotion revision and the source ids there.
-fn pending_ids(env: &Env<'_>, fleet: &imgctl_core::Fleet, rev: Option<&str>) -> Result<(String, SourceIds), crate::error::CliError> {
-    let repo = rollout::repo(env)?;
-    let channel = imgctl_engine::promote::default_channel(fleet).unwrap_or_default();
-    let rev = rollout::promotion_ref(&repo, fleet, &channel, rev)?;
-    let ids = rollout::snapshot(&repo, Some(&rev))?.1;
-    Ok((rev, ids))
 }

@@ -99,6 +99,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     if let Some(fleet) = &loaded.fleet {
         variants = fleet.manifest.variants.len();
         findings.extend(validate::validate(fleet, &FsTree, Options { today, strict: args.strict }));
+        findings.extend(imgctl_core::schedule_check::check(fleet, &promote_workflows(env)));
         if let Some(rev) = &args.since {
             findings.extend(removed_since(env, fleet, rev)?);
         }
@@ -113,4 +114,24 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let report = ValidateReport { ok: errors == 0, variants, errors, warnings: findings.len() - errors, findings, github };
     emit(env, &report)?;
     Ok(if report.ok { exit::SUCCESS } else { exit::FAILED })
+}
+
+/// The repository's workflow files (`.github/workflows/*.yml`), to check channel
+/// schedules against; none outside a git repository.
+fn promote_workflows(env: &Env<'_>) -> Vec<imgctl_core::schedule_check::Workflow> {
+    let Ok(repo) = crate::rollout::repo(env) else { return Vec::new() };
+    let dir = repo.root().join(".github/workflows");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+    let mut out: Vec<imgctl_core::schedule_check::Workflow> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+        .filter_map(|p| {
+            let text = std::fs::read_to_string(&p).ok()?;
+            let name = p.file_name()?.to_string_lossy().to_string();
+            Some(imgctl_core::schedule_check::Workflow { path: format!(".github/workflows/{name}"), text })
+        })
+        .collect();
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
 }

@@ -81,10 +81,13 @@ fn init_scaffolds_a_fleet_that_validates_lints_and_runs_the_lifecycle() {
     layout::write_image(&dir, &img);
     let p = run("2026-12-01T09:00:00Z", &["publish", VARIANT, "--image", dir.to_str().unwrap(), "--output", "json"]).code(0).json();
     assert_eq!(p["results"][0]["action"], "moved", "{p:#}");
+    // a new variant reaches latest at the next promotion (newVariants: immediate); its next
+    // build waits for the 72h soak
     let early = run("2026-12-02T09:00:00Z", &["promote", "--output", "json"]).code(0).json();
-    assert_eq!(early["results"][0]["action"], "skipped", "the 72h soak holds: {early:#}");
+    assert_eq!(early["results"][0]["action"], "moved", "{early:#}");
+    assert!(early["results"][0]["reason"].as_str().unwrap().contains("new variant"), "{early:#}");
     let late = run("2026-12-04T10:00:00Z", &["promote", "--output", "json"]).code(0).json();
-    assert_eq!(late["results"][0]["action"], "moved", "{late:#}");
+    assert_eq!(late["results"][0]["action"], "unchanged", "{late:#}");
     let skopeo = require_tool("skopeo", "skopeo");
     let raw = Command::new(skopeo).args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{host}/acme/build-images:{VARIANT}-latest")]).output().unwrap();
     assert!(raw.status.success());

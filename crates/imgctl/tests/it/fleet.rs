@@ -69,7 +69,7 @@ impl Fleet {
         sb.write(
             "manifests/images.yaml",
             &format!(
-                "version: 1\nregistry: \"{host}\"\nrepository: {REPO}\nosDefinitions: ../os-definitions/os-definitions.json\ntagSchema:\n  arch: {{ AMD64: amd64, ARM64: arm64v8 }}\n  defaultArch: AMD64\nchannels:\n  staging: {{ suffix: \"-staging\", branch: main }}\n  latest: {{ suffix: \"-latest\", branch: production, promotesFrom: staging, soak: {soak} }}\nvariants:\n{variants}"
+                "version: 1\nregistry: \"{host}\"\nrepository: {REPO}\nosDefinitions: ../os-definitions/os-definitions.json\ntagSchema:\n  arch: {{ AMD64: amd64, ARM64: arm64v8 }}\n  defaultArch: AMD64\nchannels:\n  staging: {{ suffix: \"-staging\", branch: main }}\n  latest: {{ suffix: \"-latest\", branch: production, newVariants: soak, promotesFrom: staging, soak: {soak} }}\nvariants:\n{variants}"
             ),
         );
         sb.write("src/helix/Dockerfile", "FROM ubuntu:22.04\nRUN echo build 0\n");

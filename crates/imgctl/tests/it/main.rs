@@ -24,6 +24,7 @@ mod rollout_publish;
 mod soak;
 mod truth;
 mod adoption;
+mod calendar;
 mod install;
 mod renovate;
 mod tls_token;

@@ -6,6 +6,7 @@ use imgctl_testkit::images::{Flavor, image, push_image};
 use imgctl_testkit::{PathKind, Proxy, TestRegistry, block_on, layout};
 
 use crate::fleet::{ARM, Fleet, SINGLE};
+use crate::fleet::git;
 
 const T0: &str = "2026-11-02T09:00:00Z";
 
@@ -38,20 +39,28 @@ fn publishes_from_another_repository_by_mounting_blobs() {
 }
 
 #[test]
-fn refuses_to_repoint_an_immutable_tag_unless_forced() {
-    let f = Fleet::new("0s");
+fn a_rebuild_of_a_source_already_built_keeps_that_build_and_moves_staging_to_it() {
+    let mut f = Fleet::new("0s");
     let (first, d1) = f.build(ARM, 1);
     f.at(T0, &["publish", ARM, "--image", first.to_str().unwrap()]).code(0);
-    // a different build of the same source
-    let (second, d2) = f.build(ARM, 2);
-    let r = f.at(T0, &["publish", ARM, "--image", second.to_str().unwrap(), "--output", "json"]);
-    r.code(1);
-    let doc = r.json();
-    assert_eq!(doc["results"][0]["action"], "failed");
-    assert!(doc["results"][0]["reason"].as_str().unwrap().contains("already points at"), "{doc:#}");
-    assert_eq!(f.skopeo_digest(&format!("{ARM}-staging")).as_deref(), Some(d1.as_str()), "nothing changed");
-    f.at("2026-11-02T10:00:00Z", &["publish", ARM, "--image", second.to_str().unwrap(), "--force"]).code(0);
-    assert_eq!(f.skopeo_digest(&format!("{ARM}-staging")).as_deref(), Some(d2.as_str()));
+    // main moves on (staging at the next build), then comes back to the first source
+    // (a hotfix branch merged back): CI rebuilds it, and the rebuild differs
+    f.change_sources();
+    let (next, d2) = f.build(ARM, 2);
+    f.at("2026-11-01T11:00:00Z", &["publish", ARM, "--image", next.to_str().unwrap()]).code(0);
+    f.sb.write("src/helix/Dockerfile", "FROM ubuntu:22.04\nRUN echo build 0\n");
+    f.sb.write("src/multi/Dockerfile", "FROM ubuntu:22.04\nRUN echo multi 0\n");
+    git(f.sb.path(), &["commit", "-qam", "back to the first source"]);
+    let (rebuild, d3) = f.build(ARM, 3);
+    let doc = f.at("2026-11-01T12:00:00Z", &["publish", ARM, "--image", rebuild.to_str().unwrap(), "--output", "json"]).code(0).json();
+    let r = &doc["results"][0];
+    assert_eq!((r["action"].as_str(), r["from"].as_str(), r["to"].as_str()), (Some("moved"), Some(d2.as_str()), Some(d1.as_str())), "{doc:#}");
+    let reason = r["reason"].as_str().unwrap();
+    assert!(reason.contains(&format!("was already built as {d1}")) && reason.contains(&format!("this build {d3} was not pushed")), "{reason}");
+    assert_eq!(f.skopeo_digest(&format!("{ARM}-staging")).as_deref(), Some(d1.as_str()), "staging is at the kept build");
+    // --force overwrites the immutable tag with the rebuild
+    f.at("2026-11-02T10:00:00Z", &["publish", ARM, "--image", rebuild.to_str().unwrap(), "--force"]).code(0);
+    assert_eq!(f.skopeo_digest(&format!("{ARM}-staging")).as_deref(), Some(d3.as_str()));
 }
 
 #[test]

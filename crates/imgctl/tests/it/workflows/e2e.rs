@@ -142,7 +142,7 @@ fn the_workflows_command_lines_run_the_lifecycle_end_to_end() {
     let promote = the("promote.yml", "promote", "imgctl promote");
     let rollback = the("rollback.yml", "rollback", "imgctl rollback");
     let status = the("promote.yml", "promote", "imgctl status");
-    let scheduled = [("VARIANT", ""), ("FORCE", ""), ("SKIP_VERIFY", ""), ("DRY_RUN", "")];
+    let scheduled = [("CHANNEL", ""), ("VARIANT", ""), ("FORCE", ""), ("SKIP_VERIFY", ""), ("DRY_RUN", "")];
 
     // push to main: build 1 of every variant → staging
     let first = lab.publish(&t(0), "", 10);
@@ -186,7 +186,7 @@ fn the_workflows_command_lines_run_the_lifecycle_end_to_end() {
     assert_eq!(lab.latest(SINGLE).as_ref(), Some(&first[SINGLE]), "a rolled-back digest is not re-promoted");
 
     // dispatch with variant + force: un-rejects and re-promotes build 2
-    lab.imgctl(&t(153), &promote, &[("VARIANT", SINGLE), ("FORCE", "true"), ("SKIP_VERIFY", ""), ("DRY_RUN", "")]).code(0);
+    lab.imgctl(&t(153), &promote, &[("CHANNEL", ""), ("VARIANT", SINGLE), ("FORCE", "true"), ("SKIP_VERIFY", ""), ("DRY_RUN", "")]).code(0);
     assert_eq!(lab.latest(SINGLE).as_ref(), Some(&second[SINGLE]));
 
     // rollback with channel and to; dry_run changes nothing
