@@ -14,6 +14,8 @@ pub struct Rules<'a> {
     pub source: Option<&'a ChannelHistory>,
     /// The channel's soak on its source.
     pub soak: Duration,
+    /// Its first move needs no soak (`newVariants: immediate`, the default).
+    pub new_immediate: bool,
 }
 
 /// For each move of `target` (same order): true when it was forced — a move (not a
@@ -21,7 +23,7 @@ pub struct Rules<'a> {
 /// - was rejected on the channel or on its source (a rollback moved away from it), or
 /// - had never been on the source channel, or
 /// - had been on the source for less than the soak — except for the channel's first move,
-///   which a new variant makes without soak (`newVariants: immediate`, the default).
+///   which a new variant makes without soak under `newVariants: immediate` (the default).
 pub fn forced(target: &ChannelHistory, rules: Rules<'_>) -> Vec<bool> {
     target.moves.iter().enumerate().map(|(i, m)| m.kind != MoveKind::Rollback && forced_one(target, i, m, rules)).collect()
 }
@@ -38,7 +40,7 @@ fn forced_one(target: &ChannelHistory, i: usize, m: &Move, rules: Rules<'_>) -> 
     }
     let Some(arrived) = before_source.first_arrival(&m.digest12) else { return true };
     let soaked = m.time.signed_duration_since(arrived).num_seconds().max(0) as u64;
-    i > 0 && soaked < rules.soak.as_secs()
+    !(i == 0 && rules.new_immediate) && soaked < rules.soak.as_secs()
 }
 
 /// The moves of `h` made up to `t` (a promotion may share the second of its publish).
@@ -71,13 +73,15 @@ mod tests {
                 mv(400, "e", Promote, None),      // e soaked 100h: not forced
             ],
         };
-        let rules = Rules { source: Some(&staging), soak: Duration(72 * 3600) };
+        let rules = Rules { source: Some(&staging), soak: Duration(72 * 3600), new_immediate: true };
         assert_eq!(forced(&latest, rules), vec![false, false, false, true, true, true, false]);
         // without soak only rejection and "never on the source" count
         assert_eq!(forced(&latest, Rules { soak: Duration(0), ..rules }), vec![false, false, false, true, false, true, false]);
+        // newVariants: soak — the first move had to soak too (a went out after 1h of 72h)
+        assert!(forced(&latest, Rules { new_immediate: false, ..rules })[0]);
         // a channel that promotes from nothing: only a move back to a rejected digest
         let pubs = ChannelHistory { moves: vec![mv(0, "a", Publish, None), mv(1, "b", Publish, None), mv(2, "a", Rollback, Some("b")), mv(3, "b", Publish, None)] };
-        assert_eq!(forced(&pubs, Rules { source: None, soak: Duration(0) }), vec![false, false, false, true]);
+        assert_eq!(forced(&pubs, Rules { source: None, soak: Duration(0), new_immediate: true }), vec![false, false, false, true]);
     }
 
     #[test]
@@ -85,6 +89,6 @@ mod tests {
         use MoveKind::{Promote, Publish, Rollback};
         let staging = ChannelHistory { moves: vec![mv(0, "a", Publish, None), mv(1, "b", Publish, None), mv(2, "a", Rollback, Some("b"))] };
         let latest = ChannelHistory { moves: vec![mv(0, "a", Promote, None), mv(10, "b", Promote, None)] };
-        assert_eq!(forced(&latest, Rules { source: Some(&staging), soak: Duration(0) }), vec![false, true]);
+        assert_eq!(forced(&latest, Rules { source: Some(&staging), soak: Duration(0), new_immediate: true }), vec![false, true]);
     }
 }

@@ -31,7 +31,8 @@ pub async fn resolved_moves<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel:
     let rules = ctx.fleet.manifest.channels.get(channel);
     let source = rules.and_then(|c| c.promotes_from.as_deref()).map(|s| vh.channel(s));
     let soak = rules.and_then(|c| c.soak).unwrap_or_default();
-    let forced = imgctl_core::forced::forced(&target, imgctl_core::forced::Rules { source: source.as_ref(), soak });
+    let new_immediate = rules.and_then(|c| c.new_variants).unwrap_or_default() == imgctl_core::manifest::NewVariants::Immediate;
+    let forced = imgctl_core::forced::forced(&target, imgctl_core::forced::Rules { source: source.as_ref(), soak, new_immediate });
     let got: Vec<Result<Option<ResolvedMove>, EngineError>> = futures_util::stream::iter(target.moves.into_iter().zip(forced))
         .map(|(mv, forced)| async move {
             match ctx.registry.resolve(ctx.repo, &mv.tag).await {
