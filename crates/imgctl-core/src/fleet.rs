@@ -85,7 +85,7 @@ impl Fleet {
         for (i, spec) in manifest.variants.iter().enumerate() {
             let Some(def) = by_id.get(spec.os.as_str()) else {
                 let pos = manifest_spans.pos(&field(&variant_path(i), "os"));
-                let hint = suggest(&spec.os, by_id.keys().copied());
+                let hint = crate::names::did_you_mean(&spec.os, by_id.keys().copied());
                 findings.push(Finding::error("unknown-os", manifest_file, pos, format!("unknown OperatingSystemId '{}'{hint}", spec.os)));
                 continue;
             };
@@ -159,16 +159,3 @@ pub fn render_base(manifest: &Manifest, os: &OsDefinition, qualifiers: &[String]
     segs.join("-")
 }
 
-/// ", did you mean 'X'?" for the closest candidate sharing a prefix, or nothing.
-fn suggest<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> String {
-    let lower = wanted.to_ascii_lowercase();
-    let best = candidates
-        .map(|c| (common_prefix(&lower, &c.to_ascii_lowercase()), c))
-        .filter(|(n, _)| *n >= 6)
-        .max_by_key(|(n, _)| *n);
-    best.map(|(_, c)| format!(", did you mean '{c}'?")).unwrap_or_default()
-}
-
-fn common_prefix(a: &str, b: &str) -> usize {
-    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
-}

@@ -93,6 +93,30 @@ impl Why {
     pub fn protects(&self) -> bool {
         !matches!(self, Why::OldRelease(_) | Why::OldImmutable(..) | Why::ChildOfDeleted(_) | Why::RecordsOfDeleted(_))
     }
+
+    /// The reason in a few words, for counting digests by why they stay or go.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Why::Channel(_) => "on a channel",
+            Why::Alias(_) => "on an alias",
+            Why::Base(_) => "on a base tag",
+            Why::Foreign(_) => "tagged outside the schema",
+            Why::InWindow(_) => "within --older-than",
+            Why::Recent(..) => "recent on a channel",
+            Why::RollbackTarget(..) => "rollback targets",
+            Why::KeptImmutable(..) => "newest builds (--keep)",
+            Why::UnknownAge(_) => "of unknown age",
+            Why::ChildOf(_) => "children of kept indexes",
+            Why::RecordsRejection(..) => "recording a rejection",
+            Why::OldRelease(_) => "old releases",
+            Why::OldImmutable(..) => "builds beyond --keep",
+            Why::ChildOfDeleted(_) => "children of deleted indexes",
+            Why::Deferred(_) => "left by --max-deletes",
+            Why::Pinned(_) | Why::PinnedTag(..) => "used by consumers",
+            Why::RecordsOf(_) => "records of kept digests",
+            Why::RecordsOfDeleted(_) => "records of deleted digests",
+        }
+    }
 }
 
 impl fmt::Display for Why {

@@ -3,6 +3,7 @@
 //! file system access (files are read through [`source::SourceTree`]).
 
 pub mod dockerfile;
+pub mod dockerignore;
 pub mod duration;
 pub mod eol;
 pub mod finding;
@@ -17,6 +18,7 @@ pub mod import;
 pub mod kind;
 pub mod load;
 pub mod manifest;
+pub mod names;
 pub mod osdefs;
 pub mod paths;
 pub mod results;
@@ -24,6 +26,7 @@ pub mod rollout;
 pub mod schedule;
 pub mod schedule_check;
 pub mod chain;
+pub mod runners;
 pub mod scaffold;
 pub mod plan;
 pub mod refs;

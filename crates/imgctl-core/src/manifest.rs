@@ -234,6 +234,12 @@ pub struct VariantSpec {
     /// consumer of this one. It must exist and not be retired itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced_by: Option<String>,
+    /// The GitHub Actions runner label the publish workflow builds this variant on
+    /// (`windows-2025`, a self-hosted label, …); default: the workflow's `runners` input
+    /// for the variant's OS family (`docs/ADOPTING.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub runner: Option<String>,
 }
 
 fn default_dockerfile() -> String {

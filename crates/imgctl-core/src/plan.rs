@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::fleet::{Fleet, Variant};
 use crate::graph::Graph;
 use crate::osdefs::OsDefinition;
+use crate::runners::{Runners, runner_for};
 use crate::sourceid::SourceIds;
 
 /// Why a variant must be built.
@@ -42,6 +43,9 @@ pub struct PlanEntry {
     pub platform: String,
     /// Why it is built.
     pub reason: Reason,
+    /// Its own `runner:` from the manifest, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runner: Option<String>,
 }
 
 /// The `plan` document.
@@ -61,6 +65,16 @@ pub struct Plan {
 /// Why no plan could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
+    /// A variant to build has no runner (`runners::runner_for`).
+    #[error("find a runner for '{variant}' ({os}): the runners name no prefix of its OS (they name: {known}); give it `runner:` in the manifest or add its OS family to --runners")]
+    NoRunner {
+        /// The variant.
+        variant: String,
+        /// Its OperatingSystemId.
+        os: String,
+        /// The keys of the runners map.
+        known: String,
+    },
     /// A variant at `ref` has no source id.
     #[error("compute the source id of '{variant}' at {at}: {why}")]
     NoSourceId {
@@ -116,6 +130,7 @@ pub fn plan(since: Option<Side<'_>>, reference: Side<'_>, since_name: Option<&st
             dockerfile: v.dockerfile.clone(),
             platform: platform(v),
             reason,
+            runner: v.spec.runner.clone(),
         });
     }
     let now: BTreeSet<&str> = reference.fleet.variants.iter().map(|v| v.name.as_str()).collect();
@@ -160,6 +175,8 @@ pub struct MatrixEntry {
     pub level: usize,
     /// Source id (the immutable tag is `{variant}-{sourceId}`).
     pub source_id: String,
+    /// The runner label its build job runs on (`runs-on: ${{ matrix.runner }}`).
+    pub runner: String,
 }
 
 /// A GitHub Actions matrix: `strategy.matrix: ${{ fromJSON(…) }}`.
@@ -169,13 +186,18 @@ pub struct Matrix {
     pub include: Vec<MatrixEntry>,
 }
 
-/// The matrix of `plan`, restricted to one build level when `level` is given.
-pub fn matrix(plan: &Plan, level: Option<usize>) -> Matrix {
-    let include = plan
-        .variants
-        .iter()
-        .filter(|e| level.is_none_or(|l| e.level == l))
-        .map(|e| MatrixEntry {
+/// The matrix of `plan`, restricted to one build level when `level` is given, each entry
+/// with its runner (its own `runner:`, else from `runners`); an error names a variant
+/// to build that has none.
+pub fn matrix(plan: &Plan, level: Option<usize>, runners: &Runners) -> Result<Matrix, PlanError> {
+    let mut include = Vec::new();
+    for e in plan.variants.iter().filter(|e| level.is_none_or(|l| e.level == l)) {
+        let runner = runner_for(&e.os, e.runner.as_deref(), runners).ok_or_else(|| PlanError::NoRunner {
+            variant: e.variant.clone(),
+            os: e.os.clone(),
+            known: runners.keys().cloned().collect::<Vec<_>>().join(", "),
+        })?;
+        include.push(MatrixEntry {
             variant: e.variant.clone(),
             os: e.os.clone(),
             context: e.context.clone(),
@@ -183,9 +205,10 @@ pub fn matrix(plan: &Plan, level: Option<usize>) -> Matrix {
             platform: e.platform.clone(),
             level: e.level,
             source_id: e.source_id.clone(),
-        })
-        .collect();
-    Matrix { include }
+            runner,
+        });
+    }
+    Ok(Matrix { include })
 }
 
 #[cfg(test)]

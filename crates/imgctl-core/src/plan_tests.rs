@@ -117,11 +117,21 @@ fn plans_parents_first_with_reasons_and_removed_variants() {
     assert_eq!(json["variants"][2]["reason"], "parent-changed");
     assert_eq!(json["variants"][2]["sourceId"], s1.ids["ubuntu-22.04-mid-amd64"]);
     // matrix: everything, or one level
-    let m = serde_json::to_value(matrix(&p, Some(1))).expect("json");
+    let runners = crate::runners::default_runners();
+    let m = serde_json::to_value(matrix(&p, Some(1), &runners).expect("matrix")).expect("json");
     assert_eq!(m["include"].as_array().map(Vec::len), Some(1));
     assert_eq!(m["include"][0]["variant"], "ubuntu-22.04-mid-amd64");
-    assert_eq!(matrix(&p, None).include.len(), 4);
-    assert!(matrix(&p, Some(7)).include.is_empty());
+    assert_eq!(m["include"][0]["runner"], "ubuntu-24.04");
+    assert_eq!(matrix(&p, None, &runners).expect("matrix").include.len(), 4);
+    assert!(matrix(&p, Some(7), &runners).expect("matrix").include.is_empty());
+    // no runner for Linux: the error names the variant and what the runners name
+    let windows_only = crate::runners::parse(r#"{"Windows": "windows-2022"}"#).expect("runners");
+    let e = matrix(&p, None, &windows_only).expect_err("no Linux runner").to_string();
+    assert!(e.contains("'ubuntu-22.04-base-amd64'") && e.contains("they name: Windows"), "{e}");
+    // a variant's own runner wins
+    let mut own = p.clone();
+    own.variants[0].runner = Some("self-hosted".into());
+    assert_eq!(matrix(&own, None, &runners).expect("matrix").include[0].runner, "self-hosted");
     // no manifest at `since`: everything is new
     let all = plan(None, Side { fleet: &f1, graph: &g1, ids: &s1 }, None, "b").expect("plan");
     assert!(all.variants.iter().all(|e| e.reason == Reason::New) && all.variants.len() == 4);

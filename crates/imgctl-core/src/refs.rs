@@ -78,6 +78,9 @@ pub struct Usage {
     pub eol: Option<NaiveDate>,
     /// What is wrong with it: `unknown-tag`, `removed-variant`, `eol`.
     pub findings: Vec<String>,
+    /// For an `unknown-tag`: the closest tag of the manifest's variants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub did_you_mean: Option<String>,
 }
 
 /// Finds references of one repository.
@@ -142,17 +145,16 @@ impl Scanner {
     }
 }
 
-/// Classifies `found` through the tag schema; `today` decides EOL.
-pub fn classify(index: &TagIndex<'_>, found: Found, eol_of: impl Fn(&str) -> Option<NaiveDate>, today: NaiveDate) -> Usage {
+/// Classifies `found` through the tag schema; `today` decides EOL. A tag of the schema
+/// whose variant is not in the manifest is a `removed-variant` when `existed` says the
+/// variant was once (the manifest's history), else an `unknown-tag` like any tag the
+/// schema does not read, with the closest tag of the manifest as `did_you_mean`.
+pub fn classify(index: &TagIndex<'_>, found: Found, eol_of: impl Fn(&str) -> Option<NaiveDate>, today: NaiveDate, existed: &dyn Fn(&str) -> bool) -> Usage {
     let pinned = found.digest.is_some();
-    let mut u = Usage { variant: None, os: None, kind: RefKind::Digest, channel: None, pinned, eol: None, findings: Vec::new(), found };
+    let mut u = Usage { variant: None, os: None, kind: RefKind::Digest, channel: None, pinned, eol: None, findings: Vec::new(), did_you_mean: None, found };
     let Some(tag) = u.found.tag.clone() else { return u };
     match index.parse(&tag) {
-        Err(_) => {
-            u.kind = RefKind::Unknown;
-            u.findings.push("unknown-tag".into());
-        }
-        Ok(p) => {
+        Ok(p) if p.in_manifest || existed(&p.variant) => {
             u.kind = match p.kind {
                 TagKind::Base => RefKind::Base,
                 TagKind::Channel => RefKind::Channel,
@@ -171,8 +173,23 @@ pub fn classify(index: &TagIndex<'_>, found: Found, eol_of: impl Fn(&str) -> Opt
             u.os = Some(p.os);
             u.channel = p.channel;
         }
+        _ => {
+            u.kind = RefKind::Unknown;
+            u.findings.push("unknown-tag".into());
+            u.did_you_mean = closest_tag(index.fleet(), &tag);
+        }
     }
     u
+}
+
+/// The base or channel tag of the manifest's variants closest to `tag`.
+pub fn closest_tag(fleet: &crate::Fleet, tag: &str) -> Option<String> {
+    let tags: Vec<String> = fleet
+        .variants
+        .iter()
+        .flat_map(|v| std::iter::once(v.name.clone()).chain(fleet.manifest.channels.values().map(move |c| format!("{}{}", v.name, c.suffix))))
+        .collect();
+    crate::names::closest(tag, tags.iter().map(String::as_str)).map(str::to_string)
 }
 
 /// `text` with each `(span, replacement)` applied; spans must not overlap.
@@ -233,7 +250,7 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2027, 7, 1).unwrap();
         let got: Vec<(RefKind, Option<String>, bool, Vec<String>)> = scan(&text)
             .into_iter()
-            .map(|x| classify(&index, x, |os| (os == "Linux-Ubuntu-22.04-AMD64").then_some(eol), today))
+            .map(|x| classify(&index, x, |os| (os == "Linux-Ubuntu-22.04-AMD64").then_some(eol), today, &|v| v == "ubuntu-22.04-gone-amd64"))
             .map(|u| (u.kind, u.channel, u.pinned, u.findings))
             .collect();
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
@@ -249,6 +266,20 @@ mod tests {
                 (RefKind::Digest, None, true, s(&[])),
             ]
         );
+    }
+
+    #[test]
+    fn a_tag_of_a_variant_that_never_was_is_unknown_with_a_suggestion() {
+        let f = crate::testtree::fleet(crate::testtree::MANIFEST);
+        let index = TagIndex::new(&f);
+        let name = f.variants[0].name.clone();
+        let typo = name.strip_suffix("-amd64").expect("an amd64 variant").to_string();
+        let text = format!("acme/images:{typo}-staging\nacme/images:ubuntu-22.04-gone-amd64\n");
+        let today = NaiveDate::from_ymd_opt(2027, 7, 1).unwrap();
+        let got: Vec<Usage> = scan(&text).into_iter().map(|x| classify(&index, x, |_| None, today, &|_| false)).collect();
+        assert_eq!(got[0].findings, vec!["unknown-tag".to_string()]);
+        assert_eq!(got[0].did_you_mean.as_deref(), Some(format!("{name}-staging").as_str()), "{got:#?}");
+        assert_eq!((got[1].kind, got[1].variant.as_deref()), (RefKind::Unknown, None));
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! Source ids (SPEC §3): a variant's content identity — 12 hex of a SHA-256 over its
 //! context's git tree id, its Dockerfile path, its build args and the source ids of the
-//! variants it builds `FROM` (so a parent's change reaches every descendant).
+//! variants it builds `FROM` (so a parent's change reaches every descendant). Files the
+//! context's `.dockerignore` leaves out are left out of the tree id (`dockerignore`); a
+//! context without one hashes its whole git tree, as before.
 
 use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
+use crate::dockerignore::{self, Matcher};
 use crate::fleet::{Fleet, Variant};
 use crate::graph::Graph;
 use crate::paths;
@@ -79,11 +82,23 @@ impl SourceIds {
         }
         for &i in &graph.order {
             let v = &fleet.variants[i];
-            let Some(tree_id) = tree.tree_id(&v.context) else {
+            // files its .dockerignore leaves out of the context are left out of the id
+            let ignore = match dockerignore::for_variant(v, tree) {
+                Ok(m) => m,
+                Err(why) => {
+                    out.missing.insert(v.name.clone(), why);
+                    continue;
+                }
+            };
+            let tree_id = match &ignore {
+                None => tree.tree_id(&v.context),
+                Some(m) => tree.filtered_tree_id(&v.context, &|p| !m.excludes(p)),
+            };
+            let Some(tree_id) = tree_id else {
                 out.missing.insert(v.name.clone(), format!("the tree id of context '{}' is unknown", v.context));
                 continue;
             };
-            let Some(mut inputs) = own_inputs(v, &tree_id, tree) else {
+            let Some(mut inputs) = own_inputs(v, &tree_id, ignore.as_ref(), tree) else {
                 out.missing.insert(v.name.clone(), format!("Dockerfile '{}' cannot be read", v.dockerfile));
                 continue;
             };
@@ -109,9 +124,10 @@ impl SourceIds {
     }
 }
 
-fn own_inputs<'a>(v: &'a Variant, tree_id: &'a str, tree: &dyn SourceTree) -> Option<Inputs<'a>> {
+fn own_inputs<'a>(v: &'a Variant, tree_id: &'a str, ignore: Option<&Matcher>, tree: &dyn SourceTree) -> Option<Inputs<'a>> {
     let rel = paths::relative(&v.context, &v.dockerfile);
-    let inside = !rel.starts_with("../") && rel != "..";
+    // a Dockerfile the context leaves out (or lies outside) is still built: hash its text
+    let inside = !rel.starts_with("../") && rel != ".." && !ignore.is_some_and(|m| m.excludes(&rel));
     let dockerfile_sha256 = if inside { None } else { Some(hex::encode(Sha256::digest(tree.read(&v.dockerfile)?.as_bytes()))) };
     Some(Inputs { tree_id, dockerfile: rel, dockerfile_sha256, build_args: &v.spec.build_args, parents: Vec::new() })
 }

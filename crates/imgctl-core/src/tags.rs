@@ -219,6 +219,11 @@ impl<'f> TagIndex<'f> {
         TagIndex { fleet, fixed, bases, channel_tags, suffixes, slugs, arch_by_segment, os_by_key }
     }
 
+    /// The fleet this index reads tags of.
+    pub fn fleet(&self) -> &'f Fleet {
+        self.fleet
+    }
+
     /// Reads `tag` back. Tags of manifest variants are read through the variants
     /// (they decide where a tag could be read two ways); any other tag is read
     /// structurally from the schema and OS definitions.

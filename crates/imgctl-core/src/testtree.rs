@@ -45,11 +45,18 @@ impl SourceTree for MemTree {
     }
 
     fn tree_id(&self, dir: &str) -> Option<String> {
+        self.filtered_tree_id(dir, &|_| true)
+    }
+
+    fn filtered_tree_id(&self, dir: &str, keep: &dyn Fn(&str) -> bool) -> Option<String> {
         let mut h = Sha256::new();
         let mut any = false;
         for (p, t) in self.under(dir) {
             any = true;
-            h.update(format!("{}:{p}{}:{t}", p.len(), t.len()).as_bytes());
+            let rel = if dir.is_empty() || dir == "." { p.as_str() } else { &p[dir.len() + 1..] };
+            if keep(rel) {
+                h.update(format!("{}:{p}{}:{t}", p.len(), t.len()).as_bytes());
+            }
         }
         any.then(|| hex::encode(h.finalize())[..40].to_string())
     }

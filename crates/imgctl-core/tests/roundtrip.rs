@@ -90,6 +90,7 @@ fn fleet(gens: &[Gen], bare_latest: bool) -> Fleet {
                 platforms: Vec::new(),
                 retired: None,
                 replaced_by: None,
+                runner: None,
             }
         })
         .collect();

@@ -42,6 +42,9 @@ pub struct GcLine {
     pub digest: String,
     /// Every tag pointing at it.
     pub tags: Vec<String>,
+    /// Why it stays or goes, structured (the reason says the same in words).
+    #[serde(skip)]
+    pub why: Vec<imgctl_core::gc::Why>,
 }
 
 /// What a gc did (or would do).
@@ -261,7 +264,7 @@ async fn children<R: Registry>(ctx: &Ctx<'_, R>, n: &Counter, inv: &mut Inventor
 pub(crate) fn line(d: &DigestPlan, action: Action, reason: String) -> GcLine {
     let variant = d.variants.first().cloned().unwrap_or_else(|| "-".into());
     let result = ActionResult { variant, channel: None, from: Some(d.digest.clone()), to: None, action, reason: Some(reason), uploaded_bytes: None, mirror: None, blocked_by: None };
-    GcLine { result, digest: d.digest.clone(), tags: d.tags.clone() }
+    GcLine { result, digest: d.digest.clone(), tags: d.tags.clone(), why: d.why.clone() }
 }
 
 fn dry(plan: &GcPlan) -> Vec<GcLine> {

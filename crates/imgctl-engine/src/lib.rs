@@ -39,6 +39,26 @@ pub enum EngineError {
     /// Bad input (unknown variant or channel, unreadable image, …).
     #[error("{0}")]
     Input(String),
+    /// The repository does not exist or holds no tag of the fleet: promote and status read
+    /// nothing there, so the registry, repository or credentials are wrong (or nothing was
+    /// published yet).
+    #[error("find a tag of the fleet in repository '{repo}': {}", unpublished_reason(*.tags))]
+    Unpublished {
+        /// The repository.
+        repo: String,
+        /// How many tags it has (none of them of the fleet).
+        tags: usize,
+    },
+}
+
+/// Why [`EngineError::Unpublished`]: `the repository does not exist or has no tags`, `the repository has 3 tag(s), none of this fleet's variants`.
+pub fn unpublished_reason(tags: usize) -> String {
+    match tags {
+        // a listing cannot tell them apart: the client reads a 404 as no tags, and
+        // distribution lists an unknown repository as empty
+        0 => "the repository does not exist or has no tags".into(),
+        n => format!("the repository has {n} tag(s), none of this fleet's variants"),
+    }
 }
 
 /// Reports progress of long operations (a bar on a terminal, lines in CI).
@@ -136,6 +156,19 @@ impl<'a, R: Registry> Ctx<'a, R> {
             Err(e) if e.is_not_found() => Ok(Vec::new()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// [`Self::snapshot`] for the commands that read what was published (promote,
+    /// status): a repository that does not exist or has no tag of the fleet is an error
+    /// ([`EngineError::Unpublished`]) rather than every variant skipped.
+    pub async fn published_snapshot(&self) -> Result<RepoHistory, EngineError> {
+        let tags = self.list_tags().await?;
+        let index = TagIndex::new(self.fleet);
+        let history = RepoHistory::from_tags(self.fleet, &index, &tags);
+        if history.variants.is_empty() {
+            return Err(EngineError::Unpublished { repo: self.repo.to_string(), tags: tags.len() });
+        }
+        Ok(history)
     }
 
     /// Lists the repository's tags once and sorts them into histories.

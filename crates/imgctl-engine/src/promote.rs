@@ -50,12 +50,16 @@ pub fn default_channel(fleet: &imgctl_core::Fleet) -> Option<String> {
 /// Advances `steps` in order (chain order for rings), all judged on one tag listing.
 pub async fn promote<R: Registry>(ctx: &Ctx<'_, R>, steps: &[Step<'_>], opts: &PromoteOptions) -> Result<Vec<ActionResult>, EngineError> {
     let tags = ctx.list_tags().await?;
+    let histories: Vec<RepoHistory> = steps.iter().map(|s| RepoHistory::from_tags(s.fleet, &TagIndex::new(s.fleet), &tags)).collect();
+    if histories.iter().all(|h| h.variants.is_empty()) {
+        // nothing of the fleet at all: a wrong registry or repository, not "all skipped"
+        return Err(EngineError::Unpublished { repo: ctx.repo.to_string(), tags: tags.len() });
+    }
     ctx.progress.start(steps.iter().map(|s| s.variants.len()).sum());
     let mut out = Vec::new();
     let mut mirrored = Vec::new();
-    for step in steps {
+    for (step, history) in steps.iter().zip(histories) {
         let ctx = &ctx.with_fleet(step.fleet);
-        let history = RepoHistory::from_tags(step.fleet, &TagIndex::new(step.fleet), &tags);
         let channel = channel_of(ctx, &step.channel)?;
         let mut results: Vec<(usize, ActionResult, Vec<ActionResult>)> = futures_util::stream::iter(step.variants.iter().enumerate())
             .map(|(i, v)| {

@@ -107,7 +107,7 @@ pub struct PendingSource<'a> {
 /// Status of `variants`, with the pending promotions of each promoted channel in
 /// `sources` (chain order).
 pub async fn status<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], sources: &[PendingSource<'_>]) -> Result<StatusReport, EngineError> {
-    let history = ctx.snapshot().await?;
+    let history = ctx.published_snapshot().await?;
     let consumer = imgctl_core::chain::consumer_channel(&ctx.fleet.manifest.channels);
     let gated = ctx.fleet.manifest.channels.values().any(|c| c.verify.is_some());
     let records = match gated {

@@ -4,6 +4,7 @@
 //! Local repositories only (`git2` without network features).
 
 mod error;
+mod former;
 mod lineage;
 mod repo;
 mod revision;

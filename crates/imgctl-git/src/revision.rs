@@ -2,10 +2,12 @@
 
 use std::path::Path;
 
-use git2::{ObjectType, Repository, Tree};
+use git2::{ObjectType, Oid, Repository, Tree};
 use imgctl_core::load::MAX_INPUT_BYTES;
 use imgctl_core::paths;
 use imgctl_core::source::{EntryKind, SourceTree};
+
+use crate::worktree::tree_oid;
 
 /// The files of one commit. Paths are repository-relative and `/`-separated.
 pub struct CommitTree<'r> {
@@ -79,5 +81,33 @@ impl SourceTree for CommitTree<'_> {
         }
         let e = self.entry(&p)?;
         (e.kind() == Some(ObjectType::Tree)).then(|| e.id().to_string())
+    }
+
+    fn filtered_tree_id(&self, dir: &str, keep: &dyn Fn(&str) -> bool) -> Option<String> {
+        let p = inside(dir)?;
+        let tree = if p.is_empty() { self.tree.clone() } else { self.repo.find_tree(self.entry(&p).filter(|e| e.kind() == Some(ObjectType::Tree))?.id()).ok()? };
+        Some(self.filtered(&tree, "", keep).unwrap_or_else(|| tree_oid(Vec::new())).to_string())
+    }
+}
+
+impl CommitTree<'_> {
+    /// The id of `tree` (at `prefix` inside the filtered directory) with the files `keep`
+    /// refuses left out; `None` when nothing is left.
+    fn filtered(&self, tree: &Tree<'_>, prefix: &str, keep: &dyn Fn(&str) -> bool) -> Option<Oid> {
+        let mut entries = Vec::new();
+        for e in tree.iter() {
+            let name = e.name_bytes().to_vec();
+            let rel = format!("{prefix}{}", String::from_utf8_lossy(&name));
+            let mode = e.filemode() as u32;
+            if e.kind() == Some(ObjectType::Tree) {
+                let sub = self.repo.find_tree(e.id()).ok()?;
+                if let Some(oid) = self.filtered(&sub, &format!("{rel}/"), keep) {
+                    entries.push((name, mode, oid));
+                }
+            } else if keep(&rel) {
+                entries.push((name, mode, e.id()));
+            }
+        }
+        (!entries.is_empty()).then(|| tree_oid(entries))
     }
 }

@@ -78,25 +78,38 @@ impl<'r> WorkTree<'r> {
         oid
     }
 
-    fn compute_dir(&self, rel: &str) -> Option<Oid> {
+    /// The entries of directory `rel` as git would store them (`.git` and ignored untracked
+    /// files left out): `(name, repository-relative path, mode, id)`.
+    fn entries(&self, rel: &str) -> Option<Vec<(String, String, u32, Oid)>> {
         let dir = if rel.is_empty() { self.root.clone() } else { self.root.join(rel) };
-        let mut entries: Vec<(Vec<u8>, u32, Oid)> = Vec::new();
+        let mut out = Vec::new();
         for item in std::fs::read_dir(&dir).ok()? {
             let Ok(item) = item else { continue };
             let name = item.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if name == ".git" {
-                continue;
-            }
+            let Some(name) = name.to_str().filter(|n| *n != ".git") else { continue };
             let child = if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
             if let Some((mode, oid)) = self.entry(&item.path(), &child) {
-                entries.push((name.as_bytes().to_vec(), mode, oid));
+                out.push((name.to_string(), child, mode, oid));
             }
         }
-        if entries.is_empty() {
-            return None;
+        Some(out)
+    }
+
+    /// [`hash_dir`](Self::hash_dir) with the files `keep` refuses (given their path below
+    /// `top`) left out; not cached.
+    fn filtered_dir(&self, rel: &str, top: &str, keep: &dyn Fn(&str) -> bool) -> Option<Oid> {
+        let mut entries: Vec<(Vec<u8>, u32, Oid)> = Vec::new();
+        for (name, child, mode, oid) in self.entries(rel)? {
+            let below = child.strip_prefix(top).unwrap_or(&child).trim_start_matches('/');
+            let oid = if mode == MODE_TREE { self.filtered_dir(&child, top, keep) } else { keep(below).then_some(oid) };
+            entries.extend(oid.map(|oid| (name.into_bytes(), mode, oid)));
         }
-        Some(tree_oid(entries))
+        (!entries.is_empty()).then(|| tree_oid(entries))
+    }
+
+    fn compute_dir(&self, rel: &str) -> Option<Oid> {
+        let entries: Vec<(Vec<u8>, u32, Oid)> = self.entries(rel)?.into_iter().map(|(name, _, mode, oid)| (name.into_bytes(), mode, oid)).collect();
+        (!entries.is_empty()).then(|| tree_oid(entries))
     }
 
     fn entry(&self, path: &Path, child: &str) -> Option<(u32, Oid)> {
@@ -145,7 +158,7 @@ fn is_executable(_meta: &std::fs::Metadata) -> bool {
 
 /// Hashes a tree object the way git writes it: entries sorted by name, a directory's
 /// name compared as if it ended in `/`; each `{mode octal} {name}\0{20-byte id}`.
-fn tree_oid(mut entries: Vec<(Vec<u8>, u32, Oid)>) -> Oid {
+pub(crate) fn tree_oid(mut entries: Vec<(Vec<u8>, u32, Oid)>) -> Oid {
     let key = |(name, mode, _): &(Vec<u8>, u32, Oid)| {
         let mut k = name.clone();
         if *mode == MODE_TREE {
@@ -201,5 +214,13 @@ impl SourceTree for WorkTree<'_> {
         }
         // an empty directory: git's empty tree
         Some(self.hash_dir(&rel).unwrap_or_else(|| tree_oid(Vec::new())).to_string())
+    }
+
+    fn filtered_tree_id(&self, dir: &str, keep: &dyn Fn(&str) -> bool) -> Option<String> {
+        let rel = inside(dir)?;
+        if !self.disk(&rel)?.is_dir() {
+            return None;
+        }
+        Some(self.filtered_dir(&rel, &rel, keep).unwrap_or_else(|| tree_oid(Vec::new())).to_string())
     }
 }

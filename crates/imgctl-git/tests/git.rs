@@ -166,3 +166,36 @@ fn errors_at_a_revision_name_the_dockerfile_line() {
     let GitError::Invalid { findings, .. } = &err else { panic!("{err}") };
     assert_eq!((findings[0].code, findings[0].file.as_str(), findings[0].line), ("from-cycle", "src/a/Dockerfile", 3));
 }
+
+#[test]
+fn dockerignore_keeps_ignored_files_out_of_source_ids_and_contexts_without_one_keep_their_ids() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path();
+    sample(root);
+    let repo = Repo::open_for(&root.join("manifests/images.yaml")).expect("open");
+    // no .dockerignore: exactly the ids imgctl gave before it read .dockerignore (computed by
+    // the previous release on this very repository), so no fleet rebuilds on upgrade
+    let before = repo.snapshot_at("HEAD").expect("load").expect("manifest").ids.ids;
+    let fixed = [("ubuntu-22.04-a-amd64", "23947d66048a"), ("ubuntu-22.04-b-amd64", "9fbf5c669292"), ("ubuntu-22.04-c-amd64", "9b7fc5d1f947")];
+    assert_eq!(before, fixed.iter().map(|(v, id)| (v.to_string(), id.to_string())).collect());
+    // the parent leaves its nested folder out of its context
+    write(root, "src/a/.dockerignore", "# the nested folder is another image's\nsub\n");
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "ignore"]);
+    let ignoring = repo.snapshot_at("HEAD").expect("load").expect("manifest").ids.ids;
+    assert_eq!(repo.snapshot_worktree().expect("load").expect("manifest").ids.ids, ignoring, "the working tree filters as the commit does");
+    assert_eq!(ignoring["ubuntu-22.04-c-amd64"], before["ubuntu-22.04-c-amd64"]);
+    // a change under the ignored folder: nothing to build, in the working tree or committed
+    write(root, "src/a/sub/deep/file.txt", "changed\n");
+    write(root, "src/a/sub/new.txt", "new\n");
+    let p = repo.plan(None, None).expect("plan");
+    assert!(p.variants.is_empty(), "{p:?}");
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "nested change"]);
+    assert!(repo.plan(None, Some("HEAD")).expect("plan").variants.is_empty());
+    assert_eq!(repo.snapshot_at("HEAD").expect("load").expect("manifest").ids.ids, ignoring);
+    // a file the context keeps still rebuilds the parent and its child
+    write(root, "src/a/setup.sh", "echo\n");
+    let got: Vec<_> = repo.plan(None, None).expect("plan").variants.iter().map(|e| e.variant.clone()).collect();
+    assert_eq!(got, ["ubuntu-22.04-a-amd64", "ubuntu-22.04-b-amd64"]);
+}

@@ -41,6 +41,11 @@ pub struct EnvFacts {
     pub actor: Option<String>,
     /// The GitHub Actions run: `GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID`.
     pub run_url: Option<String>,
+    /// The columns human tables fit: `COLUMNS` when set to a number, else the terminal's
+    /// width when stdout is one, else [`crate::output::DEFAULT_WIDTH`].
+    pub width: usize,
+    /// The folder imgctl runs in (where the manifest search starts).
+    pub cwd: Option<PathBuf>,
 }
 
 impl EnvFacts {
@@ -59,7 +64,11 @@ impl EnvFacts {
             (Some(server), Some(repo), Some(run)) => Some(format!("{}/{repo}/actions/runs/{run}", server.trim_end_matches('/'))),
             _ => None,
         };
+        let columns = var("COLUMNS").and_then(|c| c.trim().parse::<usize>().ok()).filter(|c| *c > 0);
+        let terminal = || terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0));
         Ok(EnvFacts {
+            width: columns.or_else(terminal).unwrap_or(crate::output::DEFAULT_WIDTH),
+            cwd: std::env::current_dir().ok(),
             actor: var("GITHUB_ACTOR").or_else(|| var("USER")),
             run_url,
             github_api_url: var("GITHUB_API_URL"),

@@ -20,8 +20,13 @@ pub enum OutputFormat {
 /// Flags every subcommand accepts.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// The image manifest.
-    #[arg(long, global = true, env = "IMGCTL_MANIFEST", default_value = "manifests/images.yaml", value_name = "PATH")]
+    /// The image manifest [default: manifests/images.yaml in this folder or the nearest
+    /// folder above it, up to the git repository's root].
+    #[arg(long = "manifest", global = true, env = "IMGCTL_MANIFEST", value_name = "PATH")]
+    pub manifest_flag: Option<PathBuf>,
+    /// The manifest in use: `--manifest`, else the one found upward (set by `main` through
+    /// [`crate::workspace::locate`]; [`crate::workspace::DEFAULT_MANIFEST`] when none is found).
+    #[arg(skip)]
     pub manifest: PathBuf,
     /// Registry host[:port], overriding the manifest's.
     #[arg(long, global = true, env = "IMGCTL_REGISTRY", value_name = "HOST[:PORT]")]

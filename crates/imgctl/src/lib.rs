@@ -15,6 +15,7 @@ pub mod exit;
 pub mod fs_tree;
 pub mod global;
 pub mod mirrors;
+pub mod names;
 pub mod output;
 pub mod progress;
 pub mod records;
@@ -71,7 +72,7 @@ fn init_tracing(verbose: u8) {
 /// Runs the command line the process was started with.
 #[allow(clippy::print_stderr)]
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -83,6 +84,7 @@ pub fn main() -> ExitCode {
     let mut out = stdout.lock();
     let code = match EnvFacts::from_process() {
         Ok(facts) => {
+            cli.global.manifest = workspace::manifest_path(cli.global.manifest_flag.as_deref(), facts.cwd.as_deref());
             let mut env = Env { global: cli.global, out: &mut out, facts };
             commands::run(cli.command, &mut env)
         }

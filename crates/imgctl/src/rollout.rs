@@ -31,6 +31,7 @@ pub fn connect(env: &Env<'_>, fleet: &Fleet, access: Access) -> Result<RegistryC
 
 /// The git repository holding `--manifest`.
 pub fn repo(env: &Env<'_>) -> Result<Repo, CliError> {
+    crate::workspace::manifest_file(env)?;
     Repo::open_for(&env.global.manifest).map_err(git_error)
 }
 
@@ -94,9 +95,9 @@ pub struct VariantChannel {
     pub channel: Option<String>,
 }
 
-/// The variant named `name` (its base tag), or a clear error.
+/// The variant `name` names (its base tag or any tag of it), or a clear error.
 pub fn find_variant<'f>(fleet: &'f Fleet, name: &str) -> Result<&'f imgctl_core::Variant, CliError> {
-    fleet.variant(name).ok_or_else(|| CliError::Input(format!("find variant '{name}' in the manifest (see `imgctl tags`)")))
+    crate::names::variant(fleet, name)
 }
 
 /// `channel`, or the channel consumers use (the end of the promotion chain, e.g.
@@ -106,11 +107,7 @@ pub fn channel_or_promoted(fleet: &Fleet, channel: Option<String>) -> Result<Str
         Some(c) => c,
         None => imgctl_core::chain::consumer_channel(&fleet.manifest.channels).ok_or_else(|| CliError::Input("find a channel with promotesFrom (pass --channel)".into()))?,
     };
-    if !fleet.manifest.channels.contains_key(&channel) {
-        let names: Vec<&str> = fleet.manifest.channels.keys().map(String::as_str).collect();
-        return Err(CliError::Input(format!("find channel '{channel}' in the manifest (its channels: {})", names.join(", "))));
-    }
-    Ok(channel)
+    crate::names::channel(fleet, &channel)
 }
 
 /// Maps an engine error to the CLI's.
@@ -118,6 +115,19 @@ pub fn engine_error(e: EngineError) -> CliError {
     match e {
         EngineError::Registry(r) => r.into(),
         EngineError::Input(s) => CliError::Input(s),
+        e @ EngineError::Unpublished { .. } => CliError::Failed(e.to_string()),
+    }
+}
+
+/// [`engine_error`] naming the registry `host` and what to check when the repository
+/// holds nothing of the fleet (promote, status).
+pub fn engine_error_at(host: &str, e: EngineError) -> CliError {
+    match e {
+        EngineError::Unpublished { repo, tags } => CliError::Failed(format!(
+            "find a tag of the fleet in repository '{repo}' on registry '{host}': {} — check the registry (manifest `registry`, --registry), the repository (manifest `repository`) and the credentials; a new fleet must publish first (`imgctl publish`)",
+            imgctl_engine::unpublished_reason(tags)
+        )),
+        e => engine_error(e),
     }
 }
 
@@ -183,8 +193,19 @@ impl ResultsReport {
 
     /// The Markdown form for the GitHub step summary.
     pub fn markdown(&self, title: &str) -> String {
+        self.markdown_with(title, MOVES)
+    }
+
+    /// Rows with `words.action` for a move.
+    fn worded_rows<'a>(&'a self, words: Words<'a>) -> impl Iterator<Item = Row> + 'a {
+        let moved = crate::output::word(Action::Moved);
+        self.rows().map(move |r| if r.action == moved { Row { action: words.action.to_string(), ..r } } else { r })
+    }
+
+    /// [`Self::markdown`] with `words.action` for a move (`mark-eol`: `marked`).
+    pub fn markdown_with(&self, title: &str, words: Words<'_>) -> String {
         let mut s = format!("### imgctl {title}{}\n\n| variant | channel | from | to | action | reason |\n|---|---|---|---|---|---|\n", if self.dry_run { " (dry run)" } else { "" });
-        for r in self.rows() {
+        for r in self.worded_rows(words) {
             s.push_str(&format!("| `{}` | {} | `{}` | `{}` | **{}** | {} |\n", r.variant, r.channel, r.from, r.to, r.action, r.reason.replace('|', "\\|")));
         }
         s.push('\n');
@@ -192,20 +213,51 @@ impl ResultsReport {
     }
 }
 
+/// The words a results table uses for a move and for nothing to do (`mark-eol` marks).
+#[derive(Debug, Clone, Copy)]
+pub struct Words<'a> {
+    /// The ACTION cell of a move.
+    pub action: &'a str,
+    /// A move in the summary line.
+    pub moved: &'a str,
+    /// Nothing to do in the summary line.
+    pub unchanged: &'a str,
+}
+
+/// The words of publish, promote and rollback.
+pub const MOVES: Words<'static> = Words { action: "moved", moved: "moved", unchanged: "unchanged" };
+
+impl ResultsReport {
+    /// The human form: the table, then `229 variants: 12 moved, 200 unchanged, 17 skipped`
+    /// (mirrors' rows counted apart).
+    pub fn human_with(&self, w: &mut dyn Write, words: Words<'_>) -> io::Result<()> {
+        writeln!(w, "{}", table(self.worded_rows(words)))?;
+        let line = |rows: &[&ActionResult], what: &str| {
+            let count = |a| rows.iter().filter(|r| r.action == a).count();
+            let variants = rows.iter().map(|r| r.variant.as_str()).collect::<std::collections::BTreeSet<_>>().len();
+            crate::output::summary(
+                &crate::output::plural(variants, &format!("{what}variant"), &format!("{what}variants")),
+                &[
+                    (count(Action::Moved), words.moved),
+                    (count(Action::Unchanged), words.unchanged),
+                    (count(Action::Skipped), "skipped"),
+                    (count(Action::Conflict), "conflict"),
+                    (count(Action::Failed), "failed"),
+                ],
+            )
+        };
+        let (primary, mirrors): (Vec<&ActionResult>, Vec<&ActionResult>) = self.results.iter().partition(|r| r.mirror.is_none());
+        let mut text = format!("{}{}", if self.dry_run { "dry run (nothing changed): " } else { "" }, line(&primary, ""));
+        if !mirrors.is_empty() {
+            text.push_str(&format!("; mirrors: {}", line(&mirrors, "mirrored ")));
+        }
+        crate::output::say(w, &text)
+    }
+}
+
 impl Report for ResultsReport {
     fn human(&self, w: &mut dyn Write) -> io::Result<()> {
-        writeln!(w, "{}", table(self.rows()))?;
-        let count = |a| self.results.iter().filter(|r| r.action == a).count();
-        writeln!(
-            w,
-            "{}{} moved, {} unchanged, {} skipped, {} conflict, {} failed",
-            if self.dry_run { "dry run (nothing changed): " } else { "" },
-            count(Action::Moved),
-            count(Action::Unchanged),
-            count(Action::Skipped),
-            count(Action::Conflict),
-            count(Action::Failed)
-        )
+        self.human_with(w, MOVES)
     }
 }
 

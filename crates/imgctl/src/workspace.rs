@@ -1,4 +1,7 @@
-//! Loading the manifest and OS definitions named by `--manifest` from disk.
+//! Finding the manifest (`--manifest`, else upward from the working folder as git and
+//! cargo find theirs) and loading it and its OS definitions from disk.
+
+use std::path::{Path, PathBuf};
 
 use imgctl_core::finding::{self, Finding};
 use imgctl_core::fleet::Fleet;
@@ -15,6 +18,51 @@ pub struct Loaded {
     pub fleet: Option<Fleet>,
     /// Problems found while reading.
     pub findings: Vec<Finding>,
+}
+
+/// Where a fleet keeps its manifest, relative to the repository's root.
+pub const DEFAULT_MANIFEST: &str = "manifests/images.yaml";
+
+/// `manifests/images.yaml` in `cwd` or the nearest folder above it, stopping at the git
+/// repository's root (the first folder with a `.git`); relative to `cwd`
+/// (`../../manifests/images.yaml`) so messages name it as the user would.
+pub fn locate(cwd: &Path) -> Option<PathBuf> {
+    let mut up = PathBuf::new();
+    for dir in cwd.ancestors() {
+        if dir.join(DEFAULT_MANIFEST).is_file() {
+            return Some(up.join(DEFAULT_MANIFEST));
+        }
+        if dir.join(".git").exists() {
+            return None;
+        }
+        up.push("..");
+    }
+    None
+}
+
+/// The manifest a command uses: `--manifest` (or `IMGCTL_MANIFEST`), else the one
+/// [`locate`] finds from `cwd`, else [`DEFAULT_MANIFEST`] (which then fails to read with a
+/// hint).
+pub fn manifest_path(flag: Option<&Path>, cwd: Option<&Path>) -> PathBuf {
+    match flag {
+        Some(p) => p.to_path_buf(),
+        None => cwd.and_then(locate).unwrap_or_else(|| PathBuf::from(DEFAULT_MANIFEST)),
+    }
+}
+
+/// The manifest's path, checked to exist; a missing one fails with what to do.
+pub fn manifest_file(env: &Env<'_>) -> Result<String, CliError> {
+    let path = &env.global.manifest;
+    let file = paths::normalize(&path.to_string_lossy());
+    if path.exists() {
+        return Ok(file);
+    }
+    Err(CliError::Input(match env.global.manifest_flag {
+        Some(_) => format!("read '{file}': no such file or directory (pass --manifest PATH to the fleet's manifest, or run `imgctl init` to start a fleet)"),
+        None => format!(
+            "find the manifest: no {DEFAULT_MANIFEST} in this folder or any folder above it up to the repository's root (run `imgctl init` to start a fleet here, or pass --manifest PATH)"
+        ),
+    }))
 }
 
 /// Reads a text input file, refusing huge ones.
@@ -39,7 +87,7 @@ pub fn io_reason(e: &std::io::Error) -> String {
 /// Reads `--manifest` and the OS definitions it names. Unreadable files are errors;
 /// problems inside them are findings.
 pub fn load(env: &Env<'_>) -> Result<Loaded, CliError> {
-    let manifest_file = paths::normalize(&env.global.manifest.to_string_lossy());
+    let manifest_file = manifest_file(env)?;
     let text = read_input(&manifest_file)?;
     let parsed = load::parse_manifest(&manifest_file, &text);
     let mut findings = parsed.findings;

@@ -79,13 +79,18 @@ pub fn tag_schema() -> TagSchema {
     }
 }
 
+/// When the promotion of the channels `import` and `init` write runs (UTC, Wednesdays
+/// 06:17): the `latest` channel's `schedule`, and the cron of the promote caller `init`
+/// writes — one value for both.
+pub const PROMOTE_CRON: &str = "17 6 * * 3";
+
 /// The channels every import writes: `staging`, and `latest` with an empty suffix so
-/// the source's real tags are the `latest` channel's tags.
+/// the source's real tags are the `latest` channel's tags, promoted on [`PROMOTE_CRON`].
 pub fn channels() -> IndexMap<String, Channel> {
     let mut c = IndexMap::new();
     c.insert("staging".to_string(), Channel { suffix: "-staging".into(), branch: Some("main".into()), promotes_from: None, soak: None, verify: None, schedule: None, new_variants: None });
     let soak = "72h".parse().ok();
-    c.insert("latest".to_string(), Channel { suffix: String::new(), branch: Some("production".into()), promotes_from: Some("staging".into()), soak, verify: None, schedule: None, new_variants: None });
+    c.insert("latest".to_string(), Channel { suffix: String::new(), branch: Some("production".into()), promotes_from: Some("staging".into()), soak, verify: None, schedule: Some(PROMOTE_CRON.into()), new_variants: None });
     c
 }
 
@@ -126,10 +131,7 @@ pub fn convert(top: &Document, includes: &[Document], opts: &Options) -> Importe
             for (i, image) in repo.images.iter().enumerate() {
                 let ipath = at(&field(&rpath, "images"), i);
                 not_imported(doc, &ipath, &image.other, &mut findings);
-                for shared in image.shared_tags.keys() {
-                    findings.push(Finding::warning("not-imported", &doc.path, doc.spans.key_pos(&field(&field(&ipath, "sharedTags"), shared)),
-                        format!("shared tag '{shared}' names {} platforms at once (a multi-platform tag); an imgctl variant is one platform, so it is not imported", image.platforms.len())));
-                }
+                let mut mine: Vec<Mine> = Vec::new();
                 for (k, p) in image.platforms.iter().enumerate() {
                     platforms += 1;
                     let ppath = at(&field(&ipath, "platforms"), k);
@@ -150,8 +152,16 @@ pub fn convert(top: &Document, includes: &[Document], opts: &Options) -> Importe
                         }
                     }
                     let def = catalog::definition(&c.os, c.arch);
+                    mine.push(Mine { index: variants.len(), platform: crate::plan::default_platform(&def), default_arch: c.arch == schema.default_arch, label: platform::label(p) });
                     defs.entry(def.id.clone()).or_insert(def);
                     variants.push(c.spec);
+                }
+                let at = |tag: &str| doc.spans.key_pos(&field(&field(&ipath, "sharedTags"), tag));
+                for tag in image.shared_tags.keys() {
+                    shared_tag(tag, &mine, &mut variants, &mut owners, &mut |f: Result<String, String>| match f {
+                        Ok(note) => findings.push(Finding::warning("shared-tag", &doc.path, at(tag), note)),
+                        Err(why) => findings.push(Finding::warning("shared-tag-unmapped", &doc.path, at(tag), why)),
+                    });
                 }
             }
         }
@@ -189,6 +199,43 @@ pub fn convert(top: &Document, includes: &[Document], opts: &Options) -> Importe
         eol_warning: None,
     };
     Imported { manifest, os: OsDefinitions { definitions }, report }
+}
+
+/// One platform of an image, converted: where its variant is and what it builds for.
+struct Mine {
+    index: usize,
+    platform: String,
+    default_arch: bool,
+    label: String,
+}
+
+/// Maps a shared tag (one name for every platform of an image) to an alias. One platform:
+/// that variant's alias. Several that build the same context, Dockerfile and build args:
+/// an alias of the default-arch variant (else the first), which is then built for every
+/// platform of the image, so the name stays one multi-platform index. Anything else is
+/// reported (`Err`), as is a name another platform already owns.
+fn shared_tag(tag: &str, mine: &[Mine], variants: &mut [crate::manifest::VariantSpec], owners: &mut HashMap<String, String>, report: &mut dyn FnMut(Result<String, String>)) {
+    let Some(first) = mine.first() else {
+        return report(Err(format!("shared tag '{tag}' is not imported: its image has no platform that imports")));
+    };
+    let same = |m: &Mine| {
+        let (a, b) = (&variants[m.index], &variants[first.index]);
+        (&a.context, &a.dockerfile, &a.build_args) == (&b.context, &b.dockerfile, &b.build_args)
+    };
+    if !mine.iter().all(same) {
+        return report(Err(format!("shared tag '{tag}' is not imported: it names {} platforms built from different Dockerfiles, which no one imgctl variant builds", mine.len())));
+    }
+    let target = mine.iter().find(|m| m.default_arch).unwrap_or(first);
+    if let Some(owner) = owners.get(tag) {
+        return report(Err(format!("shared tag '{tag}' is not imported: it is already a tag of {owner}")));
+    }
+    owners.insert(tag.to_string(), target.label.clone());
+    let v = &mut variants[target.index];
+    v.aliases.push(tag.to_string());
+    if mine.len() > 1 {
+        v.platforms = mine.iter().map(|m| m.platform.clone()).collect();
+        report(Ok(format!("shared tag '{tag}' is imported as an alias of {}, which is built for {} so that the name stays one multi-platform image (its own tags name that image too)", target.label, v.platforms.join(","))));
+    }
 }
 
 /// Reports fields the importer does not read.

@@ -203,6 +203,7 @@ pub fn convert(p: &Platform, vars: &IndexMap<String, Value>, schema: &TagSchema,
         platforms: Vec::new(),
         retired: None,
         replaced_by: None,
+        runner: None,
     };
     Ok(Converted { spec, os, arch, tags, warning })
 }

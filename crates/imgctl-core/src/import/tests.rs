@@ -89,17 +89,44 @@ fn arch_alias_segments_become_explicit_tags() {
 }
 
 #[test]
-fn shared_tags_are_reported_not_imported() {
+fn a_shared_tag_is_an_alias_of_the_default_arch_variant_built_for_every_platform() {
     let imp = run(json!([{ "sharedTags": { "azurelinux3.0-docker-testrunner": {} }, "platforms": [
-        platform("src/azurelinux/3.0/docker-testrunner", "azurelinux3.0", None, &["azurelinux-3.0-docker-testrunner-amd64"]),
         platform("src/azurelinux/3.0/docker-testrunner", "azurelinux3.0", Some(("arm64", Some("v8"))), &["azurelinux-3.0-docker-testrunner-arm64v8"]),
+        platform("src/azurelinux/3.0/docker-testrunner", "azurelinux3.0", None, &["azurelinux-3.0-docker-testrunner-amd64"]),
     ] }]));
     assert!(imp.report.ok);
-    assert_eq!(imp.report.warnings, 1);
+    let amd = &imp.manifest.variants[1];
+    assert_eq!(amd.os, "Linux-AzureLinux-3.0-AMD64");
+    assert_eq!(amd.aliases, ["azurelinux3.0-docker-testrunner"]);
+    assert_eq!(amd.platforms, ["linux/arm64", "linux/amd64"]);
+    assert!(imp.manifest.variants[0].aliases.is_empty() && imp.manifest.variants[0].platforms.is_empty());
+    assert_eq!(imp.report.aliases, 1);
     let f = &imp.report.findings[0];
-    assert_eq!((f.code, f.file.as_str()), ("not-imported", "src-root/src/u/manifest.json"));
-    assert!(f.message.contains("'azurelinux3.0-docker-testrunner'"), "{}", f.message);
-    assert!(imp.manifest.variants.iter().all(|v| !v.aliases.iter().any(|a| a == "azurelinux3.0-docker-testrunner")));
+    assert_eq!((f.code, f.file.as_str()), ("shared-tag", "src-root/src/u/manifest.json"));
+    assert!(f.message.contains("'azurelinux3.0-docker-testrunner'") && f.message.contains("linux/arm64,linux/amd64"), "{}", f.message);
+    // one platform: simply its alias, nothing to say
+    let imp = run(json!([{ "sharedTags": { "azurelinux3.0-x": {} }, "platforms": [
+        platform("src/azurelinux/3.0/x", "azurelinux3.0", None, &["azurelinux-3.0-x-amd64"]),
+    ] }]));
+    assert_eq!((imp.manifest.variants[0].aliases.as_slice(), imp.report.warnings), (["azurelinux3.0-x".to_string()].as_slice(), 0));
+    assert!(imp.manifest.variants[0].platforms.is_empty());
+}
+
+#[test]
+fn a_shared_tag_no_variant_can_carry_is_reported_each() {
+    let imp = run(json!([{ "sharedTags": { "multi-a": {}, "multi-b": {} }, "platforms": [
+        platform("src/azurelinux/3.0/one", "azurelinux3.0", None, &["azurelinux-3.0-one-amd64"]),
+        platform("src/azurelinux/3.0/two", "azurelinux3.0", Some(("arm64", Some("v8"))), &["azurelinux-3.0-two-arm64v8"]),
+    ] }, { "sharedTags": { "azurelinux-3.0-one-amd64": {} }, "platforms": [
+        platform("src/azurelinux/3.0/three", "azurelinux3.0", None, &["azurelinux-3.0-three-amd64"]),
+    ] }]));
+    assert!(imp.report.ok);
+    let unmapped: Vec<&str> = imp.report.findings.iter().filter(|f| f.code == "shared-tag-unmapped").map(|f| f.message.as_str()).collect();
+    assert_eq!(unmapped.len(), 3, "{unmapped:#?}");
+    assert!(unmapped[0].contains("'multi-a'") && unmapped[0].contains("different Dockerfiles"), "{}", unmapped[0]);
+    assert!(unmapped[1].contains("'multi-b'"), "{}", unmapped[1]);
+    assert!(unmapped[2].contains("'azurelinux-3.0-one-amd64'") && unmapped[2].contains("already a tag of platform 'azurelinux-3.0-one-amd64'"), "{}", unmapped[2]);
+    assert!(imp.manifest.variants.iter().all(|v| v.aliases.is_empty()));
 }
 
 #[test]

@@ -8,14 +8,14 @@ use std::collections::BTreeMap;
 use indexmap::IndexMap;
 
 use crate::import::catalog;
-use crate::manifest::{MANIFEST_VERSION, Manifest, VariantSpec};
+use crate::manifest::{Channel, MANIFEST_VERSION, Manifest, VariantSpec};
 use crate::osdefs::{OsDefinition, OsDefinitions};
 
 mod texts;
 
 /// When the scaffold's promotion runs (UTC): the `latest` channel's `schedule` and the
 /// promote caller's cron are both written from this one value.
-pub const PROMOTE_CRON: &str = "17 6 * * 3";
+pub use crate::import::PROMOTE_CRON;
 
 /// The OperatingSystemId `init` starts with when `--os` is not given.
 pub const DEFAULT_OS: &str = "Linux-Ubuntu-24.04-AMD64";
@@ -77,13 +77,9 @@ pub fn fleet(o: &Options) -> Result<Vec<File>, String> {
             platforms: vec![texts::platform(&d).to_string()],
             retired: None,
             replaced_by: None,
+            runner: None,
         });
         defs.push(d);
-    }
-    let mut channels = crate::import::channels();
-    if let Some(latest) = channels.get_mut("latest") {
-        latest.suffix = "-latest".into();
-        latest.schedule = Some(PROMOTE_CRON.into());
     }
     let manifest = Manifest {
         version: MANIFEST_VERSION,
@@ -92,7 +88,7 @@ pub fn fleet(o: &Options) -> Result<Vec<File>, String> {
         registry_kind: None,
         os_definitions: crate::import::OS_DEFINITIONS_REF.into(),
         tag_schema: crate::import::tag_schema(),
-        channels: channels.into_iter().collect::<IndexMap<_, _>>(),
+        channels: channels(),
         variants,
         mirrors: Vec::new(),
         records: None,
@@ -121,14 +117,27 @@ fn with_cron(text: &str, cron: &str) -> String {
     out
 }
 
-/// The workflow callers, the consumers' Renovate preset and the README.
-pub fn repository_files(o: &Options) -> Vec<File> {
+/// The channels of a scaffolded fleet: the importer's, with `latest` as `-latest`.
+pub fn channels() -> IndexMap<String, Channel> {
+    let mut channels = crate::import::channels();
+    if let Some(latest) = channels.get_mut("latest") {
+        latest.suffix = "-latest".into();
+    }
+    channels
+}
+
+/// The workflow callers, the consumers' Renovate preset and the README, which describes
+/// `channels` (the ones the manifest written with them defines). The promote caller's cron
+/// is the consumers' channel's `schedule` (one value for both).
+pub fn repository_files(o: &Options, channels: &IndexMap<String, Channel>) -> Vec<File> {
+    let cron = crate::chain::consumer_channel(channels).and_then(|c| channels.get(&c)?.schedule.clone()).unwrap_or_else(|| PROMOTE_CRON.to_string());
     let mut out: Vec<File> = texts::workflows()
         .into_iter()
-        .map(|(name, text)| file(format!(".github/workflows/{name}"), with_cron(&texts::fill(&text, o), PROMOTE_CRON)))
+        .map(|(name, text)| file(format!(".github/workflows/{name}"), with_cron(&texts::fill(&text, o), &cron)))
         .collect();
     out.push(file("renovate/consumers.json", texts::fill(texts::RENOVATE, o)));
-    out.push(file("README.md", texts::fill(texts::README, o)));
+    let lines: Vec<String> = channels.iter().map(|(name, c)| texts::channel_line(name, c)).collect();
+    out.push(file("README.md", texts::fill(texts::README, o).replace("{channels}", &lines.join("\n"))));
     out
 }
 
@@ -154,11 +163,18 @@ mod tests {
         assert!(f[0].text.contains("os: Linux-Ubuntu-24.04-AMD64") && f[0].text.contains("soak: 3d") && f[0].text.contains("suffix: -latest"), "{}", f[0].text);
         assert!(f[0].text.contains(&format!("schedule: {PROMOTE_CRON}")), "{}", f[0].text);
         assert!(f[2].text.starts_with("FROM ubuntu:24.04"), "{}", f[2].text);
-        let r = repository_files(&opts(&[]));
+        let r = repository_files(&opts(&[]), &channels());
         for w in r.iter().filter(|f| f.path.starts_with(".github/")) {
             assert!(w.text.contains("imgctl-dev/imgctl/.github/workflows/") && w.text.contains("@v1.2.3"), "{}", w.text);
             assert!(!w.text.contains("--path") && !w.text.contains("{repo}") && !w.text.contains("{version}"), "{}", w.text);
         }
+        let readme = r.iter().find(|f| f.path == "README.md").unwrap();
+        assert!(readme.text.contains("- `latest` — `<variant>-latest`: moved by `promote` to what has been on `staging` for 3d (branch `production`)"), "{}", readme.text);
+        // an imported fleet's empty suffix: no `-latest` anywhere
+        let imported = repository_files(&opts(&[]), &crate::import::channels());
+        let readme = imported.iter().find(|f| f.path == "README.md").unwrap();
+        assert!(readme.text.contains("- `latest` — `<variant>` (the base tag itself: the suffix is empty)") && !readme.text.contains("-latest"), "{}", readme.text);
+        assert!(readme.text.contains("- `staging` — `<variant>-staging`: moved by every `publish` (branch `main`)"), "{}", readme.text);
         let renovate = r.iter().find(|f| f.path == "renovate/consumers.json").unwrap();
         assert!(renovate.text.contains("imgctl-dev/imgctl//renovate/imgctl#v1.2.3(ghcr.io, acme/build-images)"), "{}", renovate.text);
     }

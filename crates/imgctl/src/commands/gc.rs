@@ -53,6 +53,9 @@ struct Doc {
     #[serde(flatten)]
     report: GcReport,
     dry_run: bool,
+    /// `--verbose`: list the kept digests too (else only their counts per reason).
+    #[serde(skip)]
+    verbose: bool,
 }
 
 #[derive(Tabled)]
@@ -84,7 +87,19 @@ fn row(l: &GcLine, dry_run: bool) -> Row {
 impl Report for Doc {
     fn human(&self, w: &mut dyn Write) -> io::Result<()> {
         let r = &self.report;
-        writeln!(w, "{}", table(r.results.iter().map(|l| row(l, self.dry_run))))?;
+        let (kept, gone): (Vec<&GcLine>, Vec<&GcLine>) = r.results.iter().partition(|l| l.result.action == Action::Kept);
+        match (gone.len(), self.dry_run) {
+            (0, _) => writeln!(w, "nothing to delete")?,
+            (n, true) => writeln!(w, "to delete ({n}):\n{}", table(gone.iter().map(|l| row(l, true))))?,
+            (n, false) => writeln!(w, "deleted or failed ({n}):\n{}", table(gone.iter().map(|l| row(l, false))))?,
+        }
+        let counts: Vec<(usize, &str)> = kept_by_reason(&kept).into_iter().map(|(what, n)| (n, what)).collect();
+        let hint = if self.verbose || kept.is_empty() { "" } else { " (pass --verbose to list them)" };
+        let total = format!("kept {}", crate::output::plural(kept.len(), "digest", "digests"));
+        crate::output::say(w, &(crate::output::summary(&total, &counts) + hint))?;
+        if self.verbose && !kept.is_empty() {
+            writeln!(w, "{}", table(kept.iter().map(|l| row(l, self.dry_run))))?;
+        }
         let count = |a| r.results.iter().filter(|l| l.result.action == a).count();
         if r.remaining_deletes > 0 {
             writeln!(
@@ -98,8 +113,7 @@ impl Report for Doc {
             writeln!(w, "tags of variants no longer in the manifest (same rules apply): {}", r.orphan_variants.join(", "))?;
         }
         let q = &r.requests;
-        writeln!(
-            w,
+        let line = format!(
             "{}{} {}, {} kept, {} failed ({} listings, {} HEAD, {} GET, {} DELETE)",
             if self.dry_run { "dry run (nothing deleted; pass --apply): " } else { "" },
             count(Action::Deleted),
@@ -110,8 +124,21 @@ impl Report for Doc {
             q.head,
             q.get,
             q.delete
-        )
+        );
+        crate::output::say(w, &line)
     }
+}
+
+/// Kept digests counted by the first reason that protects each, most first.
+fn kept_by_reason(kept: &[&GcLine]) -> Vec<(&'static str, usize)> {
+    let mut counts: std::collections::BTreeMap<&'static str, usize> = std::collections::BTreeMap::new();
+    for l in kept {
+        let what = l.why.iter().find(|w| w.protects()).map_or("left for the next run", |w| w.category());
+        *counts.entry(what).or_default() += 1;
+    }
+    let mut out: Vec<(&'static str, usize)> = counts.into_iter().collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    out
 }
 
 impl Doc {
@@ -142,7 +169,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let disabled = report.delete_disabled.clone();
     let refused = report.delete_refused.take();
     let failed = report.results.iter().any(|l| l.result.action == Action::Failed);
-    let doc = Doc { report, dry_run: !args.apply };
+    let doc = Doc { report, dry_run: !args.apply, verbose: env.global.verbose > 0 };
     emit(env, &doc)?;
     rollout::append_summary(env, &doc.markdown());
     if let Some(msg) = disabled {

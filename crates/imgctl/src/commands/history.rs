@@ -97,6 +97,11 @@ impl Report for HistoryReport {
             tag: e.tag.clone(),
         });
         writeln!(w, "{}", table(rows))?;
+        let count = |k: MoveKind| self.entries.iter().filter(|e| e.kind == k).count();
+        let rejected = self.entries.iter().filter(|e| e.rejected).count();
+        let total = crate::output::plural(self.entries.len(), "move", "moves");
+        let counts = [(count(MoveKind::Publish), "publish"), (count(MoveKind::Promote), "promote"), (count(MoveKind::Rollback), "rollback"), (rejected, "to a digest rejected now")];
+        crate::output::say(w, &crate::output::summary(&total, &counts))?;
         let records: Vec<&imgctl_engine::records::Recorded> = self.entries.iter().filter_map(|e| e.record.as_ref()).collect();
         if !records.is_empty() {
             writeln!(w, "records:\n{}", table(records.into_iter().map(crate::records::Row::from)))?;

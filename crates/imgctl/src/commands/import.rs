@@ -43,6 +43,9 @@ pub struct DockerToolsArgs {
     /// Where to write `manifests/images.yaml` and `os-definitions/os-definitions.json`.
     #[arg(long, value_name = "DIR")]
     pub out_dir: PathBuf,
+    /// Overwrite those files when they exist (without it, nothing is written then).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The `import` document: the conversion report and the files written.
@@ -54,6 +57,8 @@ pub struct ImportOutput {
     pub report: ImportReport,
     /// Files written (none when there was an error).
     pub written: Vec<String>,
+    /// Files that existed and were overwritten (`--force`).
+    pub overwritten: Vec<String>,
 }
 
 #[derive(Tabled)]
@@ -82,7 +87,8 @@ impl Report for ImportOutput {
         ];
         writeln!(w, "{}", table(rows))?;
         for file in &self.written {
-            writeln!(w, "wrote {file}")?;
+            let note = if self.overwritten.contains(file) { " (overwritten)" } else { "" };
+            writeln!(w, "wrote {file}{note}")?;
         }
         let verdict = if r.ok { "ok" } else { "failed, nothing written" };
         writeln!(w, "import {verdict}: {} from {}", plural(r.variants, "variant"), r.source)
@@ -101,14 +107,23 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
 }
 
 fn docker_tools(args: DockerToolsArgs, env: &mut Env<'_>) -> CmdResult {
-    let Converted { report, files, .. } = convert_docker_tools(&args.path, &args.out_dir.to_string_lossy())?;
+    let out_dir = args.out_dir.to_string_lossy();
+    let Converted { report, files, .. } = convert_docker_tools(&args.path, &out_dir)?;
+    let overwritten: Vec<String> = files.iter().map(|(p, _)| p.clone()).filter(|p| Path::new(p).exists()).collect();
+    if !overwritten.is_empty() && !args.force {
+        return Err(CliError::Input(format!(
+            "import into {out_dir}: these files exist and were left alone (nothing was written; pass --force to overwrite them, or start a new fleet repository with `imgctl init DIR --from-docker-tools {}`): {}",
+            args.path.display(),
+            overwritten.join(", ")
+        )));
+    }
     let mut written = Vec::new();
     for (path, text) in &files {
         write_file(path, text)?;
         written.push(path.clone());
     }
     let ok = report.ok;
-    emit(env, &ImportOutput { report, written })?;
+    emit(env, &ImportOutput { report, written, overwritten })?;
     Ok(if ok { exit::SUCCESS } else { exit::FAILED })
 }
 
@@ -124,6 +139,8 @@ pub struct Converted {
     pub registry: String,
     /// See `registry`.
     pub repository: String,
+    /// The channels the imported manifest defines (for init's README).
+    pub channels: indexmap::IndexMap<String, imgctl_core::manifest::Channel>,
 }
 
 /// Converts the docker-tools manifest at `path` for `out_dir`. Writes nothing.
@@ -148,7 +165,7 @@ pub fn convert_docker_tools(path: &Path, out_dir: &str) -> Result<Converted, Cli
         files = vec![(out_manifest, yaml), (out_os, json)];
     }
     let (registry, repository) = (imported.manifest.registry.clone(), imported.manifest.repository.clone());
-    Ok(Converted { report: imported.report, files, registry, repository })
+    Ok(Converted { report: imported.report, files, registry, repository, channels: imported.manifest.channels })
 }
 
 /// Reads the top manifest and its includes. An unreadable top manifest is an error;

@@ -74,9 +74,11 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let registry_flag = env.global.registry.clone();
     let version = env!("CARGO_PKG_VERSION").to_string();
     let mut files: Vec<(String, String)> = Vec::new();
+    let mut channels = scaffold::channels();
     let (registry, repository) = match &args.from_docker_tools {
         Some(path) => {
-            let Converted { report, files: imported, registry, repository } = convert_docker_tools(path, &dir)?;
+            let Converted { report, files: imported, registry, repository, channels: theirs } = convert_docker_tools(path, &dir)?;
+            channels = theirs;
             if !report.ok {
                 let first = report.findings.iter().find(|f| f.is_error()).map(ToString::to_string).unwrap_or_default();
                 return Err(CliError::Input(format!("import {}: {} errors, nothing written; first: {first} (see `imgctl import docker-tools`)", path.display(), report.errors)));
@@ -93,7 +95,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     if args.from_docker_tools.is_none() {
         files.extend(scaffold::fleet(&o).map_err(CliError::Usage)?.into_iter().map(|f| (f.path, f.text)));
     }
-    files.extend(scaffold::repository_files(&o).into_iter().map(|f| (f.path, f.text)));
+    files.extend(scaffold::repository_files(&o, &channels).into_iter().map(|f| (f.path, f.text)));
     let existing: Vec<String> = files.iter().map(|(p, _)| p.clone()).filter(|p| Path::new(&dir).join(p).exists()).collect();
     if !existing.is_empty() && !args.force {
         return Err(CliError::Input(format!("scaffold {dir}: these files exist and were left alone (nothing was written; pass --force to overwrite): {}", existing.join(", "))));

@@ -12,7 +12,8 @@ use crate::commands::tags::select;
 use crate::env::Env;
 use crate::error::CmdResult;
 use crate::progress::CliProgress;
-use crate::rollout::{self, ResultsReport};
+use crate::output::{Report, emit};
+use crate::rollout::{self, ResultsReport, Words};
 use crate::workspace;
 
 /// Arguments of `mark-eol`.
@@ -38,6 +39,29 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let progress = CliProgress::new("mark-eol", "checked", crate::progress::MIN_VARIANTS);
     let ctx = rollout::ctx(env, &client, &fleet, args.dry_run, &progress);
     let results = crate::registry::block_on(lifecycle::mark(&ctx, &variants, grace))?.map_err(rollout::engine_error)?;
-    let report = ResultsReport { results, dry_run: args.dry_run, forced: false };
-    rollout::finish(env, "mark-eol", &report)
+    let report = MarkReport(ResultsReport { results, dry_run: args.dry_run, forced: false });
+    emit(env, &report)?;
+    rollout::append_summary(env, &report.0.markdown_with("mark-eol", report.words()));
+    Ok(report.0.exit_code())
+}
+
+/// The results of `mark-eol`: a mark is no move, so the human form says `marked`.
+#[derive(Debug, serde::Serialize)]
+#[serde(transparent)]
+struct MarkReport(ResultsReport);
+
+impl MarkReport {
+    /// `mark`/`to mark` in a dry run, else `marked`; `already marked` for nothing to do.
+    fn words(&self) -> Words<'static> {
+        match self.0.dry_run {
+            true => Words { action: "mark", moved: "to mark", unchanged: "already marked" },
+            false => Words { action: "marked", moved: "marked", unchanged: "already marked" },
+        }
+    }
+}
+
+impl Report for MarkReport {
+    fn human(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.0.human_with(w, self.words())
+    }
 }

@@ -102,7 +102,12 @@ impl Report for ParseReport {
                 details: error.clone(),
             },
         });
-        writeln!(w, "{}", table(rows))
+        writeln!(w, "{}", table(rows))?;
+        let read: Vec<&ParsedTag> = self.0.iter().filter_map(|e| if let Entry::Parsed(p) = e { Some(&**p) } else { None }).collect();
+        let outside = read.iter().filter(|p| !p.in_manifest).count();
+        let total = crate::output::plural(self.0.len(), "tag", "tags");
+        let counts = [(read.len() - outside, "of variants in the manifest"), (outside, "of variants not in the manifest"), (self.0.len() - read.len(), "not of the schema")];
+        crate::output::say(w, &crate::output::summary(&total, &counts))
     }
 }
 

@@ -78,7 +78,12 @@ impl Report for Doc {
         }
         let changed = self.files.iter().filter(|f| f.changed).count();
         let refs: usize = self.files.iter().map(|f| f.references.iter().filter(|p| p.to.is_some()).count()).sum();
-        writeln!(w, "{refs} references pinned in {} files; {changed} {}", self.files.len(), if self.written { "files written" } else { "files would change (pass --write)" })
+        let outcome = match (changed, self.written) {
+            (0, _) => "nothing to change".to_string(),
+            (n, true) => format!("{} written", crate::output::plural(n, "file", "files")),
+            (n, false) => format!("{} would change (pass --write)", crate::output::plural(n, "file", "files")),
+        };
+        crate::output::say(w, &format!("{} pinned in {}; {outcome}", crate::output::plural(refs, "reference", "references"), crate::output::plural(self.files.len(), "file", "files")))
     }
 }
 
@@ -100,13 +105,18 @@ fn target_tag(fleet: &Fleet, u: &Usage, channel: Option<&str>) -> Result<String,
     }
 }
 
+/// The name a diff header gives `path` after `a/` and `b/`: relative to the working folder
+/// when it is inside it, else without its leading `/` (never `a//…`).
+fn diff_name(path: &std::path::Path, cwd: Option<&std::path::Path>) -> String {
+    let rel = cwd.and_then(|c| path.strip_prefix(c).ok()).unwrap_or(path);
+    rel.display().to_string().trim_start_matches('/').to_string()
+}
+
 /// Runs `pin`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let fleet = workspace::require(env)?;
-    if let Some(c) = &args.channel
-        && !fleet.manifest.channels.contains_key(c)
-    {
-        return Err(CliError::Usage(format!("use --channel '{c}': the manifest has no such channel")));
+    if let Some(c) = &args.channel {
+        crate::names::channel(&fleet, c).map_err(|e| CliError::Usage(e.to_string()))?;
     }
     let files = scan_paths(env, &fleet, &args.paths)?;
     let mut wanted: BTreeMap<String, Option<Result<String, String>>> = BTreeMap::new();
@@ -156,7 +166,8 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         let new = rewrite(&f.text, &edits);
         let changed = new != f.text;
         let diff = if changed {
-            similar::TextDiff::from_lines(&f.text, &new).unified_diff().context_radius(2).header(&format!("a/{file}"), &format!("b/{file}")).to_string()
+            let name = diff_name(&f.path, env.facts.cwd.as_deref());
+            similar::TextDiff::from_lines(&f.text, &new).unified_diff().context_radius(2).header(&format!("a/{name}"), &format!("b/{name}")).to_string()
         } else {
             String::new()
         };

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use imgctl_core::plan::{Plan, Reason, matrix};
+use imgctl_core::runners::{self, Runners};
 use imgctl_git::{GitError, Repo};
 use serde::Serialize;
 use tabled::Tabled;
@@ -30,6 +31,15 @@ pub struct Args {
     /// level by level.
     #[arg(long, value_name = "N")]
     pub level: Option<usize>,
+    /// Runner labels by OS family or OperatingSystemId prefix, as JSON, for the matrix's
+    /// `runner` (a variant's own `runner:` wins) [default: the publish workflow's default].
+    #[arg(long, env = "IMGCTL_RUNNERS", value_name = "JSON", value_parser = parse_runners)]
+    pub runners: Option<Runners>,
+}
+
+/// `--runners`: a JSON object of runner labels (`runners::parse`).
+pub fn parse_runners(text: &str) -> Result<Runners, String> {
+    runners::parse(text)
 }
 
 /// The `plan` document (SPEC §4.1).
@@ -101,7 +111,7 @@ pub fn git_error(e: GitError) -> CliError {
 
 /// Runs `plan`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
-    let repo = Repo::open_for(&env.global.manifest).map_err(git_error)?;
+    let repo = crate::rollout::repo(env)?;
     let mut plan = repo.plan(args.since.as_deref(), args.reference.as_deref()).map_err(git_error)?;
     if let Some(level) = args.level {
         plan.variants.retain(|e| e.level == level);
@@ -109,7 +119,9 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     tracing::info!("{} variant(s) to build, {} removed", plan.variants.len(), plan.removed.len());
     if env.global.output == OutputFormat::GithubMatrix {
         // one line, so it can go to $GITHUB_OUTPUT as `matrix=…`
-        serde_json::to_writer(&mut *env.out, &matrix(&plan, None)).map_err(io::Error::other)?;
+        let runners = args.runners.unwrap_or_else(runners::default_runners);
+        let m = matrix(&plan, None, &runners).map_err(|e| CliError::Input(e.to_string()))?;
+        serde_json::to_writer(&mut *env.out, &m).map_err(io::Error::other)?;
         writeln!(env.out)?;
     } else {
         emit(env, &PlanReport(plan))?;

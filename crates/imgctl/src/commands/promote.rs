@@ -55,10 +55,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let repo = rollout::repo(env)?;
     let head = crate::workspace::require(env)?;
     let channels = match &args.channel {
-        Some(c) => {
-            rollout::channel_or_promoted(&head, Some(c.clone()))?;
-            vec![c.clone()]
-        }
+        Some(c) => vec![crate::names::channel(&head, c)?],
         None => imgctl_core::chain::promotion_order(&head.manifest.channels),
     };
     if channels.is_empty() {
@@ -96,7 +93,8 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let gate = Gate { verifier: &verifier, host: rollout::registry_host(env, fleet), limit: Semaphore::new(usize::from(args.verify_concurrency)) };
     let ctx = Ctx { mirrors: &mirrors, gate: Some(&gate), records: recorder.as_ref(), ..rollout::ctx(env, &client, fleet, args.dry_run, &progress) };
     let opts = PromoteOptions { force: args.force, skip_verify: args.skip_verify };
-    let mut results = crate::registry::block_on(promote::promote(&ctx, &steps, &opts))?.map_err(rollout::engine_error)?;
+    let host = rollout::registry_host(env, fleet);
+    let mut results = crate::registry::block_on(promote::promote(&ctx, &steps, &opts))?.map_err(|e| rollout::engine_error_at(&host, e))?;
     results.extend(retired);
     crate::eol::note_eol(fleet, today, &mut results);
     let report = ResultsReport { results, dry_run: args.dry_run, forced: args.force };

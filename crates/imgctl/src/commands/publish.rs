@@ -45,9 +45,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         Some(c) => c,
         None => publish::default_channel(&fleet).ok_or_else(|| CliError::Input("find a channel to publish to (one without promotesFrom)".into()))?,
     };
-    if !fleet.manifest.channels.contains_key(&channel) {
-        return Err(CliError::Input(format!("find channel '{channel}' in the manifest")));
-    }
+    let channel = crate::names::channel(&fleet, &channel)?;
     let today = env.now().date_naive();
     let (_, refused) = crate::eol::split_retired(vec![v], &channel, imgctl_core::rollout::Action::Failed, today);
     if !refused.is_empty() {

@@ -9,7 +9,7 @@ use tabled::Tabled;
 use crate::env::Env;
 use crate::error::{CliError, CmdResult};
 use crate::exit;
-use crate::output::{Report, emit, table};
+use crate::output::{Report, emit, plural, summary, table};
 use crate::workspace;
 
 /// Arguments of `tags`.
@@ -63,23 +63,19 @@ impl Report for TagsReport {
             aliases: e.tags.aliases.join("\n"),
             immutable: e.tags.immutable.as_deref().unwrap_or("-"),
         });
-        writeln!(w, "{}", table(rows))
+        writeln!(w, "{}", table(rows))?;
+        let channels: usize = self.0.iter().map(|e| e.tags.channels.len()).sum();
+        let aliases: usize = self.0.iter().map(|e| e.tags.aliases.len()).sum();
+        let immutable = self.0.iter().filter(|e| e.tags.immutable.is_some()).count();
+        let total = plural(self.0.len(), "variant", "variants");
+        crate::output::say(w, &summary(&total, &[(channels, "channel tags"), (aliases, "alias tags"), (immutable, "immutable tags")]))
     }
 }
 
-/// Selects variants by name, in the order given (all when `names` is empty).
+/// Selects variants by name or any of their tags, in the order given (all when `names` is
+/// empty): [`crate::names::variants`].
 pub fn select<'f>(fleet: &'f Fleet, names: &[String]) -> Result<Vec<&'f imgctl_core::Variant>, CliError> {
-    if names.is_empty() {
-        return Ok(fleet.variants.iter().collect());
-    }
-    names
-        .iter()
-        .map(|n| {
-            fleet.variant(n).ok_or_else(|| {
-                CliError::Input(format!("find variant '{n}' in '{}': no variant has that base tag (see `imgctl tags`)", fleet.manifest_file))
-            })
-        })
-        .collect()
+    crate::names::variants(fleet, names)
 }
 
 /// Runs `tags`.

@@ -53,6 +53,9 @@ pub fn scan_paths(env: &Env<'_>, fleet: &Fleet, paths: &[PathBuf]) -> Result<Vec
     let index = TagIndex::new(fleet);
     let today = env.now().date_naive();
     let eol_of = |os: &str| fleet.os.definitions.iter().find(|d| d.id == os).and_then(|d| d.eol);
+    // read the manifest's history only when a tag names a variant not in the manifest
+    let history = std::cell::OnceCell::new();
+    let existed = |name: &str| history.get_or_init(|| variants_in_history(env)).contains(name);
     let mut out = Vec::new();
     for root in paths {
         if !root.exists() {
@@ -77,13 +80,24 @@ pub fn scan_paths(env: &Env<'_>, fleet: &Fleet, paths: &[PathBuf]) -> Result<Vec
             if text.contains('\0') {
                 continue;
             }
-            let usages: Vec<Usage> = scanner.scan(&text).into_iter().map(|f| classify(&index, f, eol_of, today)).collect();
+            let usages: Vec<Usage> = scanner.scan(&text).into_iter().map(|f| classify(&index, f, eol_of, today, &existed)).collect();
             if !usages.is_empty() {
                 out.push(FileRefs { path: path.to_path_buf(), text, usages });
             }
         }
     }
     Ok(out)
+}
+
+/// Every variant the manifest had in its git history (none outside a repository).
+fn variants_in_history(env: &Env<'_>) -> std::collections::BTreeSet<String> {
+    match crate::rollout::repo(env).and_then(|r| r.variants_in_history().map_err(super::plan::git_error)) {
+        Ok(names) => names,
+        Err(e) => {
+            tracing::info!("no manifest history to tell removed variants from unknown tags: failed to {e}");
+            Default::default()
+        }
+    }
 }
 
 /// One reference with its file (SPEC §4.1-style `usages` document entry).
@@ -139,12 +153,12 @@ impl Report for Doc {
                 (true, _) => "-".into(),
                 (false, Some(eol)) => format!("{} (EOL {eol})", e.usage.findings.join(", ")),
                 (false, None) => e.usage.findings.join(", "),
-            },
+            } + &e.usage.did_you_mean.as_ref().map(|t| format!(" (did you mean '{t}'?)")).unwrap_or_default(),
         });
         writeln!(w, "{}", table(rows))?;
         let unpinned = self.references.iter().filter(|e| !e.usage.pinned).count();
         let findings = self.references.iter().filter(|e| !e.usage.findings.is_empty()).count();
-        writeln!(w, "{} references, {unpinned} not pinned, {findings} with findings", self.references.len())
+        crate::output::say(w, &format!("{} references, {unpinned} not pinned, {findings} with findings", self.references.len()))
     }
 }
 

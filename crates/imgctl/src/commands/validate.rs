@@ -5,6 +5,8 @@ use std::io::{self, Write};
 
 use clap::ValueEnum;
 use imgctl_core::finding::{self, Finding, Severity};
+use imgctl_core::graph::Graph;
+use imgctl_core::runners::{self, Runners};
 use imgctl_core::validate::{self, Options};
 use serde::Serialize;
 
@@ -33,6 +35,10 @@ pub struct Args {
     /// Annotation format (default: github under GITHUB_ACTIONS=true, else plain).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// The publish workflow's runners (JSON: OS family or OperatingSystemId prefix → runner
+    /// label): a variant with none is an error [default: the workflow's default].
+    #[arg(long, env = "IMGCTL_RUNNERS", value_name = "JSON", value_parser = crate::commands::plan::parse_runners)]
+    pub runners: Option<Runners>,
     /// Also compare with the manifest at git revision REV: a variant it had that is gone
     /// now without having been retired (`retired: DATE`) is an error.
     #[arg(long, value_name = "REV")]
@@ -100,6 +106,9 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         variants = fleet.manifest.variants.len();
         findings.extend(validate::validate(fleet, &FsTree, Options { today, strict: args.strict }));
         findings.extend(imgctl_core::schedule_check::check(fleet, &promote_workflows(env)));
+        // what the shipped publish workflow could not build (levels, runners)
+        let runners = args.runners.unwrap_or_else(runners::default_runners);
+        findings.extend(runners::check(fleet, &Graph::build(fleet, &FsTree), &runners));
         if let Some(rev) = &args.since {
             findings.extend(removed_since(env, fleet, rev)?);
         }

@@ -140,10 +140,13 @@ fn gc_deletes_only_what_nothing_protects_and_rollback_still_works() {
     let again = f.at(&t(24 * 40 + 2), &["gc", "--keep", "1", "--older-than", "7d", "--apply", "--output", "json"]).code(0).json();
     assert!(actions(&again, "deleted").is_empty(), "{again:#}");
     assert_eq!(again["requests"]["delete"], 0);
-    // the human table says what goes and what stays, and why
+    // the human form says what goes, counts what stays per reason, and --verbose says why each stays
     let human = f.at(&t(24 * 40 + 2), &["gc", "--keep", "1", "--older-than", "7d"]);
     human.code(0);
-    assert!(human.stdout.contains("channel tag ubuntu-22.04-helix-amd64-latest") && human.stdout.contains("0 to delete"), "{}", human.stdout);
+    assert!(human.stdout.starts_with("nothing to delete\nkept 24 digests: ") && human.stdout.contains(" 6 on a channel,") && human.stdout.contains("0 to delete"), "{}", human.stdout);
+    let verbose = f.at(&t(24 * 40 + 2), &["gc", "--keep", "1", "--older-than", "7d", "--verbose"]);
+    verbose.code(0);
+    assert!(verbose.stdout.contains("channel tag ubuntu-22.04-helix-amd64-latest") && verbose.stdout.contains("0 to delete"), "{}", verbose.stdout);
 }
 
 #[test]

@@ -52,7 +52,11 @@ fn pinned_digests_stay_and_records_go_with_their_digest() {
     let plan = f.at(&now, &args).code(0).json();
     assert_eq!(kept_reason(&plan, &d[0]), "pinned by a consumer at consumer/.github/workflows/ci.yml:3");
     assert_eq!(kept_reason(&plan, &d[1]), "pinned by a consumer at elsewhere/Dockerfile:1");
-    let human_args: Vec<&str> = args.iter().copied().filter(|a| *a != "--output" && *a != "json").collect();
+    let mut human_args: Vec<&str> = args.iter().copied().filter(|a| *a != "--output" && *a != "json").collect();
+    let human = f.at(&now, &human_args);
+    human.code(0);
+    assert!(human.stdout.contains(", 2 used by consumers,"), "{}", human.stdout);
+    human_args.push("--verbose");
     let human = f.at(&now, &human_args);
     human.code(0);
     assert!(human.stdout.contains("consumer/.github/workflows/ci.yml:3"), "{}", human.stdout);

@@ -102,7 +102,8 @@ fn reports_what_it_imported_and_the_tizen_inconsistency() {
     let (_sb, report) = imported();
     assert_eq!(report["ok"], true);
     assert_eq!((report["platforms"].as_u64(), report["variants"].as_u64()), (Some(229), Some(229)));
-    assert_eq!(report["aliases"].as_u64(), Some(261 - 229));
+    // every real tag but the 229 base tags, and the one shared tag
+    assert_eq!(report["aliases"].as_u64(), Some(261 - 229 + 1));
     assert_eq!(report["written"], serde_json::json!(["manifests/images.yaml", "os-definitions/os-definitions.json"]));
     let findings = report["findings"].as_array().expect("findings");
     let mismatches: Vec<&Value> = findings.iter().filter(|f| f["code"] == "os-version-mismatch").collect();
@@ -114,6 +115,8 @@ fn reports_what_it_imported_and_the_tizen_inconsistency() {
     assert!(msg.contains("ubuntu-22.04-cross-armel-tizen") && msg.contains("'bionic'") && msg.contains("imported as Ubuntu 22.04"), "{msg}");
     let shared: Vec<&Value> = findings.iter().filter(|f| f["message"].as_str().is_some_and(|s| s.contains("shared tag"))).collect();
     assert_eq!(shared.len(), 1, "{findings:#?}");
+    assert_eq!(shared[0]["code"], "shared-tag", "mapped, not dropped: {findings:#?}");
+    assert_eq!(shared[0]["line"], 23);
     assert!(findings.iter().all(|f| f["severity"] == "warning"), "{findings:#?}");
 }
 
@@ -132,6 +135,13 @@ fn tags_reproduce_every_real_tag() {
     }
     let real: Vec<String> = real_platforms().into_iter().flat_map(|p| p.tags).collect();
     assert_eq!(real.len(), 261);
+    // the shared tag (one name for the amd64 and arm64 platforms) is an alias of the amd64
+    // variant, which builds both platforms into one index, as docker-tools did
+    let testrunner = listed.as_array().unwrap().iter().find(|e| e["variant"] == "azurelinux-3.0-docker-testrunner-amd64").expect("testrunner");
+    assert!(testrunner["tags"]["aliases"].as_array().unwrap().iter().any(|a| a == "azurelinux3.0-docker-testrunner"), "{testrunner:#}");
+    assert!(have.contains("azurelinux3.0-docker-testrunner"));
+    let plan_entry = sb.run(&["parse-tag", "azurelinux3.0-docker-testrunner", "--output", "json"]).code(0).json();
+    assert_eq!(plan_entry[0]["variant"], "azurelinux-3.0-docker-testrunner-amd64", "{plan_entry:#}");
     let missing: Vec<&String> = real.iter().filter(|t| !have.contains(*t)).collect();
     assert!(missing.is_empty(), "tags not reproduced: {missing:?}");
     assert_eq!(listed.as_array().map(Vec::len), Some(229));
@@ -179,7 +189,7 @@ fn the_shipped_sample_is_the_import_of_the_fixture() {
     for file in ["manifests/images.yaml", "os-definitions/os-definitions.json"] {
         let shipped = std::fs::read_to_string(repo_root().join(file)).expect("read shipped sample");
         let fresh = std::fs::read_to_string(sb.path().join(file)).expect("read re-import");
-        assert!(shipped == fresh, "{file} is stale: re-run `imgctl import docker-tools {FIXTURE}/manifest.json --out-dir .` at the repository root");
+        assert!(shipped == fresh, "{file} is stale: re-run `imgctl import docker-tools {FIXTURE}/manifest.json --out-dir . --force` at the repository root");
     }
 }
 
@@ -221,4 +231,42 @@ fn json_syntax_errors_name_the_file_and_line() {
     let run = sb.run(&["import", "docker-tools", "dt/nope.json", "--out-dir", "out"]);
     run.code(1);
     assert!(run.stderr.contains("dt/nope.json") && run.stderr.contains("no such file or directory"), "{}", run.stderr);
+}
+
+#[test]
+fn import_refuses_to_overwrite_without_force_naming_the_files() {
+    let sb = Sandbox::new();
+    imgctl_testkit::repo::copy_dir(&fixture("dotnet-buildtools-prereqs"), &sb.path().join(FIXTURE));
+    // a fleet scaffolded by init: its manifest is there
+    sb.run(&["init", ".", "--repository", "acme/images"]).code(0);
+    let before = std::fs::read_to_string(sb.path().join("manifests/images.yaml")).unwrap();
+    let r = sb.run(&["import", "docker-tools", &format!("{FIXTURE}/manifest.json"), "--out-dir", "."]);
+    r.code(1);
+    assert!(r.stderr.contains("these files exist and were left alone (nothing was written; pass --force")
+        && r.stderr.contains("manifests/images.yaml, os-definitions/os-definitions.json")
+        && r.stderr.contains("imgctl init DIR --from-docker-tools"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(sb.path().join("manifests/images.yaml")).unwrap(), before, "nothing written");
+    // only one of the two exists: still nothing written
+    std::fs::remove_file(sb.path().join("os-definitions/os-definitions.json")).unwrap();
+    let r = sb.run(&["import", "docker-tools", &format!("{FIXTURE}/manifest.json"), "--out-dir", "."]);
+    r.code(1);
+    assert!(r.stderr.contains("left alone") && !r.stderr.contains("os-definitions.json"), "{}", r.stderr);
+    assert!(!sb.path().join("os-definitions/os-definitions.json").exists(), "nothing written");
+    // --force overwrites and says so
+    let doc = sb.run(&["--output", "json", "import", "docker-tools", &format!("{FIXTURE}/manifest.json"), "--out-dir", ".", "--force"]).code(0).json();
+    assert_eq!(doc["overwritten"], serde_json::json!(["manifests/images.yaml"]));
+    let human = sb.run(&["import", "docker-tools", &format!("{FIXTURE}/manifest.json"), "--out-dir", ".", "--force"]);
+    assert!(human.code(0).stdout.contains("wrote manifests/images.yaml (overwritten)"), "{}", human.stdout);
+}
+
+#[test]
+fn init_from_docker_tools_writes_a_readme_that_names_the_imported_channels() {
+    let sb = Sandbox::new();
+    let work = sb.path().join("dt");
+    imgctl_testkit::repo::copy_dir(&fixture("dotnet-buildtools-prereqs"), &work);
+    let out = sb.cmd().current_dir(&work).args(["init", ".", "--from-docker-tools", "manifest.json"]).output().unwrap();
+    crate::support::Run::from(out).code(0);
+    let readme = std::fs::read_to_string(work.join("README.md")).unwrap();
+    assert!(readme.contains("- `latest` — `<variant>` (the base tag itself: the suffix is empty): moved by `promote` to what has been on `staging` for 3d (branch `production`)"), "{readme}");
+    assert!(!readme.contains("-latest"), "the imported latest channel has no suffix: {readme}");
 }

@@ -42,6 +42,9 @@ fn rejected_and_long_superseded_digests_are_marked_and_pins_to_them_are_flagged(
     let dry = f.at(&t(400), &["mark-eol", "--dry-run", "--output", "json"]).code(0).json();
     assert_eq!(dry["results"].as_array().unwrap().len(), 2, "{dry:#}");
     assert!(marks(&f, &d[0]).is_empty() && marks(&f, &d[2]).is_empty());
+    // people read marks, not moves
+    let human = f.at(&t(400), &["mark-eol", "--dry-run"]).code(0).stdout.clone();
+    assert!(human.ends_with("dry run (nothing changed): 1 variant: 2 to mark\n") && !human.contains("moved"), "{human}");
 
     let doc = f.at(&t(400), &["mark-eol", "--output", "json"]).code(0).json();
     let marked: Vec<&str> = doc["results"].as_array().unwrap().iter().filter(|r| r["action"] == "moved").map(|r| r["to"].as_str().unwrap()).collect();
@@ -60,6 +63,8 @@ fn rejected_and_long_superseded_digests_are_marked_and_pins_to_them_are_flagged(
     // idempotent
     let again = f.at(&t(401), &["mark-eol", "--output", "json"]).code(0).json();
     assert!(again["results"].as_array().unwrap().iter().all(|r| r["action"] == "unchanged"), "{again:#}");
+    let human = f.at(&t(401), &["mark-eol"]).code(0).stdout.clone();
+    assert!(human.ends_with("1 variant: 2 already marked\n"), "{human}");
     assert_eq!(marks(&f, &d[0]).len(), 1);
 
     // a consumer pinned to marked digests is told what replaces them

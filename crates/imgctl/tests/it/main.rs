@@ -13,6 +13,10 @@ mod kinds;
 mod kinds_gc;
 mod gc_consumers;
 mod usages;
+mod names;
+mod misconfig;
+mod findings;
+mod tables;
 mod support;
 
 mod validate;

@@ -10,7 +10,7 @@ use imgctl_testkit::repo::{copy_dir, git};
 
 use crate::support::{Run, Sandbox, repo_root};
 
-fn commit(dir: &Path, msg: &str) -> String {
+pub(crate) fn commit(dir: &Path, msg: &str) -> String {
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "--allow-empty", "-m", msg]);
     git(dir, &["rev-parse", "HEAD"])
@@ -33,9 +33,9 @@ fn tag_ids(sb: &Sandbox, dir: &Path) -> BTreeMap<String, String> {
     out
 }
 
-const OS: &str = r#"{ "definitions": [ { "id": "Linux-Ubuntu-22.04-AMD64", "family": "Linux", "distro": "Ubuntu", "slug": "ubuntu", "version": "22.04", "arch": "AMD64" } ] }"#;
+pub(crate) const OS: &str = r#"{ "definitions": [ { "id": "Linux-Ubuntu-22.04-AMD64", "family": "Linux", "distro": "Ubuntu", "slug": "ubuntu", "version": "22.04", "arch": "AMD64" } ] }"#;
 
-fn small(sb: &Sandbox, dockerfiles: &[(&str, &str)]) {
+pub(crate) fn small(sb: &Sandbox, dockerfiles: &[(&str, &str)]) {
     let mut m = "version: 1\nregistry: ghcr.io\nrepository: acme/images\nosDefinitions: ../os-definitions/os-definitions.json\ntagSchema:\n  arch: { AMD64: amd64 }\n  defaultArch: AMD64\nchannels:\n  staging: { suffix: -staging }\n  latest: { suffix: '' }\nvariants:\n".to_string();
     for (q, text) in dockerfiles {
         m.push_str(&format!("  - os: Linux-Ubuntu-22.04-AMD64\n    qualifiers: [{q}]\n    context: ../src/{q}\n"));
@@ -117,7 +117,7 @@ fn plan_lists_changes_parents_first_and_prints_a_matrix() {
     assert_eq!(m, serde_json::json!({"include": [{
         "variant": "ubuntu-22.04-b-amd64", "os": "Linux-Ubuntu-22.04-AMD64", "context": "src/b",
         "dockerfile": "src/b/Dockerfile", "platform": "linux/amd64", "level": 1,
-        "sourceId": ids["ubuntu-22.04-b-amd64"]
+        "sourceId": ids["ubuntu-22.04-b-amd64"], "runner": "ubuntu-24.04"
     }]}));
 }
 
@@ -135,7 +135,7 @@ fn plan_outside_a_git_repository_fails_clearly() {
 
 /// The shipped sample (manifest + OS definitions + the dotnet-buildtools fixture) in a
 /// fresh repository at `dir`; returns the commit.
-fn fixture_repo(dir: &Path) -> String {
+pub(crate) fn fixture_repo(dir: &Path) -> String {
     let root = repo_root();
     copy_dir(&root.join("manifests"), &dir.join("manifests"));
     copy_dir(&root.join("os-definitions"), &dir.join("os-definitions"));

@@ -238,3 +238,26 @@ fn an_unknown_registry_kind_is_a_finding_with_its_line_and_a_known_one_validates
     assert!(run.stdout.contains("registryKind") && run.stdout.contains("'gitlab'") && run.stdout.contains("ghcr"), "{}", run.stdout);
     sandbox(&GOOD.replace("repository: acme/build-images\n", "repository: acme/build-images\nregistryKind: harbor\n")).run(&["validate"]).code(0);
 }
+
+#[test]
+fn a_schedule_is_checked_against_the_soak_and_the_promote_workflows_cron() {
+    let scheduled = GOOD.replace("soak: 72h }", "soak: 72h, schedule: '17 6 * * 3' }");
+    let sb = sandbox(&scheduled);
+    sb.write(".github/workflows/fleet-promote.yml", "on:\n  schedule:\n    - cron: \"17 6 * * 4\"\njobs:\n  promote:\n    uses: imgctl-dev/imgctl/.github/workflows/promote.yml@v0.1.0\n");
+    crate::fleet::git(sb.path(), &["init", "-q"]);
+    let run = sb.run(&["validate"]);
+    run.code(1);
+    assert!(
+        run.stdout.contains("manifests/images.yaml:10:") && run.stdout.contains("[schedule-mismatch]")
+            && run.stdout.contains(".github/workflows/fleet-promote.yml:3 runs the promotion at '17 6 * * 4'"),
+        "{}",
+        run.stdout
+    );
+    // the same cron: fine; a soak longer than the weekly interval: a warning, exit 0
+    sb.write(".github/workflows/fleet-promote.yml", "on:\n  schedule:\n    - cron: \"17 6 * * 3\"\njobs:\n  promote:\n    uses: imgctl-dev/imgctl/.github/workflows/promote.yml@v0.1.0\n");
+    sb.run(&["validate"]).code(0);
+    sb.write("manifests/images.yaml", &scheduled.replace("soak: 72h", "soak: 8d"));
+    let run = sb.run(&["validate"]);
+    run.code(0);
+    assert!(run.stdout.contains("[soak-exceeds-schedule]") && run.stdout.contains("always promoted a build behind"), "{}", run.stdout);
+}

@@ -86,8 +86,8 @@ impl Lab {
         let sha = self.head();
         let doc = load("publish.yml");
         let levels = doc["jobs"].as_mapping().unwrap().keys().filter(|k| k.as_str().is_some_and(|k| k.starts_with("build-level"))).count();
-        let loop_line = format!("for n in {}; do", (0..levels).map(|n| n.to_string()).collect::<Vec<_>>().join(" "));
-        assert!(script("publish.yml", "plan", "imgctl plan").contains(&loop_line), "the plan step's loop covers the {levels} build-level jobs");
+        let plan_script = script("publish.yml", "plan", "imgctl plan");
+        assert!(plan_script.contains(&format!("LEVELS={levels}\n")) && plan_script.contains("for n in $(seq 0 $((LEVELS - 1))); do"), "the plan step's loop covers the {levels} build-level jobs");
         let vars = [("GITHUB_SHA", sha.as_str()), ("SINCE", since)];
         let json = self.imgctl(now, &the("publish.yml", "plan", "--output json"), &vars);
         assert!(json.code(0).json()["variants"].is_array());
@@ -204,4 +204,51 @@ fn the_workflows_command_lines_run_the_lifecycle_end_to_end() {
     r.code(1);
     assert!(r.stdout.contains("diverged") && r.stdout.contains("Reconcile"), "{}", r.stdout);
     assert_eq!(lab.origin("production"), hotfix, "production untouched");
+}
+
+/// Three rings through the reusable workflows' own command lines: publish.yml's plan and
+/// publish, promote.yml's fast-forward and promote (twice, no channel input: every ring in
+/// chain order; then `channel: canary` alone), rollback.yml with only `variant` (the
+/// consumers' channel), promote.yml's status; the step summary names each ring's rows.
+#[test]
+fn three_rings_run_through_the_reusable_workflows() {
+    let lab = lab();
+    let first = lab.publish(&t(0), "", 40);
+    lab.f.sb.write(
+        "manifests/images.yaml",
+        &std::fs::read_to_string(lab.f.sb.path().join("manifests/images.yaml")).unwrap().replace(
+            "  latest: { suffix: \"-latest\", branch: production, newVariants: soak, promotesFrom: staging, soak: 72h }",
+            "  canary: { suffix: \"-canary\", newVariants: soak, promotesFrom: staging, soak: 24h }\n  latest: { suffix: \"-latest\", branch: production, newVariants: soak, promotesFrom: canary, soak: 24h }",
+        ),
+    );
+    assert!(std::fs::read_to_string(lab.f.sb.path().join("manifests/images.yaml")).unwrap().contains("-canary"), "the fixture's channels changed shape");
+    lab.commit_on_main("NOTES.md", "rings\n");
+    let promote = the("promote.yml", "promote", "imgctl promote");
+    let rollback = the("rollback.yml", "rollback", "imgctl rollback");
+    let status = the("promote.yml", "promote", "imgctl status");
+    let all = [("CHANNEL", ""), ("VARIANT", ""), ("FORCE", ""), ("SKIP_VERIFY", ""), ("DRY_RUN", "")];
+    lab.advance("").code(0);
+    let canary = |v: &str| lab.f.skopeo_digest(&format!("{v}-canary"));
+    // day 1: canary takes the builds; latest judged canary as it was before the run
+    lab.imgctl(&t(25), &promote, &all).code(0);
+    assert_eq!((canary(SINGLE).as_ref(), lab.latest(SINGLE)), (Some(&first[SINGLE]), None));
+    let summary = std::fs::read_to_string(&lab.summary).unwrap();
+    assert!(summary.contains("canary ← main") && summary.contains("latest ← origin/production"), "{summary}");
+    // day 2: latest follows
+    lab.imgctl(&t(50), &promote, &all).code(0);
+    assert_eq!(lab.latest(SINGLE).as_ref(), Some(&first[SINGLE]));
+    // build 2: `channel: canary` moves canary only
+    let since = lab.head();
+    lab.commit_on_main("src/helix/Dockerfile", "FROM ubuntu:22.04\nRUN echo ring 2\n");
+    let second = lab.publish(&t(51), &since, 50);
+    lab.advance("").code(0);
+    lab.imgctl(&t(76), &promote, &[("CHANNEL", "canary"), all[1], all[2], all[3], all[4]]).code(0);
+    assert_eq!((canary(SINGLE).as_ref(), lab.latest(SINGLE).as_ref()), (Some(&second[SINGLE]), Some(&first[SINGLE])));
+    lab.imgctl(&t(101), &promote, &all).code(0);
+    assert_eq!(lab.latest(SINGLE).as_ref(), Some(&second[SINGLE]));
+    // rollback.yml with only `variant`: the consumers' channel goes back, canary stays
+    lab.imgctl(&t(102), &rollback, &[("VARIANT", SINGLE), ("CHANNEL", ""), ("TO", ""), ("DRY_RUN", "")]).code(0);
+    assert_eq!((canary(SINGLE).as_ref(), lab.latest(SINGLE).as_ref()), (Some(&second[SINGLE]), Some(&first[SINGLE])));
+    let st = lab.imgctl(&t(103), &status, &[]).code(0).stdout.clone();
+    assert!(st.contains("canary: up to date") && st.contains("rejected"), "{st}");
 }

