@@ -69,7 +69,7 @@ fn a_retired_variant_stays_listed_is_neither_built_nor_promoted_and_keeps_its_ch
     assert_eq!(st["lifecycle"]["retired"], 1, "{st:#}");
     let human = f.at(now, &["status", SINGLE]).code(0).stdout.clone();
     assert!(human.contains(&format!("retired on 2026-11-20 (replaced by {ARM})")), "{human}");
-    assert!(human.contains("1 variants: 1 retired, 0 on an end-of-life OS"), "{human}");
+    assert!(human.contains("1 variant: 1 retired"), "a retired variant is not 'up to date': {human}");
 
     // history and rollback still work for it
     let h = f.at(now, &["history", SINGLE, "--output", "json"]).code(0).json();
@@ -197,7 +197,7 @@ fn an_ending_os_is_warned_about_ahead_and_named_by_publish_promote_and_status() 
     let st = f.at("2026-12-04T06:00:00Z", &["status", "--output", "json"]).code(0).json();
     assert_eq!(st["lifecycle"]["eolSoon"], 1, "{st:#}");
     let human = f.at("2026-12-04T06:00:00Z", &["status"]).code(0).stdout.clone();
-    assert!(human.contains("2026-12-09 (soon)") && human.contains("4 variants: 0 retired, 0 on an end-of-life OS, 1 reaching end of life within 30d"), "{human}");
+    assert!(human.contains("2026-12-09 (soon)") && human.contains("4 variants: ") && human.contains(", 1 reaching end of life within 30d"), "{human}");
 }
 
 #[test]
