@@ -27,6 +27,7 @@ pub mod publish;
 pub mod recheck;
 pub mod records;
 pub mod rollback;
+pub mod sbom;
 pub mod status;
 pub mod verify;
 

@@ -246,11 +246,11 @@ pub async fn ensure_content<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, ma
 async fn copy_content<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, manifest: &RawManifest, local: &LocalBlobs, reference: &str) -> Result<u64, RegistryError> {
     let top = refs(manifest)?;
     let mut children = Vec::new();
-    let mut blobs: Vec<String> = Vec::new();
-    let add = |r: Refs, blobs: &mut Vec<String>| {
+    let mut blobs: Vec<(String, u64)> = Vec::new();
+    let add = |r: Refs, blobs: &mut Vec<(String, u64)>| {
         for b in r.config.into_iter().chain(r.layers) {
-            if !blobs.contains(&b.digest) {
-                blobs.push(b.digest);
+            if !blobs.iter().any(|(d, _)| *d == b.digest) {
+                blobs.push((b.digest, b.size));
             }
         }
     };
@@ -261,8 +261,8 @@ async fn copy_content<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, manifest
     }
     add(top, &mut blobs);
     let mut uploaded = 0;
-    for digest in &blobs {
-        uploaded += copy_blob(ctx, m, digest, local).await?;
+    for (digest, size) in &blobs {
+        uploaded += copy_blob(ctx, m, digest, *size, local).await?;
     }
     for child in &children {
         m.registry.put_manifest(&m.repo, &child.digest, child).await?;
@@ -272,8 +272,9 @@ async fn copy_content<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, manifest
 }
 
 /// Copies one blob to the mirror unless it is there (HEAD): from a local file, by mount
-/// on the same registry, else streamed from the primary through a temp file.
-async fn copy_blob<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, digest: &str, local: &LocalBlobs) -> Result<u64, RegistryError> {
+/// on the same registry, else streamed from the primary through a temp file (at most `size`
+/// bytes, its descriptor's: a longer answer is refused and nothing of it kept).
+async fn copy_blob<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, digest: &str, size: u64, local: &LocalBlobs) -> Result<u64, RegistryError> {
     if m.registry.blob_exists(&m.repo, digest).await? {
         return Ok(0);
     }
@@ -293,7 +294,7 @@ async fn copy_blob<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, digest: &st
         return Ok(std::fs::metadata(path).map(|md| md.len()).unwrap_or_default());
     }
     let tmp = tempfile::NamedTempFile::new().map_err(|e| RegistryError::Io { path: "a temp file".into(), source: e })?;
-    let size = ctx.registry.fetch_blob(ctx.repo, digest, tmp.path()).await?;
+    let size = ctx.registry.fetch_blob(ctx.repo, digest, size, tmp.path()).await?;
     m.registry.push_blob(&m.repo, digest, &BlobSource::File(tmp.path().to_path_buf())).await?;
     Ok(size)
 }

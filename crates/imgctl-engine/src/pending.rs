@@ -11,7 +11,7 @@ use imgctl_core::duration::Duration;
 use imgctl_core::fleet::Variant;
 use imgctl_core::history::VariantHistory;
 use imgctl_core::manifest::Channel;
-use imgctl_core::rollout::{BlockedBy, Decision, PromoteInput, Verdict, decide, settled, why_text};
+use imgctl_core::rollout::{BlockedBy, Decision, PromoteInput, Verdict, Why, decide, settled, why_text};
 use imgctl_core::schedule::{self, Schedule};
 use imgctl_registry::{Registry, RegistryError};
 use serde::Serialize;
@@ -125,7 +125,11 @@ pub async fn pending<R: Registry>(
         Verdict::UpToDate => None,
         Verdict::Blocked(p) => Some(of(&p)),
         Verdict::Move { to, source_id, why } => {
-            let reason = why_text(why, &source_id, &source_name, soak, None);
+            let reason = match why {
+                Why::Soaked { on_source } => format!("soaked {on_source} of {soak} on {source_name}"),
+                Why::NewVariant => "a new variant: soak waived".to_string(),
+                Why::Forced => why_text(why, &source_id, &source_name, soak, None),
+            };
             let failure = match crate::verify::gate_for(ctx.fleet, v, name) {
                 Some(_) => crate::verify::failure(ctx.registry, ctx.repo, ctx.fleet, records, v, name, &to).await.unwrap_or_else(|e| {
                     tracing::warn!("verification record of {} not read: {e}", v.name);

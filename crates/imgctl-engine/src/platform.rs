@@ -139,7 +139,7 @@ pub async fn found<R: Registry>(ctx: &Ctx<'_, R>, top: &RawManifest, blobs: &[(S
         (Some(path), _) => std::fs::read(&path).map_err(|e| bad(format!("read '{}': {e}", path.display())))?,
         (None, Some(repo)) => {
             let tmp = tempfile::NamedTempFile::new().map_err(|e| bad(format!("make a temporary file: {e}")))?;
-            ctx.registry.fetch_blob(repo, &config.digest, tmp.path()).await?;
+            ctx.registry.fetch_blob(repo, &config.digest, config.size, tmp.path()).await?;
             std::fs::read(tmp.path()).map_err(|e| bad(format!("read the fetched config: {e}")))?
         }
         (None, None) => return Err(bad(format!("its config {} is not in the layout", config.digest))),

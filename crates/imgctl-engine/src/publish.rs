@@ -59,6 +59,8 @@ pub struct PublishOptions {
     pub channel: String,
     /// Overwrite an immutable tag that points elsewhere; move to a rejected digest.
     pub force: bool,
+    /// Inventory the build and attach its SBOM (None: `--no-sbom`).
+    pub sbom: Option<crate::sbom::SbomOptions>,
 }
 
 /// The channel `publish` moves by default: the first one nothing promotes into.
@@ -147,6 +149,11 @@ pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str
         return Ok(vec![ActionResult { to: Some(image.top.digest.clone()), reason: Some(reason), ..result(v, Some(&opts.channel), Action::Failed) }]);
     }
     let (r, next, kept) = primary(ctx, v, source_id, &image, &history, opts).await?;
+    // the SBOM of what was pushed (a kept earlier build got its own when it was published)
+    if let Some(s) = opts.sbom.as_ref().filter(|_| !ctx.dry_run && r.action != Action::Failed && kept.is_none()) {
+        let layers = crate::sbom::Layers { blobs: &image.blobs, repo: image.from_repo.as_deref().unwrap_or(ctx.repo) };
+        crate::sbom::at_publish(ctx, &image.top, &image.children, layers, s).await;
+    }
     let mut rows = vec![r];
     // an earlier build of the same source id was kept: the mirrors get that one
     let top = kept.as_ref().unwrap_or(&image.top);

@@ -63,5 +63,33 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// The promotion walk (`Repo::lineage`) over a year of weekly history on the real fixture:
+/// 52 weeks, each with one variant's change and four unrelated commits (260 commits), from
+/// the tip down to the default limits — against the 229-variant snapshot it would otherwise
+/// take at every commit.
+fn lineage(c: &mut Criterion) {
+    let (_dir, manifest, _, _) = fixture();
+    let root = manifest.parent().and_then(Path::parent).expect("repo root").to_path_buf();
+    let repo = Repository::open(&root).expect("open");
+    let df = root.join("tests/fixtures/dotnet-buildtools-prereqs/src/azurelinux/3.0/net11.0/crossdeps-builder/amd64/Dockerfile");
+    for week in 0..52 {
+        let text = std::fs::read_to_string(&df).expect("read") + &format!("RUN echo week {week}\n");
+        std::fs::write(&df, text).expect("write");
+        commit_all(&repo, &format!("week {week}"));
+        for n in 0..4 {
+            std::fs::write(root.join("NOTES.md"), format!("{week}.{n}\n")).expect("write");
+            commit_all(&repo, "notes");
+        }
+    }
+    let r = Repo::open_for(&manifest).expect("open");
+    let l = r.lineage("HEAD", imgctl_git::WalkLimits::default()).expect("walk").expect("manifest");
+    assert_eq!(l.commits, 262, "down to the first commit: only 8 of the 229 variants ever change");
+    let mut g = c.benchmark_group("lineage");
+    g.sample_size(10);
+    g.bench_function("262-commits-229-variants", |bench| bench.iter(|| black_box(r.lineage("HEAD", imgctl_git::WalkLimits::default()).expect("walk"))));
+    g.bench_function("one-snapshot-229-variants", |bench| bench.iter(|| black_box(r.snapshot_at("HEAD").expect("snapshot"))));
+    g.finish();
+}
+
+criterion_group!(benches, bench, lineage);
 criterion_main!(benches);

@@ -199,3 +199,37 @@ fn dockerignore_keeps_ignored_files_out_of_source_ids_and_contexts_without_one_k
     let got: Vec<_> = repo.plan(None, None).expect("plan").variants.iter().map(|e| e.variant.clone()).collect();
     assert_eq!(got, ["ubuntu-22.04-a-amd64", "ubuntu-22.04-b-amd64"]);
 }
+
+#[test]
+fn lineage_lists_each_variants_source_ids_newest_first_and_skips_unrelated_commits() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path();
+    sample(root);
+    let repo = Repo::open_for(&root.join("manifests/images.yaml")).expect("open");
+    let id = |rev: &str, v: &str| repo.snapshot_at(rev).unwrap().unwrap().ids.ids[v].clone();
+    let (a0, b0, c0) = (id("HEAD", "ubuntu-22.04-a-amd64"), id("HEAD", "ubuntu-22.04-b-amd64"), id("HEAD", "ubuntu-22.04-c-amd64"));
+    // a changes (and so b, built FROM a), then an unrelated commit, then c changes twice
+    write(root, "src/a/Dockerfile", "FROM ubuntu:22.04\nRUN echo 1\n");
+    git(root, &["commit", "-qam", "a"]);
+    let (a1, b1) = (id("HEAD", "ubuntu-22.04-a-amd64"), id("HEAD", "ubuntu-22.04-b-amd64"));
+    write(root, "README.md", "unrelated\n");
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "docs"]);
+    write(root, "src/c/Dockerfile", "FROM alpine\nRUN echo 1\n");
+    git(root, &["commit", "-qam", "c1"]);
+    let c1 = id("HEAD", "ubuntu-22.04-c-amd64");
+    write(root, "src/c/Dockerfile", "FROM alpine\nRUN echo 2\n");
+    git(root, &["commit", "-qam", "c2"]);
+    let c2 = id("HEAD", "ubuntu-22.04-c-amd64");
+    let l = repo.lineage("HEAD", imgctl_git::WalkLimits::default()).unwrap().unwrap();
+    assert_eq!(l.ids["ubuntu-22.04-a-amd64"], [a1.clone(), a0.clone()]);
+    assert_eq!(l.ids["ubuntu-22.04-b-amd64"], [b1, b0]);
+    assert_eq!(l.ids["ubuntu-22.04-c-amd64"], [c2.clone(), c1.clone(), c0.clone()]);
+    assert_eq!(l.commits, 5, "every first-parent commit down to the first");
+    // a limit of distinct builds per variant stops the walk early
+    let short = repo.lineage("HEAD", imgctl_git::WalkLimits { per_variant: 2, max_commits: 100 }).unwrap().unwrap();
+    assert_eq!(short.ids["ubuntu-22.04-c-amd64"], [c2, c1]);
+    assert_eq!(short.ids["ubuntu-22.04-a-amd64"], [a1, a0]);
+    // a manifest that does not exist at the revision: none
+    assert!(repo.lineage("HEAD", imgctl_git::WalkLimits { per_variant: 8, max_commits: 1 }).unwrap().unwrap().commits == 1);
+}

@@ -125,7 +125,7 @@ pub struct Built {
     pub entry: Descriptor,
 }
 
-fn build(artifact_type: &str, layer: Descriptor, layer_bytes: &[u8], subject: Descriptor, annotations: BTreeMap<String, String>) -> Built {
+pub(crate) fn build(artifact_type: &str, layer: Descriptor, layer_bytes: &[u8], subject: Descriptor, annotations: BTreeMap<String, String>) -> Built {
     let config = Descriptor::of(EMPTY_MEDIA_TYPE, EMPTY_BLOB, true);
     let mut blobs = vec![(config.digest.clone(), EMPTY_BLOB.to_vec())];
     if layer.digest != config.digest {

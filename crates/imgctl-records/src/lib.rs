@@ -6,6 +6,7 @@
 
 pub mod artifact;
 pub mod dsse;
+pub mod sbom;
 pub mod statement;
 
 pub use artifact::{Artifact, ArtifactKind, Record};

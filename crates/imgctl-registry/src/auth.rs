@@ -1,20 +1,20 @@
 //! Authentication: one `/v2/` ping per client tells anonymous, Basic or Bearer; Basic
 //! credentials are verified once, Bearer tokens are fetched (`token.rs`) once per repository
-//! scope and access, then reused by every request of that operation.
+//! scope and access, then reused by every request of that operation. A Bearer realm gets
+//! credentials over https only, unless its host is listed insecure (`check_realm`).
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use reqwest::{Method, StatusCode};
 use tokio::sync::OnceCell;
 
 use crate::Result;
-use crate::client::{RegistryClient, status_error};
-use crate::credentials::CredentialKind;
-use crate::error::RegistryError;
-use crate::retry::{self, Failure};
+use crate::credentials::{CredentialKind, Credentials};
+use crate::error::{RegistryError, Target};
+use crate::retry::Failure;
 use crate::secret::Secret;
+use crate::transport::{Call, Transport, success};
 
 /// What an operation needs to do in a repository: the scope a token is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,37 +95,58 @@ pub(crate) fn parse_challenge(header: &str) -> Challenge {
     if scheme.eq_ignore_ascii_case("basic") { Challenge::Basic } else { Challenge::None }
 }
 
-impl RegistryClient {
-    async fn challenge(&self) -> Result<&Challenge> {
-        self.inner
-            .auth
+/// Authorization for one client: the challenge (asked once), the credentials and the
+/// tokens obtained, all through the client's [`Transport`].
+#[derive(Debug)]
+pub(crate) struct Auth {
+    state: AuthState,
+    credentials: Option<Credentials>,
+}
+
+impl Auth {
+    pub(crate) fn new(credentials: Option<Credentials>) -> Auth {
+        Auth { state: AuthState::default(), credentials }
+    }
+
+    /// True when the registry asks for Bearer tokens (a 401 may mean an expired one).
+    pub(crate) fn is_bearer(&self) -> bool {
+        matches!(self.state.challenge.get(), Some(Challenge::Bearer { .. }))
+    }
+
+    /// Forgets the token of `scopes` (it expired), so the next [`Auth::authorization`] fetches one.
+    pub(crate) fn drop_token(&self, scopes: &[(&str, Access)]) {
+        self.state.tokens.lock().unwrap_or_else(|p| p.into_inner()).remove(&scope_key(scopes));
+    }
+
+    async fn challenge(&self, t: &Transport) -> Result<&Challenge> {
+        self.state
             .challenge
             .get_or_try_init(|| async {
-                let target = self.target("", None);
-                let url = self.url("")?;
-                retry::run(&self.inner.opts.retry, "reach", &target, || async {
-                    let _permit = self.permit().await;
-                    let resp = self.send("reach", &target, Method::GET, url.clone(), None, |r| r).await?;
-                    match resp.status() {
-                        s if s.is_success() => Ok(Challenge::None),
-                        StatusCode::UNAUTHORIZED => {
-                            let h = resp.headers().get(reqwest::header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).unwrap_or("");
-                            Ok(parse_challenge(h))
+                let target = Target::new(&t.registry, "", None);
+                let call = Call { takes: success_or_401, ..Call::new("reach", &target, Method::GET, t.base.clone()) };
+                let challenge = t
+                    .exchange(&call, |resp| async move {
+                        if resp.status() != StatusCode::UNAUTHORIZED {
+                            return Ok(Challenge::None);
                         }
-                        _ => Err(Failure::Fatal(status_error("reach", &target, resp).await)),
-                    }
-                })
-                .await
+                        let h = resp.headers().get(reqwest::header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).unwrap_or("");
+                        Ok(parse_challenge(h))
+                    })
+                    .await?;
+                if let Challenge::Bearer { realm, .. } = &challenge {
+                    check_realm(t, realm, &target)?;
+                }
+                Ok(challenge)
             })
             .await
     }
 
     /// The `Authorization` header value for requests touching `scopes`, obtained once.
-    pub(crate) async fn authorization(&self, scopes: &[(&str, Access)]) -> Result<Option<Secret>> {
+    pub(crate) async fn authorization(&self, t: &Transport, scopes: &[(&str, Access)]) -> Result<Option<Secret>> {
         let repo = scopes.first().map_or("", |s| s.0);
-        let target = self.target(repo, None);
-        let creds = self.inner.opts.credentials.as_ref();
-        match self.challenge().await? {
+        let target = Target::new(&t.registry, repo, None);
+        let creds = self.credentials.as_ref();
+        match self.challenge(t).await? {
             Challenge::None => Ok(None),
             Challenge::Basic => {
                 let Some(creds) = creds else {
@@ -136,56 +157,48 @@ impl RegistryClient {
                     return Err(RegistryError::AuthRefused { op: "authenticate to", target: Box::new(target), status: 401, reason });
                 }
                 let header = creds.basic_header();
-                self.inner
-                    .auth
+                self.state
                     .basic_checked
                     .get_or_try_init(|| async {
-                        let url = self.url("")?;
-                        retry::run(&self.inner.opts.retry, "authenticate to", &target, || async {
-                            let _permit = self.permit().await;
-                            let resp = self.send("authenticate to", &target, Method::GET, url.clone(), Some(&header), |r| r).await?;
-                            if resp.status().is_success() {
-                                return Ok(());
-                            }
-                            Err(Failure::Fatal(match resp.status().as_u16() {
-                                s @ (401 | 403) => RegistryError::AuthRefused { op: "authenticate to", target: Box::new(target.clone()), status: s, reason: "username or password refused".into() },
-                                _ => status_error("authenticate to", &target, resp).await,
-                            }))
-                        })
-                        .await
+                        let op = "authenticate to";
+                        let refused = |s: u16, _: &reqwest::header::HeaderMap, body: &[u8]| match s {
+                            401 | 403 => Failure::Fatal(RegistryError::AuthRefused { op, target: Box::new(target.clone()), status: s, reason: "username or password refused".into() }),
+                            _ => Failure::Fatal(crate::answer::error_for(op, &target, s, body)),
+                        };
+                        let call = Call { auth: Some(header.clone()), refuse: Some(&refused), ..Call::new(op, &target, Method::GET, t.base.clone()) };
+                        t.exchange(&call, |_| async { Ok(()) }).await
                     })
                     .await?;
                 Ok(Some(header))
             }
             Challenge::Bearer { realm, service } => {
                 let scope = scope_key(scopes);
-                let cell = self.inner.auth.tokens.lock().unwrap_or_else(|p| p.into_inner()).entry(scope.clone()).or_default().clone();
-                let token = cell.get_or_try_init(|| self.fetch_token(realm, service.as_deref(), &scope, &target)).await?;
+                let cell = self.state.tokens.lock().unwrap_or_else(|p| p.into_inner()).entry(scope.clone()).or_default().clone();
+                let token = cell.get_or_try_init(|| crate::token::fetch(t, creds, realm, service.as_deref(), &scope, &target)).await?;
                 Ok(Some(token.clone()))
             }
         }
     }
+}
 
-    /// Runs one operation: authorization for `scopes` (cached), then `attempt` under the retry
-    /// policy. A 401 with a cached Bearer token (expired) fetches a new one once.
-    pub(crate) async fn call<T, F, Fut>(&self, op: &'static str, target: &crate::Target, scopes: &[(&str, Access)], mut attempt: F) -> Result<T>
-    where
-        F: FnMut(Option<Secret>) -> Fut,
-        Fut: Future<Output = Result<T, Failure>>,
-    {
-        let auth = self.authorization(scopes).await?;
-        let first = retry::run(&self.inner.opts.retry, op, target, || attempt(auth.clone())).await;
-        let bearer = matches!(self.inner.auth.challenge.get(), Some(Challenge::Bearer { .. }));
-        match first {
-            Err(RegistryError::AuthRefused { status: 401, .. }) if bearer => {
-                let scope = scope_key(scopes);
-                self.inner.auth.tokens.lock().unwrap_or_else(|p| p.into_inner()).remove(&scope);
-                let auth = self.authorization(scopes).await?;
-                retry::run(&self.inner.opts.retry, op, target, || attempt(auth.clone())).await
-            }
-            other => other,
-        }
+fn success_or_401(s: u16) -> bool {
+    success(s) || s == 401
+}
+
+/// A token realm may be given credentials over https; over plain HTTP only on a host listed
+/// insecure (the registry's own when it is). Anything else is refused before any request.
+fn check_realm(t: &Transport, realm: &str, target: &Target) -> Result<()> {
+    let op = "authenticate to";
+    let url = reqwest::Url::parse(realm).map_err(|e| RegistryError::Protocol { op, target: Box::new(target.clone()), reason: format!("token realm '{realm}': {e}") })?;
+    if t.allows(&url) {
+        return Ok(());
     }
+    let host = crate::transport::host_port(&url);
+    let reason = format!(
+        "the registry sends credentials to the token service {}://{host}, which is plain HTTP on a host not listed with --insecure-registry: refused (a token service that is not the registry is used over https only; list {host} with --insecure-registry only if it is trusted)",
+        url.scheme()
+    );
+    Err(RegistryError::AuthRefused { op, target: Box::new(target.clone()), status: 401, reason })
 }
 
 #[cfg(test)]

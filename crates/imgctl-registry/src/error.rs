@@ -75,6 +75,17 @@ pub enum RegistryError {
         /// The last failure (`HTTP 503 …` or the transport error).
         last: String,
     },
+    /// The request did not finish within its overall deadline (a registry that trickles or
+    /// stalls); final, never retried: waiting once more would only double the wait.
+    #[error("{op} {target}: no complete answer within {}s, the deadline of one request: the registry is stalled or sends too slowly", after.as_secs_f64())]
+    TimedOut {
+        /// The operation.
+        op: &'static str,
+        /// What it was aimed at.
+        target: Box<Target>,
+        /// The deadline that passed.
+        after: std::time::Duration,
+    },
     /// The manifest or blob does not exist (404).
     #[error("{op} {target}: not found (HTTP 404){detail}")]
     NotFound {
@@ -177,7 +188,11 @@ impl RegistryError {
     pub fn is_access(&self) -> bool {
         matches!(
             self,
-            RegistryError::Unreachable { .. } | RegistryError::AuthRefused { .. } | RegistryError::Unavailable { .. } | RegistryError::Credentials { .. }
+            RegistryError::Unreachable { .. }
+                | RegistryError::AuthRefused { .. }
+                | RegistryError::Unavailable { .. }
+                | RegistryError::TimedOut { .. }
+                | RegistryError::Credentials { .. }
         )
     }
 

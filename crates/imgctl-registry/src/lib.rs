@@ -5,6 +5,29 @@
 //! to a real registry (on `oci-client`'s references and manifest types plus raw `reqwest` for
 //! the operations and guarantees it lacks), [`fake::FakeRegistry`] is an in-memory stand-in for
 //! unit tests of that logic.
+//!
+//! # Layers
+//!
+//! Each module imports only from the layers below it (this file's shared types — the
+//! [`Registry`] trait, [`Descriptor`], [`RawManifest`] — are used by all of them):
+//!
+//! 1. **Foundations**, importing only each other: `error`, `secret`, `digest`, `retry`
+//!    (policy, what is transient), `credentials`, `tls` (and `fake`, the in-memory stand-in).
+//! 2. **The request path**: `answer` (bounded reading of bodies and blobs, `Link` headers,
+//!    error answers and transport errors as errors), then `transport`
+//!    (`Transport::exchange`: permit, `Authorization` header where credentials may go,
+//!    deadline, send, status mapping, retries — every request of the crate goes through it;
+//!    only a blob upload retries its POST and PUT together, as one attempt each, because a
+//!    session that took part of a body is spoiled).
+//! 3. **Authorization**: `token` (the token exchange) and `auth` (the challenge, Basic check,
+//!    token cache, the realm rule), both sending through `transport`.
+//! 4. **Kinds**: `kinds/*` (what differs per registry kind); they reach the client through the
+//!    `kinds::KindOps` trait (HEAD, `/v2` delete, the transport for GitHub's API), never by
+//!    importing it.
+//! 5. **The client**: `client` (options; [`RegistryClient`] holds the transport, the auth state
+//!    and its kind's rules; `request` = authorization + exchange).
+//! 6. **Operations**: `ops` (manifests, deletes, the [`Registry`] impl, `KindOps`), `blobs`,
+//!    `tags` (paged listing), [`referrers`] (API paged by `Link`, tag schema).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -12,7 +35,9 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use serde::Serialize;
 
+mod answer;
 mod auth;
+mod blobs;
 mod client;
 mod credentials;
 pub mod digest;
@@ -26,9 +51,10 @@ mod secret;
 mod tags;
 mod tls;
 mod token;
+mod transport;
 
 pub use auth::Access;
-pub use client::{ClientOptions, RegistryClient, RequestStats};
+pub use client::{ClientOptions, RegistryClient};
 pub use credentials::{CredentialKind, Credentials, docker_config_credentials};
 pub use error::{RegistryError, Target};
 pub use imgctl_core::kind::RegistryKind;
@@ -39,6 +65,7 @@ pub use oci_client::manifest;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use tls::TlsTrust;
+pub use transport::{Deadlines, RequestStats};
 
 /// Docker image manifest v2 schema 2.
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
@@ -167,11 +194,13 @@ pub trait Registry: Send + Sync {
         self.delete_manifest(repo, digest)
     }
 
-    /// Streams the blob `digest` of `repo` into the file `into` (never whole in memory),
-    /// checking its digest; returns its size. Copying between registries uses it.
-    fn fetch_blob(&self, repo: &str, digest: &str, into: &std::path::Path) -> impl Future<Output = Result<u64>> + Send {
+    /// Streams the blob `digest` of `repo`, `size` bytes by its descriptor, into the file
+    /// `into` (never whole in memory): one byte more than `size`, a digest other than
+    /// `digest` or a missed deadline is an error and leaves nothing in `into`. Returns the
+    /// size. Copying between registries uses it.
+    fn fetch_blob(&self, repo: &str, digest: &str, size: u64, into: &std::path::Path) -> impl Future<Output = Result<u64>> + Send {
         let target = Box::new(Target { registry: String::new(), repository: repo.to_owned(), reference: Some(digest.to_owned()) });
-        let _ = into;
+        let _ = (into, size);
         async move { Err(RegistryError::Protocol { op: "fetch blob", target, reason: "this registry client cannot download blobs".into() }) }
     }
 

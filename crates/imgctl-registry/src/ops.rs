@@ -1,16 +1,19 @@
-//! [`Registry`] for [`RegistryClient`]: each operation is one request (two for uploads) under
-//! the retry policy, the in-flight limit and the operation's cached authorization.
+//! [`Registry`] for [`RegistryClient`]: manifests, tags, deletes (blobs in `blobs.rs`), each
+//! one [`RegistryClient::request`] on the one request path; and [`KindOps`], what a kind's
+//! rules may ask of the client.
 
-use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, LOCATION};
-use reqwest::{Body, Method, Url};
+use futures_util::future::BoxFuture;
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
+use reqwest::{Method, RequestBuilder};
 
+use crate::answer::{MAX_MANIFEST_BYTES, error_for, error_parts, read_limited};
 use crate::auth::Access;
-use crate::client::{RegistryClient, error_answer, error_for, error_parts, status_error};
-use crate::kinds::{DeleteRules, Inventory};
+use crate::client::RegistryClient;
 use crate::digest::{is_digest, media_type_of, sha256};
 use crate::error::{RegistryError, Target};
+use crate::kinds::{DeleteRules, Inventory, KindOps};
 use crate::retry::Failure;
-use crate::secret::Secret;
+use crate::transport::{Call, Transport};
 use crate::{BlobSource, Descriptor, MANIFEST_MEDIA_TYPES, MountOutcome, RawManifest, Registry, Result};
 
 const DIGEST_HEADER: &str = "docker-content-digest";
@@ -37,64 +40,20 @@ fn check_reference(repo: &str, reference: &str) -> Result<()> {
 }
 
 impl RegistryClient {
-    async fn blob_body(&self, target: &Target, source: &BlobSource) -> Result<(Body, u64), Failure> {
-        match source {
-            BlobSource::Bytes(b) => Ok((Body::from(b.clone()), b.len() as u64)),
-            BlobSource::File(path) => {
-                let io = |e| RegistryError::Io { path: path.display().to_string(), source: e };
-                let file = tokio::fs::File::open(path).await.map_err(io)?;
-                let len = file.metadata().await.map_err(io)?.len();
-                let _ = target;
-                // 256 KiB reads: far fewer, larger writes than the 4 KiB default; memory stays flat
-                Ok((Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 256 << 10)), len))
-            }
-        }
-    }
-
-    /// PUTs `source` to the upload session at `location`, completing it with `digest`.
-    async fn finish_upload(&self, op: &'static str, target: &Target, location: &str, digest: &str, source: &BlobSource, auth: Option<&Secret>) -> Result<(), Failure> {
-        let mut url: Url = self
-            .url(location)
-            .map_err(|_| RegistryError::Protocol { op, target: Box::new(target.clone()), reason: format!("upload location '{location}' is not a URL") })?;
-        url.query_pairs_mut().append_pair("digest", digest);
-        let (body, len) = self.blob_body(target, source).await?;
-        let resp = self
-            .send(op, target, Method::PUT, url, auth, |r| r.header(CONTENT_TYPE, "application/octet-stream").header(CONTENT_LENGTH, len).body(body))
-            .await?;
-        if !resp.status().is_success() {
-            return Err(Failure::Fatal(status_error(op, target, resp).await));
-        }
-        Ok(())
-    }
-
-    fn upload_location(op: &'static str, target: &Target, h: &HeaderMap) -> Result<String, Failure> {
-        header(h, LOCATION.as_str())
-            .map(str::to_owned)
-            .ok_or_else(|| Failure::Fatal(RegistryError::Protocol { op, target: Box::new(target.clone()), reason: "upload response has no Location header".into() }))
-    }
-}
-
-impl RegistryClient {
     /// PUT of a manifest; also says whether the answer carried `OCI-Subject`.
     async fn put_manifest_with_subject(&self, repo: &str, tag: &str, manifest: &RawManifest) -> Result<(Descriptor, bool)> {
         check_reference(repo, tag)?;
         let (op, target) = ("put manifest", self.target(repo, Some(tag)));
         let url = self.url(&format!("{repo}/manifests/{tag}"))?;
         let expected = sha256(&manifest.bytes);
-        let returned = self
-            .call(op, &target, &[(repo, Access::Push)], |auth| {
-                let (url, target, body) = (url.clone(), &target, manifest.bytes.clone());
-                async move {
-                    let _permit = self.permit().await;
-                    let resp = self.send(op, target, Method::PUT, url, auth.as_ref(), |r| r.header(CONTENT_TYPE, manifest.media_type.as_str()).body(body)).await?;
-                    if !resp.status().is_success() {
-                        return Err(Failure::Fatal(self.put_refusal(op, target, resp).await));
-                    }
-                    Ok((header(resp.headers(), DIGEST_HEADER).map(str::to_owned), header(resp.headers(), SUBJECT_HEADER).is_some()))
-                }
+        let build = |r: RequestBuilder| Ok(r.header(CONTENT_TYPE, manifest.media_type.as_str()).body(manifest.bytes.clone()));
+        let refuse = |status: u16, _: &HeaderMap, body: &[u8]| Failure::Fatal(self.put_refusal(op, &target, status, body));
+        let call = Call { build: &build, refuse: Some(&refuse), ..Call::new(op, &target, Method::PUT, url) };
+        let (returned, subject) = self
+            .request(call, &[(repo, Access::Push)], |resp| async move {
+                Ok((header(resp.headers(), DIGEST_HEADER).map(str::to_owned), header(resp.headers(), SUBJECT_HEADER).is_some()))
             })
             .await?;
-        let (returned, subject) = returned;
         match returned {
             Some(d) if d != expected => return Err(RegistryError::DigestMismatch { op, target: Box::new(target), expected, actual: d }),
             Some(_) => {}
@@ -102,38 +61,35 @@ impl RegistryClient {
         }
         Ok((Descriptor { digest: expected, media_type: manifest.media_type.clone(), size: manifest.bytes.len() as u64 }, subject))
     }
+
+    /// HEAD of a manifest: its descriptor, or `None` when the registry gave no digest or size.
+    async fn head_manifest(&self, repo: &str, reference: &str) -> Result<Option<Descriptor>> {
+        let (op, target) = ("resolve", self.target(repo, Some(reference)));
+        let url = self.url(&format!("{repo}/manifests/{reference}"))?;
+        let build = |r: RequestBuilder| Ok(r.header(ACCEPT, accept()));
+        let call = Call { build: &build, ..Call::new(op, &target, Method::HEAD, url) };
+        self.request(call, &[(repo, Access::Pull)], |resp| async move {
+            let h = resp.headers();
+            let (Some(digest), Some(size)) = (header(h, DIGEST_HEADER), header(h, CONTENT_LENGTH.as_str()).and_then(|s| s.parse().ok())) else {
+                return Ok(None);
+            };
+            let media_type = header(h, CONTENT_TYPE.as_str()).unwrap_or(crate::OCI_MANIFEST).to_owned();
+            Ok(Some(Descriptor { digest: digest.to_owned(), media_type, size }))
+        })
+        .await
+    }
 }
 
 impl Registry for RegistryClient {
     async fn resolve(&self, repo: &str, reference: &str) -> Result<Descriptor> {
         check_reference(repo, reference)?;
-        let (op, target) = ("resolve", self.target(repo, Some(reference)));
-        let url = self.url(&format!("{repo}/manifests/{reference}"))?;
-        let found = self
-            .call(op, &target, &[(repo, Access::Pull)], |auth| {
-                let (url, target) = (url.clone(), &target);
-                async move {
-                    let _permit = self.permit().await;
-                    let resp = self.send(op, target, Method::HEAD, url, auth.as_ref(), |r| r.header(ACCEPT, accept())).await?;
-                    if !resp.status().is_success() {
-                        return Err(Failure::Fatal(status_error(op, target, resp).await));
-                    }
-                    let h = resp.headers();
-                    let (Some(digest), Some(size)) = (header(h, DIGEST_HEADER), header(h, CONTENT_LENGTH.as_str()).and_then(|s| s.parse().ok())) else {
-                        return Ok(None);
-                    };
-                    let media_type = header(h, CONTENT_TYPE.as_str()).unwrap_or(crate::OCI_MANIFEST).to_owned();
-                    Ok(Some(Descriptor { digest: digest.to_owned(), media_type, size }))
-                }
-            })
-            .await?;
-        let d = match found {
+        let d = match self.head_manifest(repo, reference).await? {
             Some(d) => d,
             // The registry gave no digest or size: read the bytes and compute them.
             None => return Ok(self.get_manifest(repo, reference).await?.descriptor()),
         };
         if is_digest(reference) && d.digest != reference {
-            return Err(RegistryError::DigestMismatch { op, target: Box::new(target), expected: reference.to_owned(), actual: d.digest });
+            return Err(RegistryError::DigestMismatch { op: "resolve", target: Box::new(self.target(repo, Some(reference))), expected: reference.to_owned(), actual: d.digest });
         }
         Ok(d)
     }
@@ -142,27 +98,22 @@ impl Registry for RegistryClient {
         check_reference(repo, reference)?;
         let (op, target) = ("get manifest", self.target(repo, Some(reference)));
         let url = self.url(&format!("{repo}/manifests/{reference}"))?;
-        self.call(op, &target, &[(repo, Access::Pull)], |auth| {
-            let (url, target) = (url.clone(), &target);
-            async move {
-                let _permit = self.permit().await;
-                let resp = self.send(op, target, Method::GET, url, auth.as_ref(), |r| r.header(ACCEPT, accept())).await?;
-                if !resp.status().is_success() {
-                    return Err(Failure::Fatal(status_error(op, target, resp).await));
-                }
-                let announced = header(resp.headers(), DIGEST_HEADER).map(str::to_owned);
-                let content_type = header(resp.headers(), CONTENT_TYPE.as_str()).map(str::to_owned);
-                let bytes = crate::client::read_limited(op, target, resp, crate::client::MAX_MANIFEST_BYTES).await?;
-                let actual = sha256(&bytes);
-                let expected = if is_digest(reference) { Some(reference.to_owned()) } else { announced };
-                if let Some(expected) = expected
-                    && expected != actual
-                {
-                    return Err(Failure::Fatal(RegistryError::DigestMismatch { op, target: Box::new(target.clone()), expected, actual }));
-                }
-                let media_type = media_type_of(&bytes, content_type.as_deref());
-                Ok(RawManifest { bytes, media_type, digest: actual })
+        let build = |r: RequestBuilder| Ok(r.header(ACCEPT, accept()));
+        let call = Call { build: &build, ..Call::new(op, &target, Method::GET, url) };
+        let target = &target;
+        self.request(call, &[(repo, Access::Pull)], |resp| async move {
+            let announced = header(resp.headers(), DIGEST_HEADER).map(str::to_owned);
+            let content_type = header(resp.headers(), CONTENT_TYPE.as_str()).map(str::to_owned);
+            let bytes = read_limited(op, target, resp, MAX_MANIFEST_BYTES).await?;
+            let actual = sha256(&bytes);
+            let expected = if is_digest(reference) { Some(reference.to_owned()) } else { announced };
+            if let Some(expected) = expected
+                && expected != actual
+            {
+                return Err(Failure::Fatal(RegistryError::DigestMismatch { op, target: Box::new(target.clone()), expected, actual }));
             }
+            let media_type = media_type_of(&bytes, content_type.as_deref());
+            Ok(RawManifest { bytes, media_type, digest: actual })
         })
         .await
     }
@@ -176,6 +127,7 @@ impl Registry for RegistryClient {
     }
 
     async fn referrers_api(&self, repo: &str, digest: &str) -> Result<Option<RawManifest>> {
+        check_reference(repo, digest)?;
         self.get_referrers(repo, digest).await
     }
 
@@ -186,98 +138,26 @@ impl Registry for RegistryClient {
 
     async fn blob_exists(&self, repo: &str, digest: &str) -> Result<bool> {
         check_reference(repo, digest)?;
-        let (op, target) = ("check blob", self.target(repo, Some(digest)));
-        let url = self.url(&format!("{repo}/blobs/{digest}"))?;
-        self.call(op, &target, &[(repo, Access::Pull)], |auth| {
-            let (url, target) = (url.clone(), &target);
-            async move {
-                let _permit = self.permit().await;
-                let resp = self.send(op, target, Method::HEAD, url, auth.as_ref(), |r| r).await?;
-                match resp.status().as_u16() {
-                    200..=299 => Ok(true),
-                    404 => Ok(false),
-                    _ => Err(Failure::Fatal(status_error(op, target, resp).await)),
-                }
-            }
-        })
-        .await
+        self.head_blob(repo, digest).await
     }
 
     async fn push_blob(&self, repo: &str, digest: &str, source: &BlobSource) -> Result<()> {
         check_reference(repo, digest)?;
-        let (op, target) = ("push blob", self.target(repo, Some(digest)));
         let url = self.url(&format!("{repo}/blobs/uploads/"))?;
-        self.call(op, &target, &[(repo, Access::Push)], |auth| {
-            let (url, target) = (url.clone(), &target);
-            async move {
-                let _permit = self.permit().await;
-                let resp = self.send(op, target, Method::POST, url, auth.as_ref(), |r| r.header(CONTENT_LENGTH, 0)).await?;
-                if resp.status().as_u16() != 202 {
-                    return Err(Failure::Fatal(status_error(op, target, resp).await));
-                }
-                let location = Self::upload_location(op, target, resp.headers())?;
-                self.finish_upload(op, target, &location, digest, source, auth.as_ref()).await
-            }
-        })
-        .await
+        self.upload("push blob", repo, digest, url, &[(repo, Access::Push)], source).await.map(|_| ())
     }
 
     async fn mount_blob(&self, repo: &str, digest: &str, from_repo: &str, source: &BlobSource) -> Result<MountOutcome> {
         check_reference(repo, digest)?;
         check_reference(from_repo, digest)?;
-        let (op, target) = ("mount blob", self.target(repo, Some(digest)));
         let mut url = self.url(&format!("{repo}/blobs/uploads/"))?;
         url.query_pairs_mut().append_pair("mount", digest).append_pair("from", from_repo);
-        self.call(op, &target, &[(repo, Access::Push), (from_repo, Access::Pull)], |auth| {
-            let (url, target) = (url.clone(), &target);
-            async move {
-                let _permit = self.permit().await;
-                let resp = self.send(op, target, Method::POST, url, auth.as_ref(), |r| r.header(CONTENT_LENGTH, 0)).await?;
-                match resp.status().as_u16() {
-                    201 => Ok(MountOutcome::Mounted),
-                    202 => {
-                        let location = Self::upload_location(op, target, resp.headers())?;
-                        self.finish_upload(op, target, &location, digest, source, auth.as_ref()).await?;
-                        Ok(MountOutcome::Uploaded)
-                    }
-                    _ => Err(Failure::Fatal(status_error(op, target, resp).await)),
-                }
-            }
-        })
-        .await
+        self.upload("mount blob", repo, digest, url, &[(repo, Access::Push), (from_repo, Access::Pull)], source).await
     }
 
-    async fn fetch_blob(&self, repo: &str, digest: &str, into: &std::path::Path) -> Result<u64> {
+    async fn fetch_blob(&self, repo: &str, digest: &str, size: u64, into: &std::path::Path) -> Result<u64> {
         check_reference(repo, digest)?;
-        let (op, target) = ("fetch blob", self.target(repo, Some(digest)));
-        let url = self.url(&format!("{repo}/blobs/{digest}"))?;
-        self.call(op, &target, &[(repo, Access::Pull)], |auth| {
-            let (url, target) = (url.clone(), &target);
-            async move {
-                use sha2::Digest;
-                use tokio::io::AsyncWriteExt;
-                let _permit = self.permit().await;
-                let mut resp = self.send(op, target, Method::GET, url, auth.as_ref(), |r| r).await?;
-                if !resp.status().is_success() {
-                    return Err(Failure::Fatal(status_error(op, target, resp).await));
-                }
-                let io = |e: std::io::Error| Failure::Fatal(RegistryError::Io { path: into.display().to_string(), source: e });
-                let mut file = tokio::fs::File::create(into).await.map_err(io)?;
-                let (mut hasher, mut size) = (sha2::Sha256::new(), 0u64);
-                while let Some(chunk) = resp.chunk().await.map_err(|e| crate::client::transport_failure(op, target, &e))? {
-                    hasher.update(&chunk);
-                    size += chunk.len() as u64;
-                    file.write_all(&chunk).await.map_err(io)?;
-                }
-                file.flush().await.map_err(io)?;
-                let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
-                if actual != digest {
-                    return Err(Failure::Fatal(RegistryError::DigestMismatch { op, target: Box::new(target.clone()), expected: digest.to_owned(), actual }));
-                }
-                Ok(size)
-            }
-        })
-        .await
+        self.download(repo, digest, size, into).await
     }
 
     async fn delete_manifest(&self, repo: &str, digest: &str) -> Result<()> {
@@ -309,28 +189,35 @@ impl RegistryClient {
         check_reference(repo, reference)?;
         let (op, target) = (if is_digest(reference) { "delete manifest" } else { "delete tag" }, self.target(repo, Some(reference)));
         let url = self.url(&format!("{repo}/manifests/{reference}"))?;
-        self.call(op, &target, &[(repo, Access::Delete)], |auth| {
-            let (url, target) = (url.clone(), &target);
-            async move {
-                let _permit = self.permit().await;
-                let resp = self.send(op, target, Method::DELETE, url, auth.as_ref(), |r| r).await?;
-                if !resp.status().is_success() {
-                    return Err(Failure::Fatal(status_error(op, target, resp).await));
-                }
-                Ok(())
-            }
-        })
-        .await
+        self.request(Call::new(op, &target, Method::DELETE, url), &[(repo, Access::Delete)], |_| async { Ok(()) }).await
     }
 
     /// The error for a refused manifest PUT: the kind's immutable-tag refusal, or the usual one.
-    async fn put_refusal(&self, op: &'static str, target: &Target, resp: reqwest::Response) -> RegistryError {
-        let (status, body) = error_answer(op, target, resp).await;
-        let (code, message) = error_parts(&body).unwrap_or_default();
+    fn put_refusal(&self, op: &'static str, target: &Target, status: u16, body: &[u8]) -> RegistryError {
+        let (code, message) = error_parts(body).unwrap_or_default();
         if (400..500).contains(&status) && self.inner.rules.is_immutable_refusal(status, &code, &message) {
             let message = if code.is_empty() { message } else { format!("{code}: {message}") };
             return RegistryError::ImmutableTag { op, target: Box::new(target.clone()), status, message };
         }
-        error_for(op, target, status, &body)
+        error_for(op, target, status, body)
+    }
+}
+
+/// What a kind's rules may ask of the client (kinds sit below the client: they get it as this).
+impl KindOps for RegistryClient {
+    fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
+    fn target(&self, repo: &str, reference: Option<&str>) -> Target {
+        RegistryClient::target(self, repo, reference)
+    }
+
+    fn resolve<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFuture<'a, Result<Descriptor>> {
+        Box::pin(Registry::resolve(self, repo, reference))
+    }
+
+    fn delete_v2<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(RegistryClient::delete_v2(self, repo, reference))
     }
 }

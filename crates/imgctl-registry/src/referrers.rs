@@ -9,15 +9,16 @@
 
 use std::time::Duration;
 
-use reqwest::Method;
 use reqwest::header::ACCEPT;
+use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 
+use crate::answer::{MAX_MANIFEST_BYTES, next_of, read_limited};
 use crate::auth::Access;
-use crate::client::{RegistryClient, status_error};
+use crate::client::RegistryClient;
 use crate::digest::sha256;
 use crate::error::RegistryError;
-use crate::retry::Failure;
+use crate::transport::Call;
 use crate::{BlobSource, OCI_INDEX, RawManifest, Registry, Result};
 
 /// Read-modify-write rounds before giving up on a contended index.
@@ -143,28 +144,63 @@ pub async fn list<R: Registry>(r: &R, repo: &str, subject: &str) -> Result<Vec<V
     Ok(entries(read_tag_index(r, repo, &tag_of(subject)).await?.as_ref()))
 }
 
+/// Pages of a referrers listing followed at most (each a full index of up to 4 MiB).
+const MAX_PAGES: usize = 64;
+
 impl RegistryClient {
-    /// `GET /v2/<repo>/referrers/<digest>`: the list, or `None` when the API is missing (404).
+    /// `GET /v2/<repo>/referrers/<digest>`, following `Link: rel="next"` (distribution-spec
+    /// v1.1: a registry may page the list) until there is no next page, a page adds no new
+    /// entry or a URL repeats: the list (one page as it came, several merged into one index,
+    /// each entry once), or `None` when the API is missing (404).
     pub(crate) async fn get_referrers(&self, repo: &str, digest: &str) -> Result<Option<RawManifest>> {
         let (op, target) = ("list referrers", self.target(repo, Some(digest)));
-        let url = self.url(&format!("{repo}/referrers/{digest}"))?;
-        self.call(op, &target, &[(repo, Access::Pull)], |auth| {
-            let (url, target) = (url.clone(), &target);
-            async move {
-                let _permit = self.permit().await;
-                let resp = self.send(op, target, Method::GET, url, auth.as_ref(), |r| r.header(ACCEPT, OCI_INDEX)).await?;
-                match resp.status().as_u16() {
-                    200 => {}
-                    // no referrers API here (distribution 2.8, ghcr.io): the tag schema is the fallback
-                    404 | 405 => return Ok(None),
-                    _ => return Err(Failure::Fatal(status_error(op, target, resp).await)),
+        let mut url = self.url(&format!("{repo}/referrers/{digest}"))?;
+        let build = |r: RequestBuilder| Ok(r.header(ACCEPT, OCI_INDEX));
+        let (mut first, mut all, mut seen) = (None, Vec::<Value>::new(), std::collections::HashSet::new());
+        for page in 1.. {
+            seen.insert(url.clone());
+            // no referrers API here (distribution 2.8, ghcr.io: 404 or 405): the tag schema is the fallback
+            let call = Call { takes: |s| s == 200 || s == 404 || s == 405, build: &build, ..Call::new(op, &target, Method::GET, url.clone()) };
+            let t = &target;
+            let answer = self
+                .request(call, &[(repo, Access::Pull)], |resp| async move {
+                    if resp.status().as_u16() != 200 {
+                        return Ok(None);
+                    }
+                    let next = next_of(resp.headers());
+                    Ok(Some((read_limited(op, t, resp, MAX_MANIFEST_BYTES).await?, next)))
+                })
+                .await?;
+            let Some((bytes, next)) = answer else {
+                // a first page missing means no API; a later one ends the list
+                if page == 1 {
+                    return Ok(None);
                 }
-                let bytes = crate::client::read_limited(op, target, resp, crate::client::MAX_MANIFEST_BYTES).await?;
-                let digest = sha256(&bytes);
-                Ok(Some(RawManifest { bytes, media_type: OCI_INDEX.into(), digest }))
+                break;
+            };
+            let entries = entries(Some(&RawManifest::from_bytes(bytes.clone())));
+            let before = all.len();
+            for e in entries {
+                if !lists(&all, e.get("digest").and_then(Value::as_str).unwrap_or_default()) {
+                    all.push(e);
+                }
             }
-        })
-        .await
+            first.get_or_insert(bytes);
+            match next.and_then(|n| url.join(&n).ok()) {
+                Some(n) if all.len() > before && !seen.contains(&n) && page < MAX_PAGES => url = n,
+                Some(_) if page >= MAX_PAGES => {
+                    return Err(RegistryError::Protocol { op, target: Box::new(target), reason: format!("the referrers list goes on past {MAX_PAGES} pages; refused") });
+                }
+                _ => break,
+            }
+        }
+        if seen.len() == 1
+            && let Some(bytes) = first
+        {
+            return Ok(Some(RawManifest { digest: sha256(&bytes), bytes, media_type: OCI_INDEX.into() }));
+        }
+        let merged = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": all})).unwrap_or_default();
+        Ok(Some(RawManifest::from_bytes(merged)))
     }
 }
 

@@ -7,11 +7,12 @@ use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 
 use crate::Result;
-use crate::client::{MAX_LISTING_BYTES, RegistryClient, read_limited, status_error};
-use crate::credentials::CredentialKind;
+use crate::answer::{MAX_LISTING_BYTES, read_limited};
+use crate::credentials::{CredentialKind, Credentials};
 use crate::error::{RegistryError, Target};
-use crate::retry::{self, Failure};
+use crate::retry::Failure;
 use crate::secret::Secret;
+use crate::transport::{Call, Transport};
 
 /// The `client_id` imgctl names itself with in OAuth2 requests.
 const CLIENT_ID: &str = "imgctl";
@@ -45,59 +46,52 @@ struct TokenAnswer {
     access_token: Option<String>,
 }
 
-impl RegistryClient {
-    /// A Bearer token for `scope` (space-separated `repository:NAME:ACTIONS`) from `realm`.
-    pub(crate) async fn fetch_token(&self, realm: &str, service: Option<&str>, scope: &str, target: &Target) -> Result<Secret> {
-        let op = "authenticate to";
-        let mut url = reqwest::Url::parse(realm).map_err(|e| RegistryError::Protocol { op, target: Box::new(target.clone()), reason: format!("token realm '{realm}': {e}") })?;
-        let creds = self.inner.opts.credentials.as_ref();
-        let refresh = creds.filter(|c| c.kind == CredentialKind::IdentityToken).map(|c| refresh_form(service, scope, &c.password));
-        if refresh.is_none() {
-            let mut q = url.query_pairs_mut();
-            if let Some(s) = service {
-                q.append_pair("service", s);
-            }
-            for s in scope.split(' ') {
-                q.append_pair("scope", s);
-            }
+/// A Bearer token for `scope` (space-separated `repository:NAME:ACTIONS`) from `realm`.
+pub(crate) async fn fetch(t: &Transport, creds: Option<&Credentials>, realm: &str, service: Option<&str>, scope: &str, target: &Target) -> Result<Secret> {
+    let op = "authenticate to";
+    let mut url = reqwest::Url::parse(realm).map_err(|e| RegistryError::Protocol { op, target: Box::new(target.clone()), reason: format!("token realm '{realm}': {e}") })?;
+    let refresh = creds.filter(|c| c.kind == CredentialKind::IdentityToken).map(|c| refresh_form(service, scope, &c.password));
+    if refresh.is_none() {
+        let mut q = url.query_pairs_mut();
+        if let Some(s) = service {
+            q.append_pair("service", s);
         }
-        let basic = creds.filter(|c| c.kind == CredentialKind::Password).map(|c| c.basic_header());
-        retry::run(&self.inner.opts.retry, op, target, || async {
-            let _permit = self.permit().await;
-            let resp = match &refresh {
-                Some(form) => {
-                    let body = form.expose().to_owned();
-                    let form_type = HeaderValue::from_static("application/x-www-form-urlencoded");
-                    self.send(op, target, Method::POST, url.clone(), None, |r| r.header(CONTENT_TYPE, form_type).body(body)).await?
-                }
-                None => self.send(op, target, Method::GET, url.clone(), basic.as_ref(), |r| r).await?,
-            };
-            match resp.status().as_u16() {
-                200 => {}
-                // the OAuth2 endpoint refuses a bad grant with 400 `invalid_grant`
-                s @ (400 | 401 | 403) if refresh.is_some() => {
-                    // RFC 6749 §5.2: `invalid_grant` is a bad or expired refresh token; any other
-                    // `error` (invalid_request, unsupported_grant_type, …) is not fixed by signing in
-                    let body = read_limited(op, target, resp, 64 << 10).await.unwrap_or_default();
-                    let code = oauth_error(&body);
-                    let reason = match code.as_deref() {
-                        None | Some("invalid_grant") => format!("the token service refused the identity token (it may have expired or been revoked): {}", sign_in_again(&target.registry)),
-                        Some(other) => format!("the token service refused the refresh_token request ({other}): it does not take identity tokens this way; sign in with a username and password instead"),
-                    };
-                    return Err(Failure::Fatal(RegistryError::AuthRefused { op, target: Box::new(target.clone()), status: s, reason }));
-                }
-                s @ (401 | 403) => {
-                    return Err(Failure::Fatal(RegistryError::AuthRefused { op, target: Box::new(target.clone()), status: s, reason: "the token service refused the credentials".into() }));
-                }
-                _ => return Err(Failure::Fatal(status_error(op, target, resp).await)),
-            }
-            let body = read_limited(op, target, resp, MAX_LISTING_BYTES).await?;
-            let t: TokenAnswer = serde_json::from_slice(&body).map_err(|_| RegistryError::Protocol { op, target: Box::new(target.clone()), reason: "token response is not the expected JSON".into() })?;
-            let token = t.access_token.or(t.token).filter(|t| !t.is_empty()).ok_or_else(|| RegistryError::Protocol { op, target: Box::new(target.clone()), reason: "token response has no token".into() })?;
-            Ok(Secret::new(format!("Bearer {token}")))
-        })
-        .await
+        for s in scope.split(' ') {
+            q.append_pair("scope", s);
+        }
     }
+    let basic = creds.filter(|c| c.kind == CredentialKind::Password).map(|c| c.basic_header());
+    let build = |r: reqwest::RequestBuilder| {
+        Ok(match &refresh {
+            Some(form) => r.header(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded")).body(form.expose().to_owned()),
+            None => r,
+        })
+    };
+    let refused = |s: u16, _: &reqwest::header::HeaderMap, body: &[u8]| {
+        Failure::Fatal(match s {
+            // the OAuth2 endpoint refuses a bad grant with 400 `invalid_grant`
+            400 | 401 | 403 if refresh.is_some() => {
+                // RFC 6749 §5.2: `invalid_grant` is a bad or expired refresh token; any other
+                // `error` (invalid_request, unsupported_grant_type, …) is not fixed by signing in
+                let reason = match oauth_error(body).as_deref() {
+                    None | Some("invalid_grant") => format!("the token service refused the identity token (it may have expired or been revoked): {}", sign_in_again(&target.registry)),
+                    Some(other) => format!("the token service refused the refresh_token request ({other}): it does not take identity tokens this way; sign in with a username and password instead"),
+                };
+                RegistryError::AuthRefused { op, target: Box::new(target.clone()), status: s, reason }
+            }
+            401 | 403 => RegistryError::AuthRefused { op, target: Box::new(target.clone()), status: s, reason: "the token service refused the credentials".into() },
+            _ => crate::answer::error_for(op, target, s, body),
+        })
+    };
+    let method = if refresh.is_some() { Method::POST } else { Method::GET };
+    let call = Call { auth: basic, takes: |s| s == 200, build: &build, refuse: Some(&refused), ..Call::new(op, target, method, url) };
+    t.exchange(&call, |resp| async move {
+        let body = read_limited(op, target, resp, MAX_LISTING_BYTES).await?;
+        let t: TokenAnswer = serde_json::from_slice(&body).map_err(|_| RegistryError::Protocol { op, target: Box::new(target.clone()), reason: "token response is not the expected JSON".into() })?;
+        let token = t.access_token.or(t.token).filter(|t| !t.is_empty()).ok_or_else(|| RegistryError::Protocol { op, target: Box::new(target.clone()), reason: "token response has no token".into() })?;
+        Ok(Secret::new(format!("Bearer {token}")))
+    })
+    .await
 }
 
 /// The `error` code of an OAuth2 error answer, when it is one (only `[a-z_]`: a code, never

@@ -90,17 +90,54 @@ pub fn image(flavor: Flavor, arch: &str, layers: usize, seed: u64) -> TestImage 
 
 /// A single-arch OCI image with one given layer (e.g. a large one for benchmarks).
 pub fn image_with_layer(arch: &str, layer: Vec<u8>, seed: u64) -> TestImage {
-    let layer = Blob::new(layer, "application/vnd.oci.image.layer.v1.tar");
+    image_of_layers(arch, vec![(layer, LAYER_TAR)], seed)
+}
+
+/// A layer media type: a tar (OCI).
+pub const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+/// A layer media type: a gzip-compressed tar (OCI).
+pub const LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/// A tar archive of `entries` (path, content), in order. Whiteouts are entries too, as image
+/// builders write them: `dir/.wh.NAME` deletes `dir/NAME` of the layers below,
+/// `dir/.wh..wh..opq` hides everything below in `dir`.
+pub fn tar_layer(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, data) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        h.set_cksum();
+        b.append_data(&mut h, path, *data).expect("append to tar layer");
+    }
+    b.into_inner().expect("finish tar layer")
+}
+
+/// `bytes` gzip-compressed.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).expect("gzip");
+    gz.finish().expect("gzip")
+}
+
+/// A single-arch linux OCI image for `arch` whose layers are `layers` (bytes, media type),
+/// bottom first.
+pub fn image_of_layers(arch: &str, layers: Vec<(Vec<u8>, &str)>, seed: u64) -> TestImage {
+    let layers: Vec<Blob> = layers.into_iter().map(|(bytes, media_type)| Blob::new(bytes, media_type)).collect();
     let config = json!({
         "architecture": arch,
         "os": "linux",
         "config": {"Env": [format!("IMGCTL_TEST_SEED={seed}")]},
-        "rootfs": {"type": "layers", "diff_ids": [layer.digest.clone()]},
+        "rootfs": {"type": "layers", "diff_ids": layers.iter().map(|l| l.digest.clone()).collect::<Vec<_>>()},
     });
     let config = Blob::new(serde_json::to_vec(&config).expect("serialise config"), "application/vnd.oci.image.config.v1+json");
-    let manifest = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config.descriptor(), "layers": [layer.descriptor()]});
+    let manifest = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config.descriptor(), "layers": layers.iter().map(Blob::descriptor).collect::<Vec<_>>()});
     let bytes = serde_json::to_vec_pretty(&manifest).expect("serialise manifest");
-    TestImage { manifest: RawManifest::from_bytes(bytes), blobs: vec![config, layer], platform: ("linux".into(), arch.into()) }
+    let mut blobs = vec![config];
+    blobs.extend(layers);
+    TestImage { manifest: RawManifest::from_bytes(bytes), blobs, platform: ("linux".into(), arch.into()) }
 }
 
 /// An OCI image index over `images`.

@@ -2,8 +2,10 @@
 //! loopback port ([`TestRegistry`]), a counting and fault-injecting HTTP proxy in front of it
 //! ([`Proxy`]), test images built from random layers ([`images`]), a harness-made CA
 //! ([`TestCa`]) for registries over TLS, a token server ([`TokenServer`]) for
-//! distribution's `auth: token`, and a stand-in for GitHub's packages REST API over a real
-//! registry ([`github`]).
+//! distribution's `auth: token`, a stand-in for GitHub's packages REST API over a real
+//! registry ([`github`]), and a hostile stand-in registry in front of a real one
+//! ([`Hostile`]: size overruns, endless and trickled bodies, plain-HTTP realms, malformed
+//! manifests).
 //!
 //! Missing tools make tests fail with an install hint; nothing is ever skipped.
 
@@ -11,6 +13,7 @@ mod ca;
 mod answer;
 mod gate;
 pub mod github;
+mod hostile;
 pub mod images;
 pub mod layout;
 pub mod repo;
@@ -22,6 +25,7 @@ mod serve;
 
 pub use proxy::{Answer, Counts, Event, Fault, FaultPlan, PathKind, Proxy};
 pub use ca::TestCa;
+pub use hostile::{Hostile, Hostility, Seen};
 pub use registry::{RegistryBuilder, TestRegistry, require_tool};
 pub use token_server::{Grant, TokenServer};
 

@@ -46,6 +46,8 @@ pub struct EnvFacts {
     pub width: usize,
     /// The folder imgctl runs in (where the manifest search starts).
     pub cwd: Option<PathBuf>,
+    /// The layer inventory cache: `$XDG_CACHE_HOME/imgctl/layers`, else `$HOME/.cache/imgctl/layers`.
+    pub layer_cache: Option<PathBuf>,
 }
 
 impl EnvFacts {
@@ -64,11 +66,17 @@ impl EnvFacts {
             (Some(server), Some(repo), Some(run)) => Some(format!("{}/{repo}/actions/runs/{run}", server.trim_end_matches('/'))),
             _ => None,
         };
+        let layer_cache = std::env::var_os("XDG_CACHE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")))
+            .map(|c| c.join("imgctl/layers"));
         let columns = var("COLUMNS").and_then(|c| c.trim().parse::<usize>().ok()).filter(|c| *c > 0);
         let terminal = || terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0));
         Ok(EnvFacts {
             width: columns.or_else(terminal).unwrap_or(crate::output::DEFAULT_WIDTH),
             cwd: std::env::current_dir().ok(),
+            layer_cache,
             actor: var("GITHUB_ACTOR").or_else(|| var("USER")),
             run_url,
             github_api_url: var("GITHUB_API_URL"),

@@ -37,6 +37,9 @@ impl CliError {
 impl From<imgctl_registry::RegistryError> for CliError {
     /// Unreachable registries and refused credentials exit 3; other registry failures exit 1.
     fn from(e: imgctl_registry::RegistryError) -> CliError {
+        if let imgctl_registry::RegistryError::TimedOut { .. } = e {
+            return CliError::Registry(format!("{e} (raise --request-timeout / IMGCTL_REQUEST_TIMEOUT if it is only slow)"));
+        }
         if e.is_access() { CliError::Registry(e.to_string()) } else { CliError::Failed(e.to_string()) }
     }
 }

@@ -48,6 +48,47 @@ pub struct GlobalArgs {
     /// Registry requests in flight at once.
     #[arg(long, global = true, env = "IMGCTL_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
+    /// The overall deadline of one registry request (connect, send, whole answer), e.g. `120s`,
+    /// `2m`, `500ms`: a registry that stalls or trickles fails with exit 3 once it passes. A
+    /// blob transfer gets this plus one second per MiB of its size.
+    #[arg(long, global = true, env = "IMGCTL_REQUEST_TIMEOUT", default_value = "120s", value_name = "DURATION", value_parser = parse_duration)]
+    pub request_timeout: std::time::Duration,
+}
+
+/// A duration: a number of seconds, or a number with `ms`, `s`, `m` or `h`; more than zero.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: f64 = n.parse().map_err(|_| format!("'{text}' is not a duration (e.g. 120s, 2m, 500ms)"))?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        other => return Err(format!("unknown unit '{other}' in '{text}' (use ms, s, m or h)")),
+    };
+    if !(secs > 0.0 && secs < 1e9) {
+        return Err(format!("'{text}' must be more than zero"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_with_and_without_units() {
+        assert_eq!(parse_duration("120").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("5 days").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("soon").is_err());
+    }
 }
 
 impl GlobalArgs {

@@ -57,7 +57,7 @@ fn init_tracing(verbose: u8) {
     let verifier = if verbose >= 2 { level } else { "off" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("IMGCTL_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!(
-            "warn,rustls_platform_verifier={verifier},imgctl={level},imgctl_core={level},imgctl_registry={level},imgctl_git={level}"
+            "warn,rustls_platform_verifier={verifier},imgctl={level},imgctl_core={level},imgctl_registry={level},imgctl_git={level},imgctl_engine={level}"
         ))
     });
     let _ = tracing_subscriber::fmt()

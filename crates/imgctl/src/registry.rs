@@ -1,5 +1,5 @@
 //! The registry client as the commands get it: built from the global flags (`--concurrency`,
-//! `--insecure-registry`) and the environment facts (credentials from `IMGCTL_REGISTRY_*` or
+//! `--insecure-registry`, `--request-timeout`) and the environment facts (credentials from `IMGCTL_REGISTRY_*` or
 //! Docker's config, CA trust from `SSL_CERT_*` and `certs.d`), authenticated up front, and
 //! driven from synchronous code.
 
@@ -56,6 +56,7 @@ pub fn client(env: &Env<'_>, host: &str, manifest_kind: Option<RegistryKind>) ->
 pub fn client_with(env: &Env<'_>, host: &str, kind: (RegistryKind, KindSource), credentials: Option<Credentials>) -> Result<RegistryClient, CliError> {
     let mut opts = ClientOptions::new(host).insecure_if_listed(&env.global.insecure_registries);
     opts.concurrency = usize::from(env.global.concurrency);
+    opts.deadlines.request = env.global.request_timeout;
     opts.credentials = credentials;
     opts.tls = tls_trust(env);
     let (kind, from) = kind;

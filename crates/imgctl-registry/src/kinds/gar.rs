@@ -8,9 +8,8 @@
 
 use futures_util::future::BoxFuture;
 
-use super::{DeleteRules, KindRules, TaggedDelete};
+use super::{DeleteRules, KindOps, KindRules, TaggedDelete};
 use crate::Result;
-use crate::client::RegistryClient;
 
 #[derive(Debug)]
 pub(crate) struct Gar;
@@ -20,10 +19,10 @@ impl KindRules for Gar {
         DeleteRules { tagged: TaggedDelete::UntagFirst, via_registry: true, ..DeleteRules::default() }
     }
 
-    fn delete<'a>(&'a self, client: &'a RegistryClient, repo: &'a str, digest: &'a str, tags: &'a [String]) -> BoxFuture<'a, Result<()>> {
+    fn delete<'a>(&'a self, client: &'a dyn KindOps, repo: &'a str, digest: &'a str, tags: &'a [String]) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             for tag in tags {
-                match crate::Registry::resolve(client, repo, tag).await {
+                match client.resolve(repo, tag).await {
                     Ok(d) if d.digest == digest => {}
                     Ok(d) => {
                         tracing::warn!("{repo}:{tag} points at {} now (moved since the plan): not untagged", d.digest);

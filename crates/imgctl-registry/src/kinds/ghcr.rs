@@ -11,15 +11,16 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use futures_util::future::BoxFuture;
-use reqwest::header::{ACCEPT, LINK};
-use reqwest::{Method, Response, Url};
+use reqwest::header::{ACCEPT, HeaderMap};
+use reqwest::{Method, RequestBuilder, Url};
 
-use super::{DeleteRules, Inventory, KindRules};
-use crate::client::{RegistryClient, read_limited};
+use super::{DeleteRules, Inventory, KindOps, KindRules};
+use crate::Result;
+use crate::answer::{MAX_LISTING_BYTES, next_of, read_limited};
 use crate::error::{RegistryError, Target};
 use crate::retry::Failure;
 use crate::secret::Secret;
-use crate::{Result, tags::next_link};
+use crate::transport::{Call, success_or_404};
 
 /// Where GitHub's REST API is and the token for it.
 #[derive(Debug, Clone)]
@@ -114,34 +115,31 @@ impl Ghcr {
         }
     }
 
-    /// One API request under the client's in-flight limit and retry policy.
-    async fn request(&self, client: &RegistryClient, op: &'static str, target: &Target, method: Method, url: Url) -> Result<Option<(Option<String>, bytes::Bytes)>> {
-        let auth = self.auth(target)?;
-        crate::retry::run(&client.inner.opts.retry, op, target, || {
-            let (url, method, auth) = (url.clone(), method.clone(), &auth);
-            async move {
-                let _permit = client.permit().await;
-                let build = |r: reqwest::RequestBuilder| r.header(ACCEPT, "application/vnd.github+json").header("x-github-api-version", "2022-11-28");
-                let resp = client.send(op, target, method, url, Some(auth), build).await?;
-                match resp.status().as_u16() {
-                    200..=299 => {
-                        let next = resp.headers().get(LINK).and_then(|v| v.to_str().ok()).and_then(next_link).map(str::to_owned);
-                        Ok(Some((next, read_limited(op, target, resp, crate::client::MAX_LISTING_BYTES).await?)))
-                    }
-                    404 => Ok(None),
-                    403 if rate_limited(resp.headers()) => {
-                        let retry_after = crate::retry::retry_after(resp.headers());
-                        Err(Failure::Transient { reason: "GitHub API rate limit exceeded (HTTP 403)".into(), retry_after })
-                    }
-                    _ => Err(Failure::Fatal(api_error(op, target, resp).await)),
-                }
+    /// One API request on the client's request path (in-flight limit, deadline, retries);
+    /// `None` for a 404.
+    async fn request(&self, client: &dyn KindOps, op: &'static str, target: &Target, method: Method, url: Url) -> Result<Option<(Option<String>, bytes::Bytes)>> {
+        let build = |r: RequestBuilder| Ok(r.header(ACCEPT, "application/vnd.github+json").header("x-github-api-version", "2022-11-28"));
+        let refuse = |status: u16, h: &HeaderMap, body: &[u8]| {
+            if status == 403 && rate_limited(h) {
+                return Failure::Transient { reason: "GitHub API rate limit exceeded (HTTP 403)".into(), retry_after: crate::retry::retry_after(h) };
             }
-        })
-        .await
+            Failure::Fatal(api_error(op, target, status, body))
+        };
+        let call = Call { auth: Some(self.auth(target)?), takes: success_or_404, build: &build, refuse: Some(&refuse), ..Call::new(op, target, method, url) };
+        client
+            .transport()
+            .exchange(&call, |resp| async move {
+                if resp.status().as_u16() == 404 {
+                    return Ok(None);
+                }
+                let next = next_of(resp.headers());
+                Ok(Some((next, read_limited(op, target, resp, MAX_LISTING_BYTES).await?)))
+            })
+            .await
     }
 
     /// Every version of the package, following `Link: rel="next"`; remembers digest → id.
-    async fn versions(&self, client: &RegistryClient, repo: &str) -> Result<Vec<Version>> {
+    async fn versions(&self, client: &dyn KindOps, repo: &str) -> Result<Vec<Version>> {
         let (op, target) = ("list package versions of", client.target(repo, None));
         let Some((owner, package)) = owner_and_package(repo) else {
             return Err(RegistryError::InvalidReference { reference: repo.into(), reason: "a GHCR repository is owner/package".into() });
@@ -188,10 +186,8 @@ fn rate_limited(h: &reqwest::header::HeaderMap) -> bool {
 
 /// A GitHub API error answer as a registry error: 401/403 refuse access (exit 3), with
 /// the permission a 403 on a delete lacks.
-async fn api_error(op: &'static str, target: &Target, resp: Response) -> RegistryError {
-    let status = resp.status().as_u16();
-    let body = read_limited(op, target, resp, 64 << 10).await.unwrap_or_default();
-    let message = serde_json::from_slice::<ApiError>(&body).ok().and_then(|e| e.message).unwrap_or_else(|| format!("HTTP {status}"));
+fn api_error(op: &'static str, target: &Target, status: u16, body: &[u8]) -> RegistryError {
+    let message = serde_json::from_slice::<ApiError>(body).ok().and_then(|e| e.message).unwrap_or_else(|| format!("HTTP {status}"));
     let target = Box::new(target.clone());
     // a secondary rate limit may come without the headers `rate_limited` reads: its message
     // says so, and it is not a missing permission
@@ -212,7 +208,7 @@ impl KindRules for Ghcr {
         DeleteRules { via_registry: false, ..DeleteRules::default() }
     }
 
-    fn inventory<'a>(&'a self, client: &'a RegistryClient, repo: &'a str) -> BoxFuture<'a, Result<Option<Inventory>>> {
+    fn inventory<'a>(&'a self, client: &'a dyn KindOps, repo: &'a str) -> BoxFuture<'a, Result<Option<Inventory>>> {
         Box::pin(async move {
             if self.api.token.as_ref().is_none_or(Secret::is_empty) {
                 // without a token the plan comes from the tag listing; deleting will say why it cannot
@@ -223,9 +219,10 @@ impl KindRules for Ghcr {
         })
     }
 
-    fn delete<'a>(&'a self, client: &'a RegistryClient, repo: &'a str, digest: &'a str, _tags: &'a [String]) -> BoxFuture<'a, Result<()>> {
+    fn delete<'a>(&'a self, client: &'a dyn KindOps, repo: &'a str, digest: &'a str, tags: &'a [String]) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let target = client.target(repo, Some(digest));
+            confirm(client, repo, digest, tags).await?;
             let cached = self.known().ids.get(digest).copied();
             let id = match cached {
                 Some(id) => id,
@@ -250,6 +247,24 @@ impl KindRules for Ghcr {
     }
 }
 
+/// The packages API's data may be stale: before a version is deleted, a HEAD of each tag the
+/// plan saw on `digest` must still find it there (a tag gone since is fine: nothing to lose).
+/// A tag on another digest now means the plan was made with stale data: nothing is deleted.
+async fn confirm(client: &dyn KindOps, repo: &str, digest: &str, tags: &[String]) -> Result<()> {
+    for tag in tags {
+        match client.resolve(repo, tag).await {
+            Ok(d) if d.digest == digest => {}
+            Ok(d) => {
+                let reason = format!("GitHub's packages API listed tag '{tag}' on {digest}, but the registry has it on {} now: the listing is stale, so this version is not deleted (run gc again)", d.digest);
+                return Err(RegistryError::Protocol { op: DELETE_OP, target: Box::new(client.target(repo, Some(digest))), reason });
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,5 +287,60 @@ mod tests {
         assert_eq!(owner_and_package("acme/build-images"), Some(("acme", "build-images".to_string())));
         assert_eq!(owner_and_package("acme/a/b"), Some(("acme", "a%2Fb".to_string())));
         assert_eq!(owner_and_package("single"), None);
+    }
+
+    /// A client whose registry has every tag on `on` (or none, with `None`).
+    struct Registry {
+        transport: crate::transport::Transport,
+        on: Option<&'static str>,
+    }
+
+    impl KindOps for Registry {
+        fn transport(&self) -> &crate::transport::Transport {
+            &self.transport
+        }
+        fn target(&self, repo: &str, reference: Option<&str>) -> Target {
+            Target::new("ghcr.io", repo, reference)
+        }
+        fn resolve<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFuture<'a, Result<crate::Descriptor>> {
+            Box::pin(async move {
+                match self.on {
+                    Some(d) => Ok(crate::Descriptor { digest: d.into(), media_type: crate::OCI_MANIFEST.into(), size: 2 }),
+                    None => Err(RegistryError::NotFound { op: "resolve", target: Box::new(self.target(repo, Some(reference))), detail: String::new() }),
+                }
+            })
+        }
+        fn delete_v2<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<()>> {
+            unreachable!("GHCR deletes through the packages API")
+        }
+    }
+
+    fn registry(on: Option<&'static str>) -> Registry {
+        let setup = crate::transport::Setup {
+            registry: "ghcr.io".into(),
+            base: Url::parse("https://ghcr.io/v2/").unwrap(),
+            insecure: Vec::new(),
+            concurrency: 1,
+            retry: crate::RetryPolicy::default(),
+            deadlines: crate::Deadlines::default(),
+        };
+        Registry { transport: crate::transport::Transport::new(setup, reqwest::Client::builder()).unwrap(), on }
+    }
+
+    #[tokio::test]
+    async fn a_version_is_deleted_only_when_a_head_confirms_every_planned_tag() {
+        let ghcr = Ghcr::new(GithubApi { base: "https://api.github.invalid".into(), token: Some(Secret::new("t")) });
+        let (planned, other) = (format!("sha256:{}", "a".repeat(64)), "sha256:bbbb");
+        let stale = registry(Some(other));
+        let e = ghcr.delete(&stale, "acme/img", &planned, &["x-latest".into()]).await.unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("'x-latest'") && msg.contains(other) && msg.contains("stale") && msg.contains("not deleted"), "{msg}");
+        assert_eq!(stale.transport.stats().total(), 0, "no API request: nothing deleted");
+        // the tags still there, or gone since: confirmed
+        let still: &'static str = Box::leak(planned.clone().into_boxed_str());
+        for r in [registry(Some(still)), registry(None)] {
+            confirm(&r, "acme/img", &planned, &["x-latest".into(), "x-2026".into()]).await.unwrap();
+        }
+        confirm(&stale, "acme/img", &planned, &[]).await.unwrap();
     }
 }

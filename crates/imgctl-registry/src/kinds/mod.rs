@@ -9,8 +9,9 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use imgctl_core::kind::RegistryKind;
 
-use crate::Result;
-use crate::client::RegistryClient;
+use crate::error::Target;
+use crate::transport::Transport;
+use crate::{Descriptor, Result};
 
 mod dockerhub;
 mod ecr;
@@ -49,6 +50,19 @@ pub struct DeleteRules {
 /// A digest and every tag pointing at it, as a kind's own listing gives them.
 pub type Inventory = Vec<(String, Vec<String>)>;
 
+/// What a kind's rules may ask of the client: the kinds sit below the client in the crate's
+/// layers (the client holds its kind's rules), so they reach it through this trait.
+pub(crate) trait KindOps: Send + Sync {
+    /// The client's one request path (GitHub's packages API goes through it too).
+    fn transport(&self) -> &Transport;
+    /// The error target for `repo` and `reference`.
+    fn target(&self, repo: &str, reference: Option<&str>) -> Target;
+    /// HEAD of a manifest by tag or digest.
+    fn resolve<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFuture<'a, Result<Descriptor>>;
+    /// `DELETE /v2/<repo>/manifests/<reference>`.
+    fn delete_v2<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFuture<'a, Result<()>>;
+}
+
 /// The behaviour of one kind. Defaults are the distribution registry's.
 pub(crate) trait KindRules: Send + Sync + fmt::Debug {
     /// How deletes go.
@@ -65,15 +79,15 @@ pub(crate) trait KindRules: Send + Sync + fmt::Debug {
 
     /// Every digest with its tags, when the kind lists them cheaply (one paged listing);
     /// `None` when only the registry's tag listing and a HEAD per tag tell.
-    fn inventory<'a>(&'a self, client: &'a RegistryClient, repo: &'a str) -> BoxFuture<'a, Result<Option<Inventory>>> {
+    fn inventory<'a>(&'a self, client: &'a dyn KindOps, repo: &'a str) -> BoxFuture<'a, Result<Option<Inventory>>> {
         let _ = (client, repo);
         Box::pin(async { Ok(None) })
     }
 
     /// Deletes the manifest `digest` (and with it every tag in `tags`).
-    fn delete<'a>(&'a self, client: &'a RegistryClient, repo: &'a str, digest: &'a str, tags: &'a [String]) -> BoxFuture<'a, Result<()>> {
+    fn delete<'a>(&'a self, client: &'a dyn KindOps, repo: &'a str, digest: &'a str, tags: &'a [String]) -> BoxFuture<'a, Result<()>> {
         let _ = tags;
-        Box::pin(client.delete_v2(repo, digest))
+        client.delete_v2(repo, digest)
     }
 }
 

@@ -2,38 +2,28 @@
 //! stream is cut off by the client's limits: a clear error, bounded memory, no hang.
 
 use imgctl_registry::{ClientOptions, Registry, RegistryClient};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// Serves `/v2/` with 200, and answers everything else with `status` and an endless chunked
 /// body (or, with `announce`, a `Content-Length` of 8 GiB).
 async fn hostile(announce: bool, status: &'static str) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let n = sock.read(&mut buf).await.unwrap_or(0);
-                let req = String::from_utf8_lossy(&buf[..n]);
-                if req.starts_with("GET /v2/ ") {
-                    let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").await;
-                    return;
-                }
-                let framing = if announce { "content-length: 8589934592" } else { "transfer-encoding: chunked" };
-                let head = format!("HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{framing}\r\n\r\n");
-                let _ = sock.write_all(head.as_bytes()).await;
-                let chunk = vec![b' '; 64 * 1024];
-                loop {
-                    let framed = if announce { chunk.clone() } else { [format!("{:x}\r\n", chunk.len()).into_bytes(), chunk.clone(), b"\r\n".to_vec()].concat() };
-                    if sock.write_all(&framed).await.is_err() {
-                        return;
-                    }
-                }
-            });
+    crate::raw_server(move |req, mut sock| async move {
+        if req.starts_with("GET /v2/ ") {
+            let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").await;
+            return;
         }
-    });
-    addr
+        let framing = if announce { "content-length: 8589934592" } else { "transfer-encoding: chunked" };
+        let head = format!("HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{framing}\r\n\r\n");
+        let _ = sock.write_all(head.as_bytes()).await;
+        let chunk = vec![b' '; 64 * 1024];
+        loop {
+            let framed = if announce { chunk.clone() } else { [format!("{:x}\r\n", chunk.len()).into_bytes(), chunk.clone(), b"\r\n".to_vec()].concat() };
+            if sock.write_all(&framed).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

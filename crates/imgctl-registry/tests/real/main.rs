@@ -6,6 +6,7 @@
 mod auth;
 mod blobs;
 mod faults;
+mod hostile;
 mod limits;
 mod manifests;
 mod referrers;
@@ -43,6 +44,29 @@ impl Setup {
         self.via.authenticate(repo, access).await.expect("authenticate");
         self.proxy.reset();
     }
+}
+
+/// A registry stand-in on a free loopback port for what the real registry cannot do: each
+/// connection's first request (its text) and the socket go to `answer`. Returns `host:port`.
+pub async fn raw_server<F, Fut>(answer: F) -> String
+where
+    F: Fn(String, tokio::net::TcpStream) -> Fut + Send + Copy + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                answer(String::from_utf8_lossy(&buf[..n]).into_owned(), sock).await;
+            });
+        }
+    });
+    addr
 }
 
 /// `skopeo inspect --raw` of `host/repo:reference`: the manifest bytes as another client sees them.

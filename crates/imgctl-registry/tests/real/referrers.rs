@@ -85,3 +85,41 @@ async fn the_apis_error_answers_are_errors_not_a_fallback_and_5xx_is_retried() {
     assert!(s.via.referrers_api(repo, &subject.digest).await.unwrap().is_some(), "503 twice, then the list");
     s.proxy.clear_faults();
 }
+
+/// A registry stand-in whose referrers API pages (distribution-spec v1.1 "Listing
+/// Referrers": a `Link` header with `rel="next"` when the list goes on): page `n` of `pages`
+/// lists one entry, `sha256:<n repeated>`; with `cycle`, the last page links to the first.
+async fn paging_registry(pages: usize, cycle: bool) -> String {
+    use tokio::io::AsyncWriteExt;
+    crate::raw_server(move |req, mut sock| async move {
+        let path = req.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        let (link, body) = match path.split_once("/referrers/") {
+            None => (String::new(), "{}".to_owned()),
+            Some((name, rest)) => {
+                let (digest, page) = rest.split_once("?page=").map_or((rest, 1), |(d, p)| (d, p.parse().unwrap_or(1)));
+                let next = if page < pages { Some(page + 1) } else if cycle { Some(1) } else { None };
+                let link = next.map(|p| format!("link: <{name}/referrers/{digest}?page={p}>; rel=\"next\"\r\n")).unwrap_or_default();
+                let entry = json!({"mediaType": imgctl_registry::OCI_MANIFEST, "digest": format!("sha256:{}", page.to_string().repeat(64)), "size": 2, "artifactType": "application/vnd.example.test"});
+                (link, json!({"schemaVersion": 2, "mediaType": imgctl_registry::OCI_INDEX, "manifests": [entry]}).to_string())
+            }
+        };
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-type: application/vnd.oci.image.index.v1+json\r\n{link}content-length: {}\r\nconnection: close\r\n\r\n", body.len());
+        let _ = sock.write_all(format!("{head}{body}").as_bytes()).await;
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paged_referrers_list_is_read_to_its_last_page() {
+    let subject = format!("sha256:{}", "a".repeat(64));
+    for (pages, cycle) in [(1, false), (3, false), (2, true)] {
+        let host = paging_registry(pages, cycle).await;
+        let client = imgctl_registry::RegistryClient::new(imgctl_registry::ClientOptions::new(&host).insecure_if_listed(std::slice::from_ref(&host))).unwrap();
+        let listed = list(&client, "r", &subject).await.unwrap();
+        let digests: Vec<&str> = listed.iter().map(|e| e["digest"].as_str().unwrap()).collect();
+        let want: Vec<String> = (1..=pages).map(|p| format!("sha256:{}", p.to_string().repeat(64))).collect();
+        assert_eq!(digests, want, "{pages} pages, cycle {cycle}: every page once");
+        // the ping, one GET per page, and (cycling) the repeated first page that adds nothing
+        assert_eq!(client.stats().get, 1 + pages as u64 + u64::from(cycle), "GETs");
+    }
+}

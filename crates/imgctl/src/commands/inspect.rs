@@ -136,7 +136,8 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let report = registry::block_on(async {
         let client = registry::connect(env, &host, &repo, Access::Pull, None).await?;
         let m = client.get_manifest(&repo, &reference).await?;
-        let platforms = m.index().map_err(CliError::Failed)?.map(|idx| {
+        let sep = if reference.starts_with("sha256:") { '@' } else { ':' };
+        let platforms = m.index().map_err(|e| CliError::Failed(format!("read {host}/{repo}{sep}{reference}: {e}")))?.map(|idx| {
             idx.manifests
                 .into_iter()
                 .map(|e| {

@@ -6,6 +6,7 @@ use crate::env::Env;
 use crate::error::CmdResult;
 
 pub mod completions;
+pub mod diff;
 pub mod gc;
 pub mod history;
 pub mod import;
@@ -19,6 +20,7 @@ pub mod plan;
 pub mod promote;
 pub mod publish;
 pub mod rollback;
+pub mod sbom;
 pub mod status;
 pub mod tags;
 pub mod usages;
@@ -66,6 +68,10 @@ pub enum Command {
     MarkEol(mark_eol::Args),
     /// Check the signed promotion records of a digest and show who moved it where.
     Verify(verify::Args),
+    /// The SBOM publish attached to an image: its SPDX document, or a package table.
+    Sbom(sbom::Args),
+    /// What changed between two images: packages, OS release, files and bytes.
+    Diff(diff::Args),
 }
 
 /// Runs `cmd`.
@@ -90,5 +96,7 @@ pub fn run(cmd: Command, env: &mut Env<'_>) -> CmdResult {
         Command::Man(a) => man::run(a, env),
         Command::Verify(a) => verify::run(a, env),
         Command::MarkEol(a) => mark_eol::run(a, env),
+        Command::Sbom(a) => sbom::run(a, env),
+        Command::Diff(a) => diff::run(a, env),
     }
 }

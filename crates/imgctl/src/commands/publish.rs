@@ -33,6 +33,9 @@ pub struct Args {
     /// Signing of promotion records.
     #[command(flatten)]
     pub sign: crate::records::SignArgs,
+    /// Do not inventory the build nor attach its SBOM (docs/CHANGES.md).
+    #[arg(long)]
+    pub no_sbom: bool,
 }
 
 /// Runs `publish`.
@@ -59,7 +62,8 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
     let progress = imgctl_engine::NoProgress;
     let ctx = Ctx { mirrors: &mirrors, records: recorder.as_ref(), ..rollout::ctx(env, &client, &fleet, args.dry_run, &progress) };
-    let opts = PublishOptions { channel, force: args.force };
+    let sbom = (!args.no_sbom).then(|| crate::commands::sbom::options(env, &host, &fleet.manifest.repository, &args.sign)).transpose()?;
+    let opts = PublishOptions { channel, force: args.force, sbom };
     let mut results = crate::registry::block_on(publish::publish(&ctx, v, source_id, &source, &opts))?.map_err(rollout::engine_error)?;
     crate::eol::note_eol(&fleet, today, &mut results);
     let report = ResultsReport { results, dry_run: args.dry_run, forced: false };

@@ -3,6 +3,7 @@
 // tests report measured figures on stderr (shown with --nocapture)
 #![allow(clippy::print_stderr)]
 
+mod hostile;
 mod import;
 mod inspect;
 mod plan;
@@ -38,3 +39,4 @@ mod records;
 mod lifecycle;
 mod retire;
 mod records_support;
+mod sbom;

@@ -36,7 +36,7 @@ fn tags_fit_80_and_200_columns() {
         let run = Run::from(out);
         run.code(0);
         let text = fits(&run.stdout, width);
-        assert!(text.ends_with("3 variants: 6 channel tags, 2 alias tags, 3 immutable tags\n"), "{text}");
+        assert!(text.ends_with("3 variants: 6 channel tags, 4 alias tags, 3 immutable tags\n"), "{text}");
         // source ids follow the fixture's files: redacted (after wrapping, so the layout is real)
         insta::with_settings!({filters => vec![(r"\b[0-9a-f]{12}\b", "[source-id]")]}, {
             insta::assert_snapshot!(format!("tags_{width}"), text);
