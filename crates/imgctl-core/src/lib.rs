@@ -5,7 +5,9 @@
 pub mod dockerfile;
 pub mod dockerignore;
 pub mod duration;
+pub mod eol;
 pub mod finding;
+pub mod forced;
 pub mod fleet;
 pub mod gc;
 #[cfg(test)]

@@ -144,8 +144,8 @@ fn strip_position(message: &str) -> &str {
     message.rsplit_once(" at line ").map_or(message, |(m, _)| m)
 }
 
-const MANIFEST_KEYS: [&str; 10] =
-    ["version", "registry", "repository", "registryKind", "osDefinitions", "tagSchema", "channels", "variants", "mirrors", "records"];
+const MANIFEST_KEYS: [&str; 11] =
+    ["version", "registry", "repository", "registryKind", "osDefinitions", "tagSchema", "channels", "variants", "mirrors", "records", "eolWarning"];
 const REQUIRED_KEYS: [&str; 7] =
     ["version", "registry", "repository", "osDefinitions", "tagSchema", "channels", "variants"];
 
@@ -176,6 +176,7 @@ fn read_manifest(r: &mut Reader<'_>, root: &Value) -> Option<Manifest> {
     let os_definitions: Option<String> = r.de(&get("osDefinitions"), "osDefinitions");
     let tag_schema: Option<TagSchema> = r.de(&get("tagSchema"), "tagSchema");
     let records: Option<crate::manifest::Records> = top.get("records").and_then(|v| r.de(v, "records"));
+    let eol_warning = top.get("eolWarning").and_then(|v| r.de(v, "eolWarning"));
     let mut channels = IndexMap::new();
     match top.get("channels") {
         Some(Value::Mapping(map)) => {
@@ -220,6 +221,7 @@ fn read_manifest(r: &mut Reader<'_>, root: &Value) -> Option<Manifest> {
         variants,
         mirrors,
         records,
+        eol_warning,
     })
 }
 

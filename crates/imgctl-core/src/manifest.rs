@@ -40,6 +40,20 @@ pub struct Manifest {
     /// Promotion records and lifecycle marks in the registry (`docs/RECORDS.md`); off when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub records: Option<Records>,
+    /// How long before an OS definition's `eol` date `validate` starts warning about the
+    /// variants on it (default 30d; see docs/OPERATIONS.md "End of life").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eol_warning: Option<Duration>,
+}
+
+/// The default of `eolWarning`: 30 days.
+pub const DEFAULT_EOL_WARNING: Duration = Duration(30 * 24 * 3600);
+
+impl Manifest {
+    /// `eolWarning`, or its default.
+    pub fn eol_warning(&self) -> Duration {
+        self.eol_warning.unwrap_or(DEFAULT_EOL_WARNING)
+    }
 }
 
 /// A mirror: another repository (on this or another registry) that every publish copies
@@ -210,6 +224,16 @@ pub struct VariantSpec {
     /// Platforms to build (`linux/amd64`, …); defaults to the OS arch's platform.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub platforms: Vec<String>,
+    /// Retired (UTC date, `YYYY-MM-DD`): the variant stays listed — its tags, channels,
+    /// history and rollback keep working, gc keeps its channel tags — but it is no longer
+    /// built (`plan`) or promoted, and `mark-eol` marks its channels' digests end of life
+    /// on this date. Delete a variant only once it was retired (`validate --since`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired: Option<chrono::NaiveDate>,
+    /// The variant (base tag) that replaces this retired one: `usages` names it to every
+    /// consumer of this one. It must exist and not be retired itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<String>,
     /// The GitHub Actions runner label the publish workflow builds this variant on
     /// (`windows-2025`, a self-hosted label, …); default: the workflow's `runners` input
     /// for the variant's OS family (`docs/ADOPTING.md`).

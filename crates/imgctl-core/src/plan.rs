@@ -108,6 +108,10 @@ pub fn plan(since: Option<Side<'_>>, reference: Side<'_>, since_name: Option<&st
     let mut variants = Vec::new();
     for &i in &reference.graph.order {
         let v = &reference.fleet.variants[i];
+        if v.spec.retired.is_some() {
+            // retired: listed, never built again (and not "removed" either)
+            continue;
+        }
         let id = &reference.ids.ids[&v.name];
         let reason = match since {
             Some(s) if before.contains(v.name.as_str()) => match s.ids.ids.get(&v.name) {

@@ -195,11 +195,60 @@ fn check_variant(fleet: &Fleet, index: &TagIndex<'_>, v: &Variant, tree: &dyn So
         },
         _ => out.push(Finding::error("missing-context", file, spans.pos(&field(&path, "context")), format!("context directory '{}' does not exist", v.context))),
     }
-    if v.os.is_eol(opts.today) {
-        let msg = format!("'{}' reached end of life on {}", v.os.id, v.os.eol.map(|d| d.to_string()).unwrap_or_default());
-        let pos = spans.pos(&field(&path, "os"));
-        out.push(if opts.strict { Finding::error("eol", file, pos, msg) } else { Finding::warning("eol", file, pos, msg) });
+    check_lifecycle(fleet, v, opts, out);
+}
+
+/// End of life ahead or past (a retired variant is exempt: that is why it was retired),
+/// and `replacedBy` naming a variant that exists and is not retired itself.
+fn check_lifecycle(fleet: &Fleet, v: &Variant, opts: Options, out: &mut Vec<Finding>) {
+    let (file, spans, path) = (&fleet.manifest_file, &fleet.manifest_spans, variant_path(v.index));
+    let pos = spans.pos(&field(&path, "os"));
+    match (v.spec.retired, crate::eol::state(&v.os, opts.today, fleet.manifest.eol_warning())) {
+        (Some(_), _) | (None, crate::eol::EolState::Supported) => {}
+        (None, crate::eol::EolState::Past(d)) => {
+            let msg = format!("'{}' reached end of life on {d}", v.os.id);
+            out.push(if opts.strict { Finding::error("eol", file, pos, msg) } else { Finding::warning("eol", file, pos, msg) });
+        }
+        (None, crate::eol::EolState::Soon(d)) => {
+            let left = d.signed_duration_since(opts.today).num_days();
+            out.push(Finding::warning("eol-soon", file, pos, format!(
+                "'{}' reaches end of life on {d}, in {left} day(s) (eolWarning {}): move its variants to a newer OS, or retire them (retired: DATE)",
+                v.os.id, fleet.manifest.eol_warning()
+            )));
+        }
     }
+    let Some(with) = &v.spec.replaced_by else { return };
+    let pos = spans.pos(&field(&path, "replacedBy"));
+    let problem = match fleet.variant(with) {
+        None => Some(format!("replacedBy '{with}' is not a variant of this manifest (see `imgctl tags`)")),
+        Some(w) if w.name == v.name => Some(format!("replacedBy '{with}' is this variant itself")),
+        Some(w) if w.spec.retired.is_some() => Some(format!("replacedBy '{with}' is retired itself: name the variant that replaces both")),
+        Some(_) => None,
+    };
+    if let Some(msg) = problem {
+        out.push(Finding::error("invalid-replacement", file, pos, msg));
+    } else if v.spec.retired.is_none() {
+        out.push(Finding::warning("invalid-replacement", file, pos, format!("replacedBy '{with}' has no effect until this variant is retired (retired: DATE)")));
+    }
+}
+
+/// Variants the manifest had at `rev` (`before`) that it no longer has and that were not
+/// retired there: each an error naming the line it had at `rev`, so nothing vanishes
+/// silently. Retire a variant (`retired: DATE`) first; delete it in a later change.
+pub fn removed_since(before: &Fleet, after: &Fleet, rev: &str) -> Vec<Finding> {
+    let pos = after.manifest_spans.pos("variants");
+    before
+        .variants
+        .iter()
+        .filter(|v| v.spec.retired.is_none() && after.variant(&v.name).is_none())
+        .map(|v| {
+            let line = before.manifest_spans.pos(&variant_path(v.index)).line;
+            Finding::error("removed-variant", &after.manifest_file, pos, format!(
+                "variant '{}' ({}:{line} at {rev}) was deleted without being retired: put it back with `retired: YYYY-MM-DD` (and `replacedBy: VARIANT`), and delete it in a later change",
+                v.name, before.manifest_file
+            ))
+        })
+        .collect()
 }
 
 /// No tag (of any kind) may belong to two variants, and no fixed tag may read as

@@ -88,6 +88,8 @@ fn fleet(gens: &[Gen], bare_latest: bool) -> Fleet {
                 build_args: BTreeMap::new(),
                 omit_arch: g.omit_arch,
                 platforms: Vec::new(),
+                retired: None,
+                replaced_by: None,
                 runner: None,
             }
         })
@@ -107,6 +109,7 @@ fn fleet(gens: &[Gen], bare_latest: bool) -> Fleet {
         variants,
         mirrors: Vec::new(),
         records: None,
+        eol_warning: None,
     };
     let (fleet, findings) = Fleet::new(manifest, "m.yaml", SpanIndex::default(), os, SpanIndex::default());
     assert!(findings.is_empty(), "{findings:?}");

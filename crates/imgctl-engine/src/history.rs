@@ -17,17 +17,26 @@ pub struct ResolvedMove {
     pub mv: Move,
     /// `sha256:` + 64 hex: what the release tag points at.
     pub digest: String,
+    /// The move went past a rule scheduled promotion keeps (soak, rejection), read from
+    /// the histories in the listing (`imgctl_core::forced`, docs/HISTORY.md).
+    pub forced: bool,
 }
 
 /// The moves of `channel` of `v`, oldest first, each with its whole digest. A release tag
 /// deleted since the listing (a gc racing) is left out, with a warning.
 pub async fn resolved_moves<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str) -> Result<Vec<ResolvedMove>, EngineError> {
     let history = ctx.snapshot().await?;
-    let moves = history.variant(&v.name).channel(channel).moves;
-    let got: Vec<Result<Option<ResolvedMove>, EngineError>> = futures_util::stream::iter(moves)
-        .map(|mv| async move {
+    let vh = history.variant(&v.name);
+    let target = vh.channel(channel);
+    let rules = ctx.fleet.manifest.channels.get(channel);
+    let source = rules.and_then(|c| c.promotes_from.as_deref()).map(|s| vh.channel(s));
+    let soak = rules.and_then(|c| c.soak).unwrap_or_default();
+    let new_immediate = rules.and_then(|c| c.new_variants).unwrap_or_default() == imgctl_core::manifest::NewVariants::Immediate;
+    let forced = imgctl_core::forced::forced(&target, imgctl_core::forced::Rules { source: source.as_ref(), soak, new_immediate });
+    let got: Vec<Result<Option<ResolvedMove>, EngineError>> = futures_util::stream::iter(target.moves.into_iter().zip(forced))
+        .map(|(mv, forced)| async move {
             match ctx.registry.resolve(ctx.repo, &mv.tag).await {
-                Ok(d) if digest12(&d.digest) == mv.digest12 => Ok(Some(ResolvedMove { digest: d.digest, mv })),
+                Ok(d) if digest12(&d.digest) == mv.digest12 => Ok(Some(ResolvedMove { digest: d.digest, mv, forced })),
                 Ok(d) => Err(EngineError::Input(format!(
                     "read release tag {}: it names sha256:{} but points at {} (the tag was overwritten by hand; release tags never move)",
                     mv.tag, mv.digest12, d.digest

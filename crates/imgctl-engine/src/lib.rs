@@ -21,6 +21,7 @@ pub mod layout;
 pub mod lifecycle;
 pub mod mirror;
 mod pending;
+pub mod platform;
 pub mod moves;
 pub mod promote;
 pub mod publish;

@@ -4,8 +4,8 @@
 //! another channel still points at it), and every digest that has left every channel
 //! for longer than the grace period (end of life when the grace ended). Read from the one
 //! tag listing; per candidate digest (concurrently, `--concurrency`) one HEAD (its whole
-//! digest) and one referrers read;
-//! a digest already marked is left as it is.
+//! digest) and one referrers read; a digest already marked is left as it is. A retired
+//! variant's channels' digests are marked end of life on its retirement date (`retired: DATE`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -78,11 +78,42 @@ pub fn candidates(history: &RepoHistory, variants: &[&str], grace: Duration, now
     out
 }
 
+/// The digests the channels of `retired` variants point at (their newest moves), end of
+/// life on the retirement date — unless a channel of a variant that is not retired points
+/// there too. Pure.
+pub fn retired_candidates(history: &RepoHistory, retired: &BTreeMap<&str, NaiveDate>) -> BTreeMap<String, Candidate> {
+    let live: BTreeSet<&str> = history
+        .variants
+        .iter()
+        .filter(|(name, _)| !retired.contains_key(name.as_str()))
+        .flat_map(|(_, vh)| vh.channels.values())
+        .filter_map(|h| h.newest())
+        .map(|m| m.digest12.as_str())
+        .collect();
+    let mut out = BTreeMap::new();
+    for (v, date) in retired {
+        let Some(vh) = history.variants.get(*v) else { continue };
+        for (channel, h) in &vh.channels {
+            let Some(m) = h.newest() else { continue };
+            if live.contains(m.digest12.as_str()) || out.contains_key(&m.digest12) {
+                continue;
+            }
+            let reason = format!("on the {channel} channel of a variant retired on {date}");
+            out.insert(m.digest12.clone(), Candidate { variant: v.to_string(), tag: m.tag.clone(), date: *date, reason });
+        }
+    }
+    out
+}
+
 /// Marks the candidates of `variants` (dry run: reports what it would mark).
 pub async fn mark<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], grace: Duration) -> Result<Vec<ActionResult>, EngineError> {
     let history = ctx.snapshot().await?;
     let names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
-    let found = candidates(&history, &names, grace, ctx.now);
+    let mut found = candidates(&history, &names, grace, ctx.now);
+    let retired: BTreeMap<&str, NaiveDate> = variants.iter().filter_map(|v| v.spec.retired.map(|d| (v.name.as_str(), d))).collect();
+    for (d12, c) in retired_candidates(&history, &retired) {
+        found.entry(d12).or_insert(c);
+    }
     ctx.progress.start(found.len());
     // one digest each (its own referrers index): marked concurrently, reported in order
     let rows: Vec<Result<ActionResult, EngineError>> = futures_util::stream::iter(found.into_values())
@@ -154,5 +185,22 @@ mod tests {
         assert_eq!(later.keys().collect::<Vec<_>>(), vec![a, c]);
         assert_eq!(later[a].date, now(15 + 7 * 24).date_naive());
         assert!(later[a].reason.contains("left every channel"), "{:?}", later[a]);
+    }
+
+    #[test]
+    fn a_retired_variant_s_channel_digests_end_on_its_retirement_date_unless_a_live_variant_holds_them() {
+        let (a, b, c) = ("aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc");
+        let mut h = history(vec![("latest", vec![mv(0, a, None), mv(10, b, None)]), ("staging", vec![mv(0, a, None), mv(5, b, None)])]);
+        let mut live = VariantHistory::default();
+        live.channels.insert("latest".into(), ChannelHistory { moves: vec![mv(0, c, None)] });
+        h.variants.insert("w".into(), live.clone());
+        let date: NaiveDate = "2026-12-01".parse().unwrap();
+        let got = retired_candidates(&h, &[("v", date)].into_iter().collect());
+        assert_eq!(got.keys().collect::<Vec<_>>(), vec![b], "only what the channels hold now");
+        assert_eq!((got[b].date, got[b].reason.as_str()), (date, "on the latest channel of a variant retired on 2026-12-01"));
+        // a digest a live variant's channel also holds is not marked
+        live.channels.insert("staging".into(), ChannelHistory { moves: vec![mv(1, b, None)] });
+        h.variants.insert("w".into(), live);
+        assert!(retired_candidates(&h, &[("v", date)].into_iter().collect()).is_empty());
     }
 }

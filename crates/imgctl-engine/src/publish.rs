@@ -139,6 +139,15 @@ fn parse_refs(m: &RawManifest) -> Result<Refs, EngineError> {
 pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str, source: &Source, opts: &PublishOptions) -> Result<Vec<ActionResult>, EngineError> {
     let history = ctx.snapshot().await?.variant(&v.name);
     let image = load(ctx, source).await?;
+    // the platform guard: checked before any blob or manifest is pushed
+    let from = match source {
+        Source::Reference { repo, .. } => Some(repo.as_str()),
+        Source::Layout(_) => None,
+    };
+    let found = crate::platform::found(ctx, &image.top, &image.blobs, from).await?;
+    if let Some(reason) = crate::platform::mismatch(v, &found) {
+        return Ok(vec![ActionResult { to: Some(image.top.digest.clone()), reason: Some(reason), ..result(v, Some(&opts.channel), Action::Failed) }]);
+    }
     let (r, next, kept) = primary(ctx, v, source_id, &image, &history, opts).await?;
     // the SBOM of what was pushed (a kept earlier build got its own when it was published)
     if let Some(s) = opts.sbom.as_ref().filter(|_| !ctx.dry_run && r.action != Action::Failed && kept.is_none()) {

@@ -63,6 +63,13 @@ pub struct VariantStatus {
     /// End of life of its OS.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eol: Option<NaiveDate>,
+    /// Set when the variant is retired (`retired: DATE`): it is no longer built or
+    /// promoted, so nothing is pending.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retired: Option<NaiveDate>,
+    /// The variant that replaces it (`replacedBy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<String>,
     /// Channel → state.
     pub channels: IndexMap<String, ChannelState>,
     /// The pending promotion of the consumers' channel (the promotion chain's end), if it
@@ -83,6 +90,8 @@ pub struct VariantStatus {
 pub struct StatusReport {
     /// One entry per variant.
     pub variants: Vec<VariantStatus>,
+    /// How many of them are retired, on an ended OS, or on one ending within `eolWarning`.
+    pub lifecycle: imgctl_core::eol::EolCounts,
 }
 
 /// Where one promoted channel's candidates come from, or why there are none.
@@ -125,7 +134,8 @@ pub async fn status<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], source
         .collect()
         .await;
     out.sort_by_key(|(i, _)| *i);
-    Ok(StatusReport { variants: out.into_iter().map(|(_, s)| s).collect() })
+    let lifecycle = imgctl_core::eol::count(ctx.fleet, variants.iter().copied(), ctx.now.date_naive());
+    Ok(StatusReport { variants: out.into_iter().map(|(_, s)| s).collect(), lifecycle })
 }
 
 /// Where each mirror's channels differ from the primary's `channels` (one HEAD each).
@@ -156,7 +166,8 @@ async fn drift<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channels: &IndexMap<S
 }
 
 async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, history: &RepoHistory, sources: &[PendingSource<'_>], consumer: Option<&str>, records: &HashSet<String>) -> VariantStatus {
-    let mut st = VariantStatus { variant: v.name.clone(), os: v.os.id.clone(), eol: v.os.eol, channels: IndexMap::new(), pending: None, error: None, drift: Vec::new() };
+    let (retired, replaced_by) = (v.spec.retired, v.spec.replaced_by.clone());
+    let mut st = VariantStatus { variant: v.name.clone(), os: v.os.id.clone(), eol: v.os.eol, retired, replaced_by, channels: IndexMap::new(), pending: None, error: None, drift: Vec::new() };
     let vh = history.variant(&v.name);
     for name in ctx.fleet.manifest.channels.keys() {
         let tag = ctx.fleet.channel_tag(v, name).unwrap_or_default();
@@ -170,6 +181,10 @@ async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, history: &RepoHistory, 
                 return st;
             }
         }
+    }
+    if st.retired.is_some() {
+        // not promoted any more: nothing is pending
+        return st;
     }
     if sources.is_empty() {
         st.pending = Some(Pending::unknown("no channel has promotesFrom: nothing is promoted"));

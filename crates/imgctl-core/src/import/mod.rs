@@ -196,6 +196,7 @@ pub fn convert(top: &Document, includes: &[Document], opts: &Options) -> Importe
         variants,
         mirrors: Vec::new(),
         records: None,
+        eol_warning: None,
     };
     Imported { manifest, os: OsDefinitions { definitions }, report }
 }

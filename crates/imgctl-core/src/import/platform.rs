@@ -201,6 +201,8 @@ pub fn convert(p: &Platform, vars: &IndexMap<String, Value>, schema: &TagSchema,
         build_args,
         omit_arch,
         platforms: Vec::new(),
+        retired: None,
+        replaced_by: None,
         runner: None,
     };
     Ok(Converted { spec, os, arch, tags, warning })

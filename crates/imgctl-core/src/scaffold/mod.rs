@@ -75,6 +75,8 @@ pub fn fleet(o: &Options) -> Result<Vec<File>, String> {
             build_args: BTreeMap::new(),
             omit_arch: false,
             platforms: vec![texts::platform(&d).to_string()],
+            retired: None,
+            replaced_by: None,
             runner: None,
         });
         defs.push(d);
@@ -90,6 +92,7 @@ pub fn fleet(o: &Options) -> Result<Vec<File>, String> {
         variants,
         mirrors: Vec::new(),
         records: None,
+        eol_warning: None,
     };
     let yaml = serde_yaml_ng::to_string(&manifest).map_err(|e| format!("render the manifest: {e}"))?;
     let os = crate::import::render::os_definitions_json(&OsDefinitions { definitions: defs }).map_err(|e| format!("render the OS definitions: {e}"))?;

@@ -44,6 +44,9 @@ pub struct Entry {
     pub tag: String,
     /// Whether that digest is rejected on this channel now.
     pub rejected: bool,
+    /// Whether the move was forced (`--force`: past the soak or a rejection). Read from the
+    /// histories, or, with `--records`, from the move's record (docs/HISTORY.md).
+    pub forced: bool,
     /// For a rollback: the digest rolled back from — whole while a release tag of it is in
     /// the history (always, unless gc deleted them), else the `sha256:` + 12 hex digits the
     /// rollback's release tag names.
@@ -75,6 +78,8 @@ struct Row {
     kind: String,
     #[tabled(rename = "REJECTED")]
     rejected: &'static str,
+    #[tabled(rename = "FORCED")]
+    forced: &'static str,
     #[tabled(rename = "TAG")]
     tag: String,
 }
@@ -88,6 +93,7 @@ impl Report for HistoryReport {
             kind: crate::output::word(e.kind)
                 + &e.rolled_back_from.as_ref().map(|f| format!(" (from {})", f.get(..19).unwrap_or(f))).unwrap_or_default(),
             rejected: if e.rejected { "rejected" } else { "" },
+            forced: if e.forced { "forced" } else { "" },
             tag: e.tag.clone(),
         });
         writeln!(w, "{}", table(rows))?;
@@ -101,6 +107,15 @@ impl Report for HistoryReport {
             writeln!(w, "records:\n{}", table(records.into_iter().map(crate::records::Row::from)))?;
         }
         Ok(())
+    }
+}
+
+/// Whether `m` was forced: its record says so when there is one (`forced-promote`), else
+/// the histories do.
+fn forced(m: &imgctl_engine::history::ResolvedMove, record: Option<&imgctl_engine::records::Recorded>) -> bool {
+    match record.and_then(|r| r.statement.as_ref()) {
+        Some(s) => s.kind.starts_with("forced"),
+        None => m.forced,
     }
 }
 
@@ -131,7 +146,9 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let entries = moves
         .iter()
         .rev()
-        .map(|m| Entry {
+        .map(|m| (m, record_of(m)))
+        .map(|(m, record)| Entry {
+            forced: forced(m, record.as_ref()),
             time: m.mv.time,
             digest: m.digest.clone(),
             kind: m.mv.kind,
@@ -141,7 +158,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
                 let prefix = format!("sha256:{from}");
                 complete_digest(&moves, &prefix).map_or(prefix, str::to_string)
             }),
-            record: record_of(m),
+            record,
         })
         .collect();
     emit(env, &HistoryReport { variant: v.name.clone(), channel, entries })?;

@@ -39,6 +39,8 @@ struct Doc {
     now: DateTime<Utc>,
     #[serde(skip)]
     mirrors: usize,
+    #[serde(skip)]
+    eol_warning: imgctl_core::duration::Duration,
     /// The promoted channels, in chain order.
     #[serde(skip)]
     promoted: Vec<String>,
@@ -76,22 +78,25 @@ impl Report for Doc {
                 .join("\n"),
             pending: match &v.error {
                 Some(e) => format!("error: {e}"),
+                None if v.retired.is_some() => retired_cell(v, self.now),
                 None => pending_lines(v, &self.promoted),
             },
-            eol: v.eol.map(|d| if d <= self.now.date_naive() { format!("{d} (past)") } else { d.to_string() }).unwrap_or_else(|| "-".into()),
+            eol: v.eol.map(|d| if d <= self.now.date_naive() { format!("{d} (past)") } else if d.signed_duration_since(self.now.date_naive()).num_seconds() <= self.eol_warning.as_secs() as i64 { format!("{d} (soon)") } else { d.to_string() }).unwrap_or_else(|| "-".into()),
         });
         writeln!(w, "{}", table(rows))?;
-        crate::output::say(w, &summary_line(&self.report))
+        crate::output::say(w, &summary_line(&self.report, self.eol_warning))
     }
 }
 
-/// `229 variants: 200 up to date, 12 ready, 17 soaking` — one count per PENDING state.
-fn summary_line(r: &StatusReport) -> String {
+/// `229 variants: 200 up to date, 12 ready, 17 soaking` — one count per PENDING state, then
+/// the retired ones and those on an OS that has ended or ends within `eolWarning`.
+fn summary_line(r: &StatusReport, eol_warning: imgctl_core::duration::Duration) -> String {
     use imgctl_core::rollout::BlockedBy;
     let count = |f: &dyn Fn(&imgctl_engine::status::VariantStatus) -> bool| r.variants.iter().filter(|v| f(v)).count();
     let blocked = |b: BlockedBy| count(&|v| v.error.is_none() && v.pending.as_ref().is_some_and(|p| p.unknown.is_none() && p.blocked_by == Some(b)));
+    let soon = format!("reaching end of life within {eol_warning}");
     let counts = [
-        (count(&|v| v.error.is_none() && v.pending.is_none()), "up to date"),
+        (count(&|v| v.error.is_none() && v.retired.is_none() && v.pending.is_none()), "up to date"),
         (count(&|v| v.error.is_none() && v.pending.as_ref().is_some_and(|p| p.unknown.is_none() && p.blocked_by.is_none())), "ready to promote"),
         (blocked(BlockedBy::Soak), "soaking"),
         (blocked(BlockedBy::MissingBuild), "without a build"),
@@ -100,8 +105,18 @@ fn summary_line(r: &StatusReport) -> String {
         (count(&|v| v.error.is_none() && v.pending.as_ref().is_some_and(|p| p.unknown.is_some())), "pending unknown"),
         (count(&|v| v.error.is_some()), "errors"),
         (count(&|v| !v.drift.is_empty()), "drifted on a mirror"),
+        (r.lifecycle.retired, "retired"),
+        (r.lifecycle.eol, "on an end-of-life OS"),
+        (r.lifecycle.eol_soon, &soon),
     ];
     crate::output::summary(&crate::output::plural(r.variants.len(), "variant", "variants"), &counts)
+}
+
+/// The PENDING cell of a retired variant: `retired on DATE`, and what replaces it.
+fn retired_cell(v: &imgctl_engine::status::VariantStatus, now: DateTime<Utc>) -> String {
+    let date = v.retired.unwrap_or_default();
+    let replaced = v.replaced_by.as_deref().map(|r| format!(" (replaced by {r})")).unwrap_or_default();
+    format!("{}{replaced}", imgctl_core::eol::retired_reason(date, now.date_naive()))
 }
 
 /// Lines under the channels: nothing without mirrors, `mirrors: in step`, or each
@@ -181,6 +196,6 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let host = rollout::registry_host(env, &fleet);
     let report = crate::registry::block_on(status(&ctx, &variants, &sources))?.map_err(|e| rollout::engine_error_at(&host, e))?;
     let failed = report.variants.iter().any(|v| v.error.is_some() || v.drift.iter().any(|d| d.error.is_some()));
-    emit(env, &Doc { report, now: env.now(), mirrors: mirrors.len(), promoted: channels })?;
+    emit(env, &Doc { report, now: env.now(), mirrors: mirrors.len(), promoted: channels, eol_warning: fleet.manifest.eol_warning() })?;
     Ok(if failed { exit::FAILED } else { exit::SUCCESS })
 }

@@ -110,7 +110,8 @@ struct Entry {
     /// The end-of-life date of the lifecycle mark on the pinned digest (`--eol-marks`).
     #[serde(skip_serializing_if = "Option::is_none")]
     end_of_life_marked: Option<chrono::NaiveDate>,
-    /// What replaces a pin to a marked digest: `repo:channel-tag@digest` as it is now.
+    /// What replaces a pin to a marked digest: `repo:channel-tag@digest` as it is now; for
+    /// a retired variant, `repo:tag` of its replacement (`replacedBy`) on the same channel.
     #[serde(skip_serializing_if = "Option::is_none")]
     replaced_by: Option<String>,
 }
@@ -175,9 +176,29 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     if args.eol_marks {
         mark_eol_pins(env, &fleet, &mut references)?;
     }
+    flag_retired(env, &fleet, &mut references);
     let failed = args.strict && references.iter().any(|e| !e.usage.findings.is_empty());
     emit(env, &Doc { references })?;
     Ok(if failed { exit::FAILED } else { exit::SUCCESS })
+}
+
+/// Flags references to retired variants, naming what replaces each (`replacedBy`) on the
+/// same channel.
+fn flag_retired(env: &Env<'_>, fleet: &Fleet, refs: &mut [Entry]) {
+    let today = env.now().date_naive();
+    for e in refs {
+        let Some(v) = e.usage.variant.as_deref().and_then(|v| fleet.variant(v)) else { continue };
+        let Some(date) = v.spec.retired else { continue };
+        let retired = imgctl_core::eol::retired_reason(date, today);
+        match imgctl_core::eol::replacement_tag(fleet, v, e.usage.channel.as_deref()) {
+            Some(tag) => {
+                let with = format!("{}:{tag}", fleet.manifest.repository);
+                e.usage.findings.push(format!("retired: {} is {retired}; replaced by {with}", v.name));
+                e.replaced_by = Some(with);
+            }
+            None => e.usage.findings.push(format!("retired: {} is {retired}; the manifest names no replacement", v.name)),
+        }
+    }
 }
 
 /// Looks up the lifecycle mark of every pinned digest (one referrers read each) and, for a

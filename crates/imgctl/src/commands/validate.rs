@@ -39,6 +39,10 @@ pub struct Args {
     /// label): a variant with none is an error [default: the workflow's default].
     #[arg(long, env = "IMGCTL_RUNNERS", value_name = "JSON", value_parser = crate::commands::plan::parse_runners)]
     pub runners: Option<Runners>,
+    /// Also compare with the manifest at git revision REV: a variant it had that is gone
+    /// now without having been retired (`retired: DATE`) is an error.
+    #[arg(long, value_name = "REV")]
+    pub since: Option<String>,
 }
 
 /// The `validate` document.
@@ -75,6 +79,13 @@ impl Report for ValidateReport {
     }
 }
 
+/// Variants of the manifest at `rev` deleted since without being retired.
+fn removed_since(env: &Env<'_>, fleet: &imgctl_core::Fleet, rev: &str) -> Result<Vec<Finding>, crate::error::CliError> {
+    let repo = crate::rollout::repo(env)?;
+    let before = repo.snapshot_at(rev).map_err(crate::commands::plan::git_error)?;
+    Ok(before.map(|s| validate::removed_since(&s.fleet, fleet, rev)).unwrap_or_default())
+}
+
 /// Escapes a workflow-command message.
 fn escape_data(s: &str) -> String {
     s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
@@ -98,6 +109,9 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         // what the shipped publish workflow could not build (levels, runners)
         let runners = args.runners.unwrap_or_else(runners::default_runners);
         findings.extend(runners::check(fleet, &Graph::build(fleet, &FsTree), &runners));
+        if let Some(rev) = &args.since {
+            findings.extend(removed_since(env, fleet, rev)?);
+        }
     }
     finding::sort(&mut findings);
     let errors = findings.iter().filter(|f| f.is_error()).count();

@@ -40,5 +40,6 @@ mod verify_gate;
 mod mirrors;
 mod records;
 mod lifecycle;
+mod retire;
 mod records_support;
 mod sbom;
