@@ -111,8 +111,14 @@ pub async fn mark<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], grace: D
     let names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
     let mut found = candidates(&history, &names, grace, ctx.now);
     let retired: BTreeMap<&str, NaiveDate> = variants.iter().filter_map(|v| v.spec.retired.map(|d| (v.name.as_str(), d))).collect();
+    // a digest with two reasons is end of life since the earlier date
     for (d12, c) in retired_candidates(&history, &retired) {
-        found.entry(d12).or_insert(c);
+        match found.get(&d12) {
+            Some(had) if had.date <= c.date => {}
+            _ => {
+                found.insert(d12, c);
+            }
+        }
     }
     ctx.progress.start(found.len());
     // one digest each (its own referrers index): marked concurrently, reported in order

@@ -47,7 +47,15 @@ impl RegistryClient {
         let url = self.url(&format!("{repo}/manifests/{tag}"))?;
         let expected = sha256(&manifest.bytes);
         let build = |r: RequestBuilder| Ok(r.header(CONTENT_TYPE, manifest.media_type.as_str()).body(manifest.bytes.clone()));
-        let refuse = |status: u16, _: &HeaderMap, body: &[u8]| Failure::Fatal(self.put_refusal(op, &target, status, body));
+        let refuse = |status: u16, _: &HeaderMap, body: &[u8]| {
+            // we hashed these very bytes: a DIGEST_INVALID answer is the registry's own race
+            // (distribution's filesystem driver while other writers store the same manifest
+            // blob at once), so it is retried like a 5xx
+            if status == 400 && error_parts(body).is_some_and(|(code, _)| code == "DIGEST_INVALID") {
+                return Failure::Transient { reason: format!("HTTP 400 DIGEST_INVALID for bytes whose digest is {expected} (a concurrent write of the same content)"), retry_after: None };
+            }
+            Failure::Fatal(self.put_refusal(op, &target, status, body))
+        };
         let call = Call { build: &build, refuse: Some(&refuse), ..Call::new(op, &target, Method::PUT, url) };
         let (returned, subject) = self
             .request(call, &[(repo, Access::Push)], |resp| async move {

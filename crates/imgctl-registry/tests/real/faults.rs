@@ -123,3 +123,26 @@ async fn slow_answers_past_the_read_timeout_and_truncated_bodies_are_retried() {
     }
     s.proxy.clear_faults();
 }
+
+/// distribution's filesystem driver answers a manifest PUT with `400 DIGEST_INVALID` when
+/// other writers store the same manifest blob at that moment; the bytes are ours and hash to
+/// the digest we computed, so the PUT is retried (and lands), while any other 400 is final.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_invalid_answer_to_a_manifest_put_is_retried() {
+    let s = Setup::anonymous();
+    let img = image(Flavor::Oci, "amd64", 1, 77);
+    push_image(&s.via, "f", "base", &img).await;
+    let answer = imgctl_testkit::Answer::new("PUT", "/manifests/", 400, r#"{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"}]}"#);
+    s.proxy.reset();
+    s.proxy.set_faults(FaultPlan { max: Some(1), ..FaultPlan::always(Fault::Answer(answer)) });
+    retag(&s.via, "f", "base", "copy").await.expect("retried past DIGEST_INVALID");
+    let puts: Vec<_> = s.proxy.events().into_iter().filter(|e| e.method == "PUT").map(|e| e.fault.is_some()).collect();
+    assert_eq!(puts, vec![true, false], "one refused PUT, one that landed");
+    assert_eq!(skopeo_raw(&s.reg.host(), "f", "copy"), img.manifest.bytes);
+    // another 400 stays final
+    let other = imgctl_testkit::Answer::new("PUT", "/manifests/", 400, r#"{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid"}]}"#);
+    s.proxy.reset();
+    s.proxy.set_faults(FaultPlan { max: Some(1), ..FaultPlan::always(Fault::Answer(other)) });
+    assert!(retag(&s.via, "f", "base", "again").await.is_err());
+    assert_eq!(s.proxy.events().iter().filter(|e| e.method == "PUT").count(), 1, "not retried");
+}
