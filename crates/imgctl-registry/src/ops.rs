@@ -48,10 +48,11 @@ impl RegistryClient {
         let expected = sha256(&manifest.bytes);
         let build = |r: RequestBuilder| Ok(r.header(CONTENT_TYPE, manifest.media_type.as_str()).body(manifest.bytes.clone()));
         let refuse = |status: u16, _: &HeaderMap, body: &[u8]| {
-            // we hashed these very bytes: a DIGEST_INVALID answer is the registry's own race
+            // we hashed these very bytes: for a manifest whose every descriptor names a
+            // well-formed digest, a DIGEST_INVALID answer is the registry's own race
             // (distribution's filesystem driver while other writers store the same manifest
-            // blob at once), so it is retried like a 5xx
-            if status == 400 && error_parts(body).is_some_and(|(code, _)| code == "DIGEST_INVALID") {
+            // blob at once), so it is retried like a 5xx; a malformed descriptor's is final
+            if status == 400 && error_parts(body).is_some_and(|(code, _)| code == "DIGEST_INVALID") && descriptors_well_formed(&manifest.bytes) {
                 return Failure::Transient { reason: format!("HTTP 400 DIGEST_INVALID for bytes whose digest is {expected} (a concurrent write of the same content)"), retry_after: None };
             }
             Failure::Fatal(self.put_refusal(op, &target, status, body))
@@ -228,4 +229,16 @@ impl KindOps for RegistryClient {
     fn delete_v2<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(RegistryClient::delete_v2(self, repo, reference))
     }
+}
+
+/// True when every descriptor of a manifest (config, layers, child manifests, subject) names
+/// a well-formed `sha256:` digest.
+fn descriptors_well_formed(bytes: &[u8]) -> bool {
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(bytes) else { return false };
+    let ok = |d: &serde_json::Value| {
+        d.get("digest").and_then(serde_json::Value::as_str).and_then(|s| s.strip_prefix("sha256:")).is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+    };
+    let list = |k: &str| doc.get(k).and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
+    let single = |k: &str| doc.get(k).is_none_or(ok);
+    single("config") && single("subject") && list("layers").iter().all(ok) && list("manifests").iter().all(ok)
 }

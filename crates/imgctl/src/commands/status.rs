@@ -165,12 +165,15 @@ fn pending_cell(p: &Pending) -> String {
     s
 }
 
+/// A promoted channel's revision and the candidates along it, or why they are unknown.
+type ChannelCandidates = Result<(String, imgctl_git::Lineage), String>;
+
 /// Runs `status`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let fleet = workspace::require(env)?;
     let channels = imgctl_core::chain::promotion_order(&fleet.manifest.channels);
     // each promoted channel's revision and candidates, or why they could not be read
-    let mut read: Vec<(String, Result<(String, imgctl_git::Lineage), String>)> = Vec::new();
+    let mut read: Vec<(String, ChannelCandidates)> = Vec::new();
     let repo = rollout::repo(env);
     for channel in &channels {
         let at = repo.as_ref().map_err(|e| e.to_string()).and_then(|repo| {
