@@ -193,3 +193,56 @@ fn a_fleet_the_workflow_cannot_build_fails_validate_and_the_plan_step() {
     bad.code(2);
     assert!(bad.stderr.contains("expected a JSON object"), "{}", bad.stderr);
 }
+
+/// The image's metadata step, run as GitHub's bash runs it in a repository whose commit was
+/// made at a known time, writes source, revision and created (UTC, RFC 3339); the Linux build
+/// puts them in labels and manifest annotations, the Windows build in labels.
+#[test]
+fn every_build_is_labelled_with_its_source_revision_and_time() {
+    let doc = load("publish.yml");
+    let steps = doc["jobs"]["build-level0"]["steps"].as_sequence().expect("steps").clone();
+    let meta = steps.iter().find(|st| st.get("id").map(s) == Some("meta")).expect("a step with id meta");
+    let build = steps.iter().find(|st| st.get("uses").map(s).is_some_and(|u| u.starts_with("docker/build-push-action@"))).expect("the buildx step");
+    for key in ["source", "revision", "created"] {
+        let value = format!("org.opencontainers.image.{key}=${{{{ steps.meta.outputs.{key} }}}}");
+        assert!(s(&build["with"]["labels"]).lines().any(|l| l == value), "label {key}: {:?}", build["with"]["labels"]);
+        assert!(s(&build["with"]["annotations"]).lines().any(|l| l == format!("manifest:{value}")), "annotation {key}");
+    }
+    let windows = steps.iter().find(|st| st.get("if").map(s) == Some("runner.os == 'Windows'")).expect("the Windows build");
+    for (key, var) in [("source", "SOURCE"), ("revision", "REVISION"), ("created", "CREATED")] {
+        assert!(s(&windows["run"]).contains(&format!("--label \"org.opencontainers.image.{key}=${var}\"")), "{key}");
+        assert_eq!(windows["env"][var], Value::from(format!("${{{{ steps.meta.outputs.{key} }}}}")));
+    }
+    // run it
+    let sb = Sandbox::new();
+    sb.write("README.md", "fleet\n");
+    let dir = sb.path();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", "-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_COMMITTER_DATE", "2026-12-02T08:15:30+02:00")
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "one"]);
+    let sha = git(&["rev-parse", "HEAD"]);
+    let output = dir.join("github-output");
+    let run = Command::new("bash")
+        .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", s(&meta["run"])])
+        .current_dir(dir)
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REPOSITORY", "acme/build-images")
+        .env("GITHUB_SHA", &sha)
+        .env("GITHUB_OUTPUT", &output)
+        .output()
+        .expect("bash");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let written = std::fs::read_to_string(&output).expect("outputs");
+    assert_eq!(written, format!("source=https://github.com/acme/build-images\nrevision={sha}\ncreated=2026-12-02T06:15:30Z\n"));
+}
