@@ -176,8 +176,15 @@ async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, step: &Step<'_>, c: &Ch
         Verdict::Move { to, source_id, why } => {
             let moved = ActionResult { to: Some(to.clone()), ..result(v, Some(name), Action::Moved) };
             if !as_expected(&target, current.as_deref()) {
-                let reason = "the channel moved since its history was read (a concurrent or manual change); not overwritten";
-                return Ok((with_from(ActionResult { reason: Some(reason.into()), action: Action::Conflict, ..moved }), None));
+                // at an earlier build of its own history with no move recorded: most likely a
+                // rollback stopped before its release tag, which its rerun finishes
+                let earlier = current.as_deref().is_some_and(|d| target.first_arrival(digest12(d)).is_some());
+                let reason = if earlier {
+                    format!("the channel is back at an earlier build with no move recorded (an interrupted rollback: rerun `imgctl rollback {} --channel {name}` to finish it; or a manual change); not overwritten", v.name)
+                } else {
+                    "the channel moved since its history was read (a concurrent or manual change); not overwritten".to_string()
+                };
+                return Ok((with_from(ActionResult { reason: Some(reason), action: Action::Conflict, ..moved }), None));
             }
             let why_text = why_text(why, &source_id, &source_name, c.soak.unwrap_or_default(), newest.as_ref());
             let gate = crate::verify::gate_for(ctx.fleet, v, name).filter(|_| !opts.skip_verify);

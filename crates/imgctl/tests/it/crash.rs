@@ -221,6 +221,10 @@ fn a_rollback_killed_between_its_channel_and_its_release_tag_is_finished_by_the_
         // the channel and its alias are at the target; no release tag records it
         assert_eq!(w.f.skopeo_digest(&format!("{SINGLE}-latest")).as_deref(), Some(a.as_str()));
         assert!(!w.state().0.tags.keys().any(|t| t.starts_with(&release)), "{args:?}");
+        // meanwhile promote does not overwrite it, and says how to finish it
+        let p = w.run(&t(4), &["promote", "--variant", SINGLE, "--dry-run", "--output", "json"]).json();
+        assert_eq!(p["results"][0]["action"], "conflict", "{p:#}");
+        assert!(p["results"][0]["reason"].as_str().unwrap().contains(&format!("an interrupted rollback: rerun `imgctl rollback {SINGLE} --channel latest` to finish it")), "{p:#}");
         // the rerun finishes it, rejection, alias, record and mark included
         let doc = w.run(&t(4), &[&args[..], &["--output", "json"]].concat()).code(0).json();
         let r = &doc["results"][0];
