@@ -95,6 +95,21 @@ pub fn count<'v>(fleet: &Fleet, variants: impl IntoIterator<Item = &'v Variant>,
     c
 }
 
+/// Appends `; OS … is end of life since …` (or `reaches end of life on …`) to the reason
+/// of every row whose variant's OS has ended or ends within the manifest's `eolWarning`
+/// (`publish` and `promote` report it, SPEC §9).
+pub fn note_eol(fleet: &Fleet, today: NaiveDate, results: &mut [crate::results::ActionResult]) {
+    for r in results {
+        let Some(v) = fleet.variant(&r.variant).filter(|v| v.spec.retired.is_none()) else { continue };
+        let Some(note) = os_note(&v.os, today, fleet.manifest.eol_warning()) else { continue };
+        r.reason = Some(match r.reason.take() {
+            Some(reason) if !reason.is_empty() => format!("{reason}; {note}"),
+            _ => note,
+        });
+    }
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;

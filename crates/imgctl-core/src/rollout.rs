@@ -54,12 +54,12 @@ pub enum Verdict {
     /// The channel is already at the newest candidate.
     UpToDate,
     /// Nothing may move; the newest candidate says why.
-    Blocked(Pending),
+    Blocked(Waiting),
 }
 
 /// A build the channel is not at yet, and what holds it back (absent `blocked_by`: ready).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pending {
+pub struct Waiting {
     /// Its digest (absent: not built).
     pub digest: Option<String>,
     /// Its source id.
@@ -82,7 +82,7 @@ pub struct Decision {
     /// What to do now.
     pub verdict: Verdict,
     /// The newest build, still waiting after the verdict.
-    pub newest: Option<Pending>,
+    pub newest: Option<Waiting>,
 }
 
 /// What promotion knows about one variant's channel.
@@ -117,7 +117,7 @@ enum Judgement {
     /// It may be moved to.
     Eligible(Why),
     /// It may not (yet).
-    Waiting(Pending),
+    Waiting(Waiting),
 }
 
 impl PromoteInput<'_> {
@@ -128,7 +128,7 @@ impl PromoteInput<'_> {
 
     fn judge(&self, c: &Candidate) -> Judgement {
         let waiting = |by, remaining, ready_at, reason: String| {
-            Judgement::Waiting(Pending { digest: c.digest.clone(), source_id: c.source_id.clone(), blocked_by: Some(by), remaining, ready_at, reason })
+            Judgement::Waiting(Waiting { digest: c.digest.clone(), source_id: c.source_id.clone(), blocked_by: Some(by), remaining, ready_at, reason })
         };
         let Some(digest) = c.digest.as_deref() else {
             return waiting(BlockedBy::MissingBuild, None, None, format!("no build for source id {} (no immutable tag; publish it first)", c.source_id));
@@ -157,7 +157,7 @@ impl PromoteInput<'_> {
                 BlockedBy::Soak,
                 Some(left),
                 Some(ready),
-                format!("on {} for {soaked} of {}: {left} left (ready {})", self.source_name, self.soak, ready.format("%Y-%m-%d %H:%MZ")),
+                format!("on {} for {soaked} of {}: {left} left (ready {})", self.source_name, self.soak, crate::schedule::short_time(ready)),
             );
         }
         Judgement::Eligible(Why::Soaked { on_source: soaked })
@@ -178,7 +178,7 @@ pub fn settled(i: &PromoteInput<'_>) -> bool {
 pub fn decide(i: &PromoteInput<'_>) -> Decision {
     let Some(tip) = i.candidates.first() else {
         let reason = "no build of this variant on the promoting branch's history".to_string();
-        let pending = Pending { digest: None, source_id: String::new(), blocked_by: Some(BlockedBy::MissingBuild), remaining: None, ready_at: None, reason };
+        let pending = Waiting { digest: None, source_id: String::new(), blocked_by: Some(BlockedBy::MissingBuild), remaining: None, ready_at: None, reason };
         return Decision { verdict: Verdict::Blocked(pending), newest: None };
     };
     let newest = match i.judge(tip) {
@@ -206,7 +206,7 @@ pub fn decide(i: &PromoteInput<'_>) -> Decision {
 }
 
 /// The reason a move gives, for its result line and record.
-pub fn why_text(why: Why, source_id: &str, source_name: &str, soak: Duration, newest: Option<&Pending>) -> String {
+pub fn why_text(why: Why, source_id: &str, source_name: &str, soak: Duration, newest: Option<&Waiting>) -> String {
     let mut s = match why {
         Why::Forced => format!("source id {source_id}; forced (--force): soak and rejection checks skipped"),
         Why::NewVariant => format!("source id {source_id}; new variant: first build on {source_name}, soak waived (newVariants: immediate)"),

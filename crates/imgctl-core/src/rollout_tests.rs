@@ -71,14 +71,14 @@ fn rejected_is_skipped_for_an_older_build_and_forced_moves_the_tip_only() {
     assert_eq!(decide(&forced).verdict, Verdict::Move { to: D2.into(), source_id: "two".into(), why: Why::Forced });
     // forced with no build of the tip: blocked, never an older build
     let cands = [c("three", None), c("two", Some(D2))];
-    assert!(matches!(decide(&PromoteInput { candidates: &cands, ..forced }).verdict, Verdict::Blocked(Pending { blocked_by: Some(BlockedBy::MissingBuild), .. })));
+    assert!(matches!(decide(&PromoteInput { candidates: &cands, ..forced }).verdict, Verdict::Blocked(Waiting { blocked_by: Some(BlockedBy::MissingBuild), .. })));
 }
 
 #[test]
 fn missing_build_up_to_date_and_new_variants() {
     let h = ChannelHistory::default();
     let none = [c("a", None)];
-    assert!(matches!(decide(&input(&none, None, &h, &h, 0)).verdict, Verdict::Blocked(Pending { blocked_by: Some(BlockedBy::MissingBuild), .. })));
+    assert!(matches!(decide(&input(&none, None, &h, &h, 0)).verdict, Verdict::Blocked(Waiting { blocked_by: Some(BlockedBy::MissingBuild), .. })));
     let one = [c("a", Some(D1))];
     assert_eq!(decide(&input(&one, Some(D1), &h, &h, 0)).verdict, Verdict::UpToDate);
     // a new variant: an hour on staging is enough with `immediate`, never without staging

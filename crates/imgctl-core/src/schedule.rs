@@ -66,6 +66,12 @@ pub fn goes_out(schedule: &Schedule, ready: Option<DateTime<Utc>>, now: DateTime
     schedule.next_at_or_after(from)
 }
 
+/// When a build ready at `ready` goes out on channel `c`: the first run of its `schedule`
+/// at or after that (or now); `None` when the channel has no (valid) schedule.
+pub fn goes_out_on(c: &crate::manifest::Channel, ready: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    goes_out(&Schedule::parse(c.schedule.as_deref()?).ok()?, ready, now)
+}
+
 /// `2026-12-09 06:17Z`.
 pub fn short_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%MZ").to_string()

@@ -12,7 +12,7 @@ use imgctl_core::fleet::Variant;
 use imgctl_core::history::VariantHistory;
 use imgctl_core::manifest::Channel;
 use imgctl_core::rollout::{BlockedBy, Decision, PromoteInput, Verdict, Why, decide, settled, why_text};
-use imgctl_core::schedule::{self, Schedule};
+use imgctl_core::schedule::goes_out_on as goes_out;
 use imgctl_registry::{Registry, RegistryError};
 use serde::Serialize;
 
@@ -76,12 +76,6 @@ impl Pending {
     }
 }
 
-/// When a build ready at `ready` goes out on channel `c` (None: no schedule).
-pub fn goes_out(c: &Channel, ready: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let s = Schedule::parse(c.schedule.as_deref()?).ok()?;
-    schedule::goes_out(&s, ready, now)
-}
-
 /// What is pending on channel `name` (`c`) for `v` whose candidates are `ids`; `None`
 /// when the channel is at the newest build.
 #[allow(clippy::too_many_arguments)]
@@ -111,7 +105,7 @@ pub async fn pending<R: Registry>(
     };
     let resolved = candidates::resolve(ctx, vh, ids, Read::Head, |cands| settled(&PromoteInput { candidates: cands, ..base.clone() })).await?;
     let Decision { verdict, newest } = decide(&PromoteInput { candidates: &resolved.candidates, ..base.clone() });
-    let of = |p: &imgctl_core::rollout::Pending| Pending {
+    let of = |p: &imgctl_core::rollout::Waiting| Pending {
         digest: p.digest.clone(),
         source_id: Some(p.source_id.clone()).filter(|s| !s.is_empty()),
         blocked_by: p.blocked_by,

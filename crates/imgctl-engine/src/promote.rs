@@ -10,7 +10,7 @@ use imgctl_core::fleet::Variant;
 use imgctl_core::history::{RepoHistory, digest12};
 use imgctl_core::manifest::Channel;
 use imgctl_core::tags::TagIndex;
-use imgctl_core::rollout::{Action, ActionResult, BlockedBy, Decision, Pending, PromoteInput, Verdict, Why, decide, settled, why_text};
+use imgctl_core::rollout::{Action, ActionResult, BlockedBy, Decision, PromoteInput, Waiting, Verdict, Why, decide, settled, why_text};
 use imgctl_registry::{RawManifest, Registry, RegistryError};
 
 use crate::candidates::{self, Read};
@@ -91,6 +91,7 @@ pub async fn promote<R: Registry>(ctx: &Ctx<'_, R>, steps: &[Step<'_>], opts: &P
         out.extend(primary);
     }
     out.extend(mirrored);
+    imgctl_core::eol::note_eol(ctx.fleet, ctx.now.date_naive(), &mut out);
     Ok(out)
 }
 
@@ -127,6 +128,10 @@ type Row = (ActionResult, Option<Next>);
 async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, step: &Step<'_>, c: &Channel, history: &RepoHistory, opts: &PromoteOptions) -> Result<Row, RegistryError> {
     let name = step.channel.as_str();
     let skipped = result(v, Some(name), Action::Skipped);
+    // a retired variant is not promoted (SPEC §9): its row says so
+    if let Some(date) = v.spec.retired {
+        return Ok((ActionResult { reason: Some(imgctl_core::eol::retired_reason(date, ctx.now.date_naive())), ..skipped }, None));
+    }
     let Some(ids) = step.lineage.get(&v.name).filter(|l| !l.is_empty()) else {
         return Ok((ActionResult { reason: Some("no source id at the revision (variant not in its manifest)".into()), ..skipped }, None));
     };
@@ -217,14 +222,14 @@ async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, step: &Step<'_>, c: &Ch
 
 /// The reason of a skipped line: what holds the newest build back, named once, with when
 /// it goes out on a scheduled channel.
-fn skip_reason<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, c: &Channel, p: &Pending) -> String {
+fn skip_reason<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, c: &Channel, p: &Waiting) -> String {
     let Some(d) = &p.digest else { return p.reason.clone() };
     let build = format!("build sha256:{} (source id {})", digest12(d), p.source_id);
     let mut s = match p.blocked_by {
         Some(BlockedBy::Rejected) => format!("{build} {} (promote --variant {} --force)", p.reason, v.name),
         _ => format!("{build} {}", p.reason),
     };
-    if let Some(out) = p.ready_at.and_then(|ready| crate::status::goes_out(c, Some(ready), ctx.now)) {
+    if let Some(out) = p.ready_at.and_then(|ready| imgctl_core::schedule::goes_out_on(c, Some(ready), ctx.now)) {
         s.push_str(&format!("; next promotion {}", imgctl_core::schedule::short_time(out)));
     }
     s

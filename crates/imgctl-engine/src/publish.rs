@@ -137,6 +137,17 @@ fn parse_refs(m: &RawManifest) -> Result<Refs, EngineError> {
 /// Publishes `source` as the build of `v` with `source_id`, then copies it to every
 /// mirror: the primary's row first, then one row per mirror.
 pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str, source: &Source, opts: &PublishOptions) -> Result<Vec<ActionResult>, EngineError> {
+    // a retired variant is not built (SPEC §9): refused before anything is read or pushed
+    if let Some(date) = v.spec.retired {
+        let reason = format!("{}: a retired variant is not built (remove `retired` from the manifest to build it again)", imgctl_core::eol::retired_reason(date, ctx.now.date_naive()));
+        return Ok(vec![ActionResult { reason: Some(reason), ..result(v, Some(&opts.channel), Action::Failed) }]);
+    }
+    let mut rows = publish_active(ctx, v, source_id, source, opts).await?;
+    imgctl_core::eol::note_eol(ctx.fleet, ctx.now.date_naive(), &mut rows);
+    Ok(rows)
+}
+
+async fn publish_active<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &str, source: &Source, opts: &PublishOptions) -> Result<Vec<ActionResult>, EngineError> {
     let history = ctx.snapshot().await?.variant(&v.name);
     let image = load(ctx, source).await?;
     // the platform guard: checked before any blob or manifest is pushed

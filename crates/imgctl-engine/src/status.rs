@@ -14,7 +14,7 @@ use imgctl_registry::Registry;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-pub use crate::pending::{MovesTo, Pending, goes_out};
+pub use crate::pending::{MovesTo, Pending};
 use crate::pending::pending;
 use crate::{Ctx, EngineError, Lineage, moves};
 

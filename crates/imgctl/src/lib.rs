@@ -9,7 +9,6 @@ use clap::Parser;
 pub mod commands;
 pub mod consumers;
 pub mod env;
-pub mod eol;
 pub mod error;
 pub mod exit;
 pub mod fs_tree;

@@ -72,14 +72,10 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         revs.push((channel.clone(), rev));
     }
     let at = |rev: &str| &lineages.iter().find(|(r, _)| r == rev).expect("read above").1;
-    let today = env.now().date_naive();
     let mut steps = Vec::new();
-    let mut retired = Vec::new();
     for (channel, rev) in &revs {
         let l = at(rev);
-        // a retired variant is not promoted: its row says so
-        let (variants, skipped) = crate::eol::split_retired(select_at(&repo, &l.tip.fleet, rev, &args.variants, &head)?, channel, imgctl_core::rollout::Action::Skipped, today);
-        retired.extend(skipped);
+        let variants = select_at(&repo, &l.tip.fleet, rev, &args.variants, &head)?;
         tracing::info!("promoting {channel} to the newest soaked builds of {rev} ({} commits read)", l.commits);
         steps.push(Step { channel: channel.clone(), fleet: &l.tip.fleet, variants, lineage: &l.ids });
     }
@@ -94,9 +90,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let ctx = Ctx { mirrors: &mirrors, gate: Some(&gate), records: recorder.as_ref(), ..rollout::ctx(env, &client, fleet, args.dry_run, &progress) };
     let opts = PromoteOptions { force: args.force, skip_verify: args.skip_verify };
     let host = rollout::registry_host(env, fleet);
-    let mut results = crate::registry::block_on(promote::promote(&ctx, &steps, &opts))?.map_err(|e| rollout::engine_error_at(&host, e))?;
-    results.extend(retired);
-    crate::eol::note_eol(fleet, today, &mut results);
+    let results = crate::registry::block_on(promote::promote(&ctx, &steps, &opts))?.map_err(|e| rollout::engine_error_at(&host, e))?;
     let report = ResultsReport { results, dry_run: args.dry_run, forced: args.force };
     let title = revs.iter().map(|(c, r)| format!("{c} ← {r}")).collect::<Vec<_>>().join(", ");
     let code = rollout::finish(env, &format!("promote ({title})"), &report)?;

@@ -49,11 +49,6 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         None => publish::default_channel(&fleet).ok_or_else(|| CliError::Input("find a channel to publish to (one without promotesFrom)".into()))?,
     };
     let channel = crate::names::channel(&fleet, &channel)?;
-    let today = env.now().date_naive();
-    let (_, refused) = crate::eol::split_retired(vec![v], &channel, imgctl_core::rollout::Action::Failed, today);
-    if !refused.is_empty() {
-        return rollout::finish(env, "publish", &ResultsReport { results: refused, dry_run: args.dry_run, forced: false });
-    }
     let host = rollout::registry_host(env, &fleet);
     let source = Source::parse(&args.image, &host).map_err(rollout::engine_error)?;
     let recorder = crate::records::recorder(env, &fleet, &args.sign, repo.resolve(args.reference.as_deref().unwrap_or("HEAD")).ok())?;
@@ -64,8 +59,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let ctx = Ctx { mirrors: &mirrors, records: recorder.as_ref(), ..rollout::ctx(env, &client, &fleet, args.dry_run, &progress) };
     let sbom = (!args.no_sbom).then(|| crate::commands::sbom::options(env, &host, &fleet.manifest.repository, &args.sign)).transpose()?;
     let opts = PublishOptions { channel, force: args.force, sbom };
-    let mut results = crate::registry::block_on(publish::publish(&ctx, v, source_id, &source, &opts))?.map_err(rollout::engine_error)?;
-    crate::eol::note_eol(&fleet, today, &mut results);
+    let results = crate::registry::block_on(publish::publish(&ctx, v, source_id, &source, &opts))?.map_err(rollout::engine_error)?;
     let report = ResultsReport { results, dry_run: args.dry_run, forced: false };
     rollout::finish(env, "publish", &report)
 }
