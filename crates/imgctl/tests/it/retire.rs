@@ -294,3 +294,40 @@ fn with_records_the_record_says_whether_a_move_was_forced() {
     assert_eq!(with["entries"][0]["record"]["statement"]["kind"], "forced-promote", "{with:#}");
     assert_eq!(forced(with), vec![true, false], "the record: --force was given");
 }
+
+/// Retirement over simulated weeks with a 72h soak: before `retired:` is in the manifest the
+/// variant's weekly builds roll out; once it is (dated ahead, 2026-11-20), the next Wednesdays
+/// skip it saying when it ends, then that it ended, while its channels stay where they were;
+/// mark-eol before the date marks with the date ahead (docker-tools' mark carries a date).
+#[test]
+fn a_variant_retired_ahead_of_its_date_stops_rolling_out_and_keeps_its_channels_over_the_weeks() {
+    let mut f = Fleet::new("72h");
+    let wednesday = |w: i64| (chrono::DateTime::parse_from_rfc3339("2026-11-04T06:17:00Z").unwrap() + chrono::TimeDelta::weeks(w)).to_rfc3339();
+    let monday = |w: i64| (chrono::DateTime::parse_from_rfc3339("2026-11-02T10:00:00Z").unwrap() + chrono::TimeDelta::weeks(w)).to_rfc3339();
+    let mut builds = Vec::new();
+    for w in 0..2 {
+        if w > 0 {
+            f.change_sources();
+        }
+        let (dir, d) = f.build(SINGLE, 300 + w as u64);
+        f.at(&monday(w), &["publish", SINGLE, "--image", dir.to_str().unwrap()]).code(0);
+        builds.push(d);
+    }
+    // week 2: last week's build has soaked and goes out
+    let doc = f.at(&wednesday(2), &["promote", "--variant", SINGLE, "--output", "json"]).code(0).json();
+    assert_eq!(doc["results"][0]["to"], builds[1].as_str(), "{doc:#}");
+    // retired ahead of its date (2026-11-20), a new build exists on main: not built, not promoted
+    retire_single(&f);
+    f.change_sources();
+    let (dir, _) = f.build(SINGLE, 399);
+    f.at(&monday(2), &["publish", SINGLE, "--image", dir.to_str().unwrap()]).code(1);
+    let before = f.at(&wednesday(2), &["promote", "--variant", SINGLE, "--output", "json"]).code(0).json();
+    assert_eq!((before["results"][0]["action"].as_str(), before["results"][0]["reason"].as_str()), (Some("skipped"), Some("retired: end of life on 2026-11-20")), "{before:#}");
+    let marks = f.at(&wednesday(2), &["mark-eol", "--variant", SINGLE, "--output", "json"]).code(0).json();
+    assert!(marks["results"].as_array().unwrap().iter().any(|r| r["to"] == builds[1].as_str() && r["reason"].as_str().unwrap().starts_with("marked end of life 2026-11-20")), "{marks:#}");
+    let after = f.at(&wednesday(3), &["promote", "--variant", SINGLE, "--output", "json"]).code(0).json();
+    assert_eq!(after["results"][0]["reason"], "retired on 2026-11-20", "{after:#}");
+    assert_eq!(f.skopeo_digest(&format!("{SINGLE}-latest")).as_ref(), Some(&builds[1]), "latest stays where it was");
+    let st = f.at(&wednesday(3), &["status", SINGLE, "--output", "json"]).code(0).json();
+    assert!(st["variants"][0].get("pending").is_none() && st["variants"][0]["retired"] == "2026-11-20", "{st:#}");
+}
