@@ -4,7 +4,8 @@
 //! decision is settled (usually after one or two).
 
 use imgctl_core::history::VariantHistory;
-use imgctl_core::rollout::Candidate;
+use imgctl_core::manifest::Channel;
+use imgctl_core::rollout::{Candidate, Decision, PromoteInput, decide, settled};
 use imgctl_registry::{RawManifest, Registry, RegistryError};
 
 use crate::{Ctx, moves};
@@ -64,4 +65,36 @@ pub async fn resolve<R: Registry>(
         }
     }
     Ok(out)
+}
+
+/// The decision for channel `name` (`c`) of a variant with history `vh`, candidates `ids`
+/// and the channel at `current`: candidates read (`read`) newest first until the decision
+/// is settled, then decided (`promote` and `status` alike).
+#[allow(clippy::too_many_arguments)]
+pub async fn decide_channel<R: Registry>(
+    ctx: &Ctx<'_, R>,
+    vh: &VariantHistory,
+    name: &str,
+    c: &Channel,
+    ids: &[String],
+    current: Option<&str>,
+    force: bool,
+    read: Read,
+) -> Result<(Resolved, Decision), RegistryError> {
+    let source_name = c.promotes_from.clone().unwrap_or_default();
+    let (target, source) = (vh.channel(name), vh.channel(&source_name));
+    let base = PromoteInput {
+        candidates: &[],
+        current,
+        target: &target,
+        source: &source,
+        source_name: &source_name,
+        soak: c.soak.unwrap_or_default(),
+        new_variants: c.new_variants.unwrap_or_default(),
+        force,
+        now: ctx.now,
+    };
+    let resolved = resolve(ctx, vh, ids, read, |cands| settled(&PromoteInput { candidates: cands, ..base.clone() })).await?;
+    let decision = decide(&PromoteInput { candidates: &resolved.candidates, ..base.clone() });
+    Ok((resolved, decision))
 }

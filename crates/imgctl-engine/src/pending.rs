@@ -11,7 +11,7 @@ use imgctl_core::duration::Duration;
 use imgctl_core::fleet::Variant;
 use imgctl_core::history::VariantHistory;
 use imgctl_core::manifest::Channel;
-use imgctl_core::rollout::{BlockedBy, Decision, PromoteInput, Verdict, Why, decide, settled, why_text};
+use imgctl_core::rollout::{BlockedBy, Decision, Verdict, Why, why_text};
 use imgctl_core::schedule::goes_out_on as goes_out;
 use imgctl_registry::{Registry, RegistryError};
 use serde::Serialize;
@@ -90,21 +90,8 @@ pub async fn pending<R: Registry>(
     records: &HashSet<String>,
 ) -> Result<Option<Pending>, RegistryError> {
     let source_name = c.promotes_from.clone().unwrap_or_default();
-    let (target, source) = (vh.channel(name), vh.channel(&source_name));
     let soak = c.soak.unwrap_or_default();
-    let base = PromoteInput {
-        candidates: &[],
-        current,
-        target: &target,
-        source: &source,
-        source_name: &source_name,
-        soak,
-        new_variants: c.new_variants.unwrap_or_default(),
-        force: false,
-        now: ctx.now,
-    };
-    let resolved = candidates::resolve(ctx, vh, ids, Read::Head, |cands| settled(&PromoteInput { candidates: cands, ..base.clone() })).await?;
-    let Decision { verdict, newest } = decide(&PromoteInput { candidates: &resolved.candidates, ..base.clone() });
+    let (_, Decision { verdict, newest }) = candidates::decide_channel(ctx, vh, name, c, ids, current, false, Read::Head).await?;
     let of = |p: &imgctl_core::rollout::Waiting| Pending {
         digest: p.digest.clone(),
         source_id: Some(p.source_id.clone()).filter(|s| !s.is_empty()),

@@ -10,7 +10,7 @@ use imgctl_core::fleet::Variant;
 use imgctl_core::history::{RepoHistory, digest12};
 use imgctl_core::manifest::Channel;
 use imgctl_core::tags::TagIndex;
-use imgctl_core::rollout::{Action, ActionResult, BlockedBy, Decision, PromoteInput, Waiting, Verdict, Why, decide, settled, why_text};
+use imgctl_core::rollout::{Action, ActionResult, BlockedBy, Decision, Verdict, Waiting, Why, why_text};
 use imgctl_registry::{RawManifest, Registry, RegistryError};
 
 use crate::candidates::{self, Read};
@@ -137,22 +137,10 @@ async fn one<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, step: &Step<'_>, c: &Ch
     };
     let source_name = c.promotes_from.clone().unwrap_or_default();
     let vh = history.variant(&v.name);
-    let (target, source) = (vh.channel(name), vh.channel(&source_name));
+    let target = vh.channel(name);
     let channel_tag = ctx.fleet.channel_tag(v, name).unwrap_or_default();
     let current = moves::current(ctx.registry, ctx.repo, &channel_tag).await?;
-    let base = PromoteInput {
-        candidates: &[],
-        current: current.as_deref(),
-        target: &target,
-        source: &source,
-        source_name: &source_name,
-        soak: c.soak.unwrap_or_default(),
-        new_variants: c.new_variants.unwrap_or_default(),
-        force: opts.force,
-        now: ctx.now,
-    };
-    let resolved = candidates::resolve(ctx, &vh, ids, Read::Get, |cands| settled(&PromoteInput { candidates: cands, ..base.clone() })).await?;
-    let Decision { verdict, newest } = decide(&PromoteInput { candidates: &resolved.candidates, ..base.clone() });
+    let (resolved, Decision { verdict, newest }) = candidates::decide_channel(ctx, &vh, name, c, ids, current.as_deref(), opts.force, Read::Get).await?;
     let stays = current.clone().map(Next::At);
     let with_from = |r: ActionResult| ActionResult { from: current.clone(), ..r };
     match verdict {
