@@ -162,7 +162,7 @@ pub async fn gather<R: Registry>(
             entries.push(Entry { time: mv.time, channel: Some(channel.clone()), kind: *kind, to: Some(to), from, reason, tag: Some(mv.tag.clone()) });
         }
         entries.extend(eol_entries(v, &digests, &moves.iter().map(|(m, ..)| m.digest12.clone()).collect(), ctx.now.date_naive()));
-        entries.sort_by(|a, b| (b.time, b.kind).cmp(&(a.time, a.kind)));
+        entries.sort_by_key(|e| std::cmp::Reverse((e.time, e.kind)));
         out.insert(v.name.clone(), entries);
     }
     let channels = ctx.fleet.manifest.channels.iter().map(|(name, c)| ChannelInfo { name: name.clone(), promotes_from: c.promotes_from.clone(), soak: c.soak, schedule: c.schedule.clone() }).collect();
