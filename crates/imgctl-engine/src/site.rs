@@ -71,6 +71,9 @@ pub struct Consumer {
     /// The digest pinned, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+    /// The variant its tag belongs to, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 /// One channel of the fleet (`fleet.json`'s `channels`).

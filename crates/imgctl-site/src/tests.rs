@@ -77,7 +77,7 @@ pub fn model() -> SiteData {
         status,
         timelines,
         digests: BTreeMap::from([(d(1), facts(1, "current")), (d(3), facts(3, "previous"))]),
-        consumers: vec![Consumer { at: "ci/<x>.yml:3".into(), tag: Some("a-amd64-latest".into()), digest: Some(d(1)) }],
+        consumers: vec![Consumer { at: "ci/<x>.yml:3".into(), tag: Some("a-amd64-latest".into()), digest: Some(d(1)), variant: Some("a-amd64".into()) }],
     }
 }
 
@@ -127,6 +127,7 @@ fn values_are_escaped_and_the_rollback_reason_is_on_the_variant_page() {
     let page = &files["variants/a-amd64.html"];
     assert!(page.contains("<span class=\"reason\">&lt;b&gt;broke&lt;/b&gt; the build &amp; more</span>"), "{page}");
     assert!(!page.contains("<b>broke"), "markup from a reason is never markup");
+    assert!(page.contains("<h2>Consumers</h2>") && page.contains("<code>ci/&lt;x&gt;.yml:3</code> a-amd64-latest pinned to "), "the variant's consumers");
     let digest = &files[&crate::digest_path(&d(1))];
     assert!(digest.contains("ci/&lt;x&gt;.yml:3") && digest.contains("signed (not checked"), "{digest}");
     let index = &files["index.html"];
