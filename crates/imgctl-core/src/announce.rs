@@ -7,7 +7,9 @@
 //! Keys: a rollout issue is the open issue labelled [`ROLLOUT_LABEL`] whose title starts with
 //! `[ROLLOUT] DATE:`; its body's table is also its record, read back ([`rollout_rows`]) and
 //! merged with a rerun's moves. A rollback comment carries a hidden key (variant, channel,
-//! from, to), so the same rollback announced again finds its comment.
+//! from, to and the workflow run's id, which every re-run attempt of a run shares), so the
+//! same rollback announced again finds its comment, while a later rollback between the same
+//! digests (another run) gets its own.
 
 use std::collections::BTreeSet;
 
@@ -84,6 +86,11 @@ impl Links {
     /// The site's page of `digest` (`SITE/digests/sha256-HEX.html`).
     pub fn digest_page(&self, digest: &str) -> Option<String> {
         Some(format!("{}/digests/{}.html", self.site.as_deref()?.trim_end_matches('/'), digest.replacen(':', "-", 1)))
+    }
+
+    /// The workflow run's id (`…/actions/runs/ID`), `-` without a run.
+    pub fn run_id(&self) -> &str {
+        self.run.as_deref().and_then(|r| r.split("/runs/").nth(1)).and_then(|r| r.split('/').next()).filter(|r| !r.is_empty()).unwrap_or("-")
     }
 
     /// The site's page of `variant` (`SITE/variants/VARIANT.html`).
@@ -300,16 +307,17 @@ pub fn rollback_issue_body(variant: &str, links: &Links) -> String {
     s
 }
 
-/// The hidden key of a rollback's comment: the same rollback announced again finds it.
-pub fn rollback_key(m: &Move) -> String {
-    format!("<!-- imgctl:rollback {} {} {} {} -->", m.variant, m.channel, m.from.as_deref().unwrap_or("none"), m.to)
+/// The hidden key of a rollback's comment: the same rollback announced again (by any
+/// attempt of the same run) finds it.
+pub fn rollback_key(m: &Move, links: &Links) -> String {
+    format!("<!-- imgctl:rollback {} {} {} {} run {} -->", m.variant, m.channel.replace(' ', "_"), m.from.as_deref().unwrap_or("none"), m.to, links.run_id())
 }
 
 /// A rollback's comment: its key, the channel, from and to (whole digests, linked to the
 /// site's pages), the reason, when, and the run.
 pub fn rollback_comment(m: &Move, at: DateTime<Utc>, links: &Links) -> String {
     let link = |d: &str| links.digest_page(d).map(|u| format!(" ([page]({u}))")).unwrap_or_default();
-    let mut s = format!("{}\n**Rolled back** `{}` on channel `{}` at {}.\n\n", rollback_key(m), m.variant, cell(&m.channel), at.format("%Y-%m-%d %H:%M UTC"));
+    let mut s = format!("{}\n**Rolled back** `{}` on channel `{}` at {}.\n\n", rollback_key(m, links), m.variant, cell(&m.channel), at.format("%Y-%m-%d %H:%M UTC"));
     if let Some(from) = &m.from {
         s.push_str(&format!("- from: `{from}`{} (now rejected: promotion does not bring it back)\n", link(from)));
     }
@@ -322,8 +330,8 @@ pub fn rollback_comment(m: &Move, at: DateTime<Utc>, links: &Links) -> String {
 }
 
 /// Whether one of `comments` is `m`'s (carries its key).
-pub fn commented(comments: &[String], m: &Move) -> bool {
-    let key = rollback_key(m);
+pub fn commented(comments: &[String], m: &Move, links: &Links) -> bool {
+    let key = rollback_key(m, links);
     comments.iter().any(|c| c.lines().next() == Some(key.as_str()))
 }
 

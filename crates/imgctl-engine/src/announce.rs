@@ -64,7 +64,7 @@ pub async fn rollback(client: &IssuesClient, now: DateTime<Utc>, moves: &[Move],
         };
         let comments = client.comments(issue.number).await?;
         let bodies: Vec<String> = comments.iter().map(|c| c.body.clone().unwrap_or_default()).collect();
-        let a = match bodies.iter().position(|b| announce::commented(std::slice::from_ref(b), m)) {
+        let a = match bodies.iter().position(|b| announce::commented(std::slice::from_ref(b), m, links)) {
             Some(k) => made("rollback", &issue, title, Action::AlreadyCommented, comments[k].html_url.clone(), 1),
             None => {
                 let c = client.comment(issue.number, &announce::rollback_comment(m, now, links)).await?;
