@@ -22,6 +22,7 @@ pub mod promote;
 pub mod publish;
 pub mod rollback;
 pub mod sbom;
+pub mod site;
 pub mod status;
 pub mod tags;
 pub mod usages;
@@ -75,6 +76,8 @@ pub enum Command {
     Diff(diff::Args),
     /// Announce a promote or rollback run's moves as GitHub issues ([ROLLOUT] / [ROLLBACK]).
     Announce(announce::Args),
+    /// Render the static fleet site: fleet table, variant timelines, digest pages, EOL calendar, fleet.json, Atom feeds.
+    Site(site::Args),
 }
 
 /// Runs `cmd`.
@@ -102,5 +105,6 @@ pub fn run(cmd: Command, env: &mut Env<'_>) -> CmdResult {
         Command::Sbom(a) => sbom::run(a, env),
         Command::Diff(a) => diff::run(a, env),
         Command::Announce(a) => announce::run(a, env),
+        Command::Site(a) => site::run(a, env),
     }
 }
