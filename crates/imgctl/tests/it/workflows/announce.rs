@@ -176,6 +176,25 @@ fn rollouts_and_rollbacks_are_announced_once_through_the_workflows_command_lines
     let comments = rb[0]["comment_list"].as_array().unwrap();
     assert_eq!(comments.len(), 2, "{comments:?}");
     assert!(comments[1]["body"].as_str().unwrap().contains("- reason: still broken"));
+
+    // site.yml's command line renders the site the links point into: every digest page an
+    // announcement links to is there (each is a channel's current or previous digest)
+    let site = the("site.yml", "build", "imgctl site");
+    lab.imgctl(&t(80), &site, &[("CONSUMERS", "")]).code(0);
+    let out = lab.f.sb.path().join("_site");
+    assert!(out.join("index.html").is_file());
+    let mut linked = 0;
+    for issue in issues(&gh) {
+        let texts = std::iter::once(issue["body"].as_str().unwrap_or_default().to_string()).chain(issue["comment_list"].as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap().to_string()));
+        for text in texts {
+            let pages = text.split(SITE).skip(1).map(|rest| rest.split([')', ']']).next().unwrap()).filter(|l| l.starts_with("digests/") || l.starts_with("variants/"));
+            for link in pages {
+                assert!(out.join(link).is_file(), "{link} (linked from issue #{}) is not in the site", issue["number"]);
+                linked += 1;
+            }
+        }
+    }
+    assert!(linked >= 8, "{linked}");
 }
 
 #[test]

@@ -198,7 +198,9 @@ fn announcements_and_the_site_are_wired_as_documented() {
     }
     let site = load("site.yml");
     let build = site["jobs"]["build"]["steps"].as_sequence().unwrap();
-    assert!(build.iter().any(|st| st.get("run").is_some_and(|r| s(r) == "imgctl site --out _site")));
+    let render = build.iter().find(|st| st.get("name").map(s) == Some("imgctl site")).unwrap();
+    assert!(s(&render["run"]).contains("imgctl site --out _site ${CONSUMERS:+--consumers $CONSUMERS}"), "{}", s(&render["run"]));
+    assert_eq!(render["env"]["CONSUMERS"], "${{ inputs.consumers }}");
     let pages = build.iter().find(|st| st.get("uses").is_some_and(|u| s(u).starts_with("actions/upload-pages-artifact@"))).unwrap();
     assert_eq!(pages["with"]["path"], "_site");
     let deploy = &site["jobs"]["deploy"];
