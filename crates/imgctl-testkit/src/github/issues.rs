@@ -343,7 +343,7 @@ async fn handle(st: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>
                 ("GET", true) => answer(200, issue_json(&st, issue)),
                 ("PATCH", true) => match update(issue, &input) {
                     Ok(()) => answer(200, issue_json(&st, issue)),
-                    Err(r) => r,
+                    Err(r) => *r,
                 },
                 ("GET", false) => page(issue.comments.iter().map(|c| comment_json(&st, n, c)).collect(), q, &format!("{base}/{n}/comments")),
                 ("POST", false) => {
@@ -377,23 +377,23 @@ fn labels_of(input: &Value) -> Option<Option<Vec<String>>> {
 }
 
 /// Applies a PATCH ("Update an issue"); a 422 answer when a field is invalid.
-fn update(issue: &mut Issue, input: &Value) -> Result<(), Response<Body>> {
+fn update(issue: &mut Issue, input: &Value) -> Result<(), Box<Response<Body>>> {
     const DOC: &str = "issues#update-an-issue";
     if let Some(t) = input.get("title").filter(|t| !t.is_null()) {
         match t.as_str().filter(|t| !t.trim().is_empty()) {
             Some(t) => issue.title = t.into(),
-            None => return Err(invalid("Issue", "title", "invalid", DOC)),
+            None => return Err(Box::new(invalid("Issue", "title", "invalid", DOC))),
         }
     }
     if let Some(b) = input.get("body") {
         let b = b.as_str().map(str::to_owned);
         if b.as_ref().is_some_and(|b| b.chars().count() > MAX_BODY_CHARS) {
-            return Err(too_long("Issue", DOC));
+            return Err(Box::new(too_long("Issue", DOC)));
         }
         issue.body = b;
     }
     match labels_of(input) {
-        None => return Err(invalid("Issue", "labels", "invalid", DOC)),
+        None => return Err(Box::new(invalid("Issue", "labels", "invalid", DOC))),
         Some(Some(l)) => issue.labels = l,
         Some(None) => {}
     }
@@ -405,7 +405,7 @@ fn update(issue: &mut Issue, input: &Value) -> Result<(), Response<Body>> {
                 let reason = input["state_reason"].as_str().unwrap_or("completed").to_owned();
                 (issue.state, issue.state_reason, issue.closed_at) = ("closed".into(), Some(reason), Some(at.clone()));
             }
-            _ => return Err(invalid("Issue", "state", "invalid", DOC)),
+            _ => return Err(Box::new(invalid("Issue", "state", "invalid", DOC))),
         }
     }
     issue.updated_at = at;
