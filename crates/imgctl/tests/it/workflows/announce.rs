@@ -113,7 +113,16 @@ fn rollouts_and_rollbacks_are_announced_once_through_the_workflows_command_lines
     // the announce job re-run: the same issue, nothing written; a rerun of the whole job
     // (promote moves nothing now) announces nothing and asks GitHub nothing
     let before = (gh.requests().len(), writes(&gh));
-    announce(&lab, &t(73), "promote.yml", &results, &run1).code(0);
+    let inv = the("promote.yml", "announce", "imgctl announce");
+    let env = run1.env();
+    let mut envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    envs.push(("IMGCTL_OUTPUT", "json"));
+    let again = lab.imgctl_with(&t(73), &inv, &[("RESULTS", results.to_str().unwrap()), ("SITE_URL", SITE)], &envs);
+    let doc = again.code(0).json();
+    assert_eq!((doc["kind"].as_str(), doc["repository"].as_str(), doc["moves"].as_u64()), (Some("rollout"), Some(FLEET_REPO), Some(3)), "{doc}");
+    let made = &doc["announcements"][0];
+    assert_eq!((made["issue"].as_u64(), made["action"].as_str(), made["url"].as_str()), (Some(1), Some("unchanged"), Some("https://github.com/acme/fleet/issues/1")), "{doc}");
+    assert!(!again.stdout.contains(WRITER) && !again.stderr.contains(WRITER), "the token never shows");
     assert_eq!((issues(&gh).len(), writes(&gh)), (1, before.1), "unchanged: no second issue, no write");
     run_and_keep(&lab, &t(73), &promote, &all, &results).code(0);
     let quiet = gh.requests().len();
@@ -239,6 +248,12 @@ fn refusals_name_the_endpoint_and_the_fix_and_leave_the_moves() {
     announce(&lab, &t(73), "promote.yml", &results, &Github { gh: &gh, token: WRITER, run: "2" }).code(0);
     announce(&lab, &t(73), "promote.yml", &results, &Github { gh: &gh, token: WRITER, run: "2" }).code(0);
     assert_eq!(issues(&gh).len(), 1);
+    // --dry-run prints the text and asks GitHub nothing
+    let asked = gh.requests().len();
+    let dry = lab.f.sb.run(&["announce", "--results", results.to_str().unwrap(), "--kind", "rollout", "--repository", FLEET_REPO, "--dry-run"]);
+    assert!(dry.code(0).stdout.starts_with("[ROLLOUT] 2026-11-21: 3 variants\n\n<!-- imgctl:rollout 2026-11-21 -->"), "{}", dry.stdout);
+    assert!(dry.stdout.contains("dry run: nothing sent to acme/fleet"), "{}", dry.stdout);
+    assert_eq!(gh.requests().len(), asked);
     // an unknown repository: 404, exit 1, naming it
     let inv = the("promote.yml", "announce", "imgctl announce");
     let r = lab.imgctl_with(&t(73), &inv, &[("RESULTS", results.to_str().unwrap()), ("SITE_URL", "")], &[("GITHUB_API_URL", &gh.url()), ("GITHUB_TOKEN", WRITER), ("GITHUB_REPOSITORY", "acme/gone")]);
