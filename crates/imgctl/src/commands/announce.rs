@@ -87,7 +87,7 @@ impl Report for Doc {
         }
         let rows = self.announcements.iter().map(|a| Line {
             issue: format!("#{}", a.issue),
-            action: serde_json::to_value(a.action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            action: action_word(a),
             title: a.title.clone(),
             url: a.url.clone(),
         });
@@ -123,7 +123,16 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         doc.announcements = done.map_err(|e| after_moves(e.into()))?;
     }
     emit(env, &doc)?;
+    if !doc.announcements.is_empty() {
+        let lines: String = doc.announcements.iter().map(|a| format!("- [{}]({}) (#{}): {}\n", a.title, a.url, a.issue, action_word(a))).collect();
+        crate::rollout::append_summary(env, &format!("### imgctl announce\n\n{lines}\n"));
+    }
     Ok(crate::exit::SUCCESS)
+}
+
+/// `created`, `updated`, … as the JSON document says it.
+fn action_word(a: &Announcement) -> String {
+    serde_json::to_value(a.action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// What a dry run shows: the texts of a first announcement.

@@ -109,6 +109,8 @@ fn rollouts_and_rollbacks_are_announced_once_through_the_workflows_command_lines
     }
     assert!(body.contains("[the workflow run](https://github.com/acme/fleet/actions/runs/101)"), "{body}");
     assert_eq!(a.stdout.matches("created").count(), 1, "{}", a.stdout);
+    let summary = std::fs::read_to_string(&lab.summary).unwrap();
+    assert!(summary.contains("### imgctl announce\n\n- [[ROLLOUT] 2026-11-05: 3 variants](https://github.com/acme/fleet/issues/1) (#1): created"), "{summary}");
 
     // the announce job re-run: the same issue, nothing written; a rerun of the whole job
     // (promote moves nothing now) announces nothing and asks GitHub nothing
