@@ -41,8 +41,9 @@ use std::sync::{Arc, Mutex};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::issue_answers::{comment_json, created, error, invalid, issue_json, page, too_long};
 use super::{Body, json as answer};
 
 /// What a token may do with issues.
@@ -61,38 +62,45 @@ pub const MAX_BODY_CHARS: usize = 65536;
 pub const LOGIN: &str = "github-actions[bot]";
 
 #[derive(Debug, Clone)]
-struct Comment {
-    id: u64,
-    body: String,
-    user: String,
-    at: String,
+pub(super) struct Comment {
+    pub(super) id: u64,
+    pub(super) body: String,
+    pub(super) user: String,
+    pub(super) at: String,
 }
 
 #[derive(Debug, Clone)]
-struct Issue {
-    number: u64,
-    title: String,
-    body: Option<String>,
-    state: String,
-    state_reason: Option<String>,
-    labels: Vec<String>,
-    user: String,
-    created_at: String,
-    updated_at: String,
-    closed_at: Option<String>,
-    comments: Vec<Comment>,
+pub(super) struct Issue {
+    pub(super) number: u64,
+    pub(super) title: String,
+    pub(super) body: Option<String>,
+    pub(super) state: String,
+    pub(super) state_reason: Option<String>,
+    pub(super) labels: Vec<String>,
+    pub(super) user: String,
+    pub(super) created_at: String,
+    pub(super) updated_at: String,
+    pub(super) closed_at: Option<String>,
+    pub(super) comments: Vec<Comment>,
+}
+
+impl Issue {
+    fn new(number: u64, title: &str, body: Option<String>, labels: Vec<String>, user: &str) -> Issue {
+        let at = now();
+        Issue { number, title: title.into(), body, state: "open".into(), state_reason: None, labels, user: user.into(), created_at: at.clone(), updated_at: at, closed_at: None, comments: Vec::new() }
+    }
 }
 
 #[derive(Debug)]
-struct State {
-    own: String,
-    repository: String,
-    tokens: BTreeMap<String, IssueRights>,
-    issues: Mutex<Vec<Issue>>,
-    next_comment: AtomicUsize,
-    requests: Mutex<Vec<String>>,
-    rate_limited: AtomicUsize,
-    disabled: AtomicBool,
+pub(super) struct State {
+    pub(super) own: String,
+    pub(super) repository: String,
+    pub(super) tokens: BTreeMap<String, IssueRights>,
+    pub(super) issues: Mutex<Vec<Issue>>,
+    pub(super) next_comment: AtomicUsize,
+    pub(super) requests: Mutex<Vec<String>>,
+    pub(super) rate_limited: AtomicUsize,
+    pub(super) disabled: AtomicBool,
 }
 
 /// A running stand-in for one repository's issues; stops when dropped.
@@ -152,11 +160,9 @@ impl GithubIssues {
     /// Opens an issue as someone else would (a person, another tool); returns its number.
     pub fn open_issue(&self, user: &str, title: &str, body: &str, labels: &[&str]) -> u64 {
         let mut issues = self.state.issues.lock().expect("issues lock");
-        let number = issues.len() as u64 + 1;
-        let at = now();
-        let labels = labels.iter().map(|l| l.to_string()).collect();
-        issues.push(Issue { number, title: title.into(), body: Some(body.into()), state: "open".into(), state_reason: None, labels, user: user.into(), created_at: at.clone(), updated_at: at, closed_at: None, comments: Vec::new() });
-        number
+        let issue = Issue::new(issues.len() as u64 + 1, title, Some(body.into()), labels.iter().map(|l| l.to_string()).collect(), user);
+        issues.push(issue);
+        issues.len() as u64
     }
 
     /// Every issue as the API shows it (with its comments' objects under `"comment_list"`),
@@ -178,85 +184,12 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn user(login: &str) -> Value {
-    json!({ "login": login, "id": 41898282, "type": if login.ends_with("[bot]") { "Bot" } else { "User" } })
-}
-
-fn issue_json(st: &State, i: &Issue) -> Value {
-    let api = format!("http://{}/repos/{}", st.own, st.repository);
-    json!({
-        "id": 9_000_000 + i.number, "node_id": format!("I_kwStandIn{}", i.number),
-        "url": format!("{api}/issues/{}", i.number), "repository_url": api,
-        "labels_url": format!("{api}/issues/{}/labels{{/name}}", i.number),
-        "comments_url": format!("{api}/issues/{}/comments", i.number),
-        "events_url": format!("{api}/issues/{}/events", i.number),
-        "html_url": format!("https://github.com/{}/issues/{}", st.repository, i.number),
-        "number": i.number, "state": i.state, "state_reason": i.state_reason, "title": i.title, "body": i.body,
-        "user": user(&i.user),
-        "labels": i.labels.iter().map(|l| json!({ "id": 1, "node_id": "LA_standin", "url": format!("{api}/labels/{l}"), "name": l, "description": null, "color": "ededed", "default": false })).collect::<Vec<_>>(),
-        "assignee": null, "assignees": [], "milestone": null, "locked": false, "active_lock_reason": null,
-        "comments": i.comments.len(), "created_at": i.created_at, "updated_at": i.updated_at, "closed_at": i.closed_at,
-        "closed_by": null, "author_association": "NONE"
-    })
-}
-
-fn comment_json(st: &State, number: u64, c: &Comment) -> Value {
-    let api = format!("http://{}/repos/{}", st.own, st.repository);
-    json!({
-        "id": c.id, "node_id": format!("IC_kwStandIn{}", c.id), "url": format!("{api}/issues/comments/{}", c.id),
-        "html_url": format!("https://github.com/{}/issues/{number}#issuecomment-{}", st.repository, c.id),
-        "body": c.body, "user": user(&c.user), "created_at": c.at, "updated_at": c.at,
-        "issue_url": format!("{api}/issues/{number}"), "author_association": "NONE"
-    })
-}
-
-/// `{"message", "documentation_url", "status"}` (and `errors`, for a 422).
-fn error(status: u16, message: &str, doc: &str, errors: Option<Value>) -> Response<Body> {
-    let mut v = json!({ "message": message, "documentation_url": format!("https://docs.github.com/rest/issues/{doc}"), "status": status.to_string() });
-    if let Some(e) = errors {
-        v["errors"] = e;
-    }
-    answer(status, v)
-}
-
-fn invalid(resource: &str, field: &str, code: &str, doc: &str) -> Response<Body> {
-    error(422, "Validation Failed", doc, Some(json!([{ "resource": resource, "field": field, "code": code }])))
-}
-
-fn too_long(resource: &str, doc: &str) -> Response<Body> {
-    let message = format!("body is too long (maximum is {MAX_BODY_CHARS} characters)");
-    error(422, "Validation Failed", doc, Some(json!([{ "resource": resource, "field": "body", "code": "custom", "message": message }])))
-}
-
-fn query<'a>(q: &'a str, key: &str) -> Option<&'a str> {
+pub(super) fn query<'a>(q: &'a str, key: &str) -> Option<&'a str> {
     q.split('&').find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
 }
 
 fn decoded(s: &str) -> String {
     form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
-}
-
-/// One page of `items` with the `Link` header GitHub sends while more follow.
-fn page(items: Vec<Value>, q: &str, url: &str) -> Response<Body> {
-    let per_page = query(q, "per_page").and_then(|v| v.parse().ok()).unwrap_or(30usize).clamp(1, 100);
-    let n = query(q, "page").and_then(|v| v.parse().ok()).unwrap_or(1usize).max(1);
-    let last = items.len().div_ceil(per_page).max(1);
-    let rest: Vec<&str> = q.split('&').filter(|kv| !kv.is_empty() && !kv.starts_with("page=") && !kv.starts_with("per_page=")).collect();
-    let keep = rest.iter().map(|kv| format!("&{kv}")).collect::<String>();
-    let body: Vec<Value> = items.into_iter().skip((n - 1) * per_page).take(per_page).collect();
-    let mut resp = answer(200, Value::Array(body));
-    if n < last {
-        let link = format!("<{url}?per_page={per_page}&page={}{keep}>; rel=\"next\", <{url}?per_page={per_page}&page={last}{keep}>; rel=\"last\"", n + 1);
-        resp.headers_mut().insert("link", link.parse().expect("a header value"));
-    }
-    resp
-}
-
-fn created(v: Value) -> Response<Body> {
-    let location = v["url"].as_str().unwrap_or_default().to_owned();
-    let mut r = answer(201, v);
-    r.headers_mut().insert("location", location.parse().expect("a header value"));
-    r
 }
 
 async fn handle(st: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
@@ -328,9 +261,7 @@ async fn handle(st: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>
                 return Ok(too_long("Issue", "issues#create-an-issue"));
             }
             let Some(labels) = labels_of(&input) else { return Ok(invalid("Issue", "labels", "invalid", "issues#create-an-issue")) };
-            let at = now();
-            let number = issues.len() as u64 + 1;
-            let issue = Issue { number, title: title.into(), body, state: "open".into(), state_reason: None, labels: labels.unwrap_or_default(), user: LOGIN.into(), created_at: at.clone(), updated_at: at, closed_at: None, comments: Vec::new() };
+            let issue = Issue::new(issues.len() as u64 + 1, title, body, labels.unwrap_or_default(), LOGIN);
             let v = issue_json(&st, &issue);
             issues.push(issue);
             created(v)

@@ -42,6 +42,7 @@ use hyper::{Request, Response};
 
 use crate::registry::TestRegistry;
 
+mod issue_answers;
 pub mod issues;
 pub use issues::{GithubIssues, IssueRights};
 
