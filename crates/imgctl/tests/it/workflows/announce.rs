@@ -28,7 +28,7 @@ struct Github<'a> {
 }
 
 impl Github<'_> {
-    fn env(&self) -> Vec<(&str, String)> {
+    fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("GITHUB_API_URL", self.gh.url()),
             ("GITHUB_TOKEN", self.token.to_string()),
@@ -234,6 +234,14 @@ fn refusals_name_the_endpoint_and_the_fix_and_leave_the_moves() {
         assert!(r.stderr.contains(want), "{want}: {}", r.stderr);
     }
     assert!(!r.stderr.contains(READER), "the token never shows: {}", r.stderr);
+    // not even in the most verbose logs
+    let inv = the("promote.yml", "announce", "imgctl announce");
+    let env = Github { gh: &gh, token: READER, run: "2" }.env();
+    let mut envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    envs.push(("IMGCTL_LOG", "trace"));
+    let traced = lab.imgctl_with(&t(73), &inv, &[("RESULTS", results.to_str().unwrap()), ("SITE_URL", SITE)], &envs);
+    traced.code(3);
+    assert!(traced.stderr.contains("/repos/acme/fleet/issues") && !traced.stderr.contains(READER), "{}", traced.stderr);
     // a bad token: 401, exit 3
     let r = announce(&lab, &t(73), "promote.yml", &results, &Github { gh: &gh, token: "ghs_revoked", run: "2" });
     r.code(3);
