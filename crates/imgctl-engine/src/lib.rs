@@ -13,6 +13,7 @@ use imgctl_core::tags::TagIndex;
 use imgctl_registry::{Registry, RegistryError};
 
 mod candidates;
+pub mod announce;
 pub mod gc;
 mod gc_delete;
 mod gc_others;
@@ -29,6 +30,8 @@ pub mod recheck;
 pub mod records;
 pub mod rollback;
 pub mod sbom;
+pub mod site;
+mod site_digests;
 pub mod status;
 pub mod verify;
 

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use imgctl_engine::sbom::{self, ReadSbom, SbomOptions};
 use imgctl_inventory::cache::LayerCache;
 use imgctl_inventory::spdx;
-use imgctl_records::Verifier;
 use imgctl_registry::{Access, Registry};
 use serde::{Serialize, Serializer};
 use tabled::Tabled;
@@ -138,13 +137,7 @@ pub(crate) async fn image_digest<R: Registry>(client: &R, repo: &str, reference:
 /// Runs `sbom`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let (host, repo, reference) = crate::commands::inspect::parse_reference(&args.reference)?;
-    let key = match &args.key {
-        Some(path) => {
-            let pem = std::fs::read_to_string(path).map_err(|e| CliError::Input(format!("read the public key '{}': {}", path.display(), e.to_string().to_lowercase())))?;
-            Some(Verifier::from_pem(&pem).map_err(|e| CliError::Input(e.to_string()))?)
-        }
-        None => None,
-    };
+    let key = args.key.as_deref().map(crate::records::read_public_key).transpose()?;
     let report = registry::block_on(async {
         let client = registry::connect(env, &host, &repo, Access::Pull, None).await?;
         let digest = image_digest(&client, &repo, &reference, args.platform.as_deref()).await?;

@@ -44,3 +44,4 @@ mod lifecycle;
 mod retire;
 mod records_support;
 mod sbom;
+mod site;
