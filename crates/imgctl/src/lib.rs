@@ -19,6 +19,7 @@ pub mod output;
 pub mod progress;
 pub mod records;
 pub mod rollout;
+pub mod sources;
 pub mod verifier;
 pub mod registry;
 pub mod workspace;

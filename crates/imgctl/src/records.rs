@@ -57,6 +57,7 @@ pub fn recorder(env: &Env<'_>, fleet: &Fleet, args: &SignArgs, commit: Option<St
         run_url: env.facts.run_url.clone(),
         tool: format!("imgctl {}", env!("CARGO_PKG_VERSION")),
         settle: imgctl_engine::records::SETTLE,
+        sources: None,
     }))
 }
 

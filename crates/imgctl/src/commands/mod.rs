@@ -5,6 +5,7 @@ use clap::Subcommand;
 use crate::env::Env;
 use crate::error::CmdResult;
 
+pub mod changes;
 pub mod completions;
 pub mod diff;
 pub mod gc;
@@ -72,6 +73,8 @@ pub enum Command {
     Sbom(sbom::Args),
     /// What changed between two images: packages, OS release, files and bytes.
     Diff(diff::Args),
+    /// What changed in a channel's last move (or between two builds): packages, OS, size, commits, files, the Dockerfile's diff, why.
+    Changes(changes::Args),
 }
 
 /// Runs `cmd`.
@@ -98,5 +101,6 @@ pub fn run(cmd: Command, env: &mut Env<'_>) -> CmdResult {
         Command::MarkEol(a) => mark_eol::run(a, env),
         Command::Sbom(a) => sbom::run(a, env),
         Command::Diff(a) => diff::run(a, env),
+        Command::Changes(a) => changes::run(a, env),
     }
 }
