@@ -5,6 +5,7 @@
 //! caller implements over git (the engine reads no git). Cost: docs/CHANGES.md.
 
 use imgctl_core::fleet::{Fleet, Variant};
+use imgctl_core::history::VariantHistory;
 use imgctl_inventory::Inventory;
 use imgctl_records::changes::{Changes, OsChange, Packages, SizeChange, SourceChange};
 use imgctl_registry::{RawManifest, Registry};
@@ -133,11 +134,22 @@ async fn source_ids<R: Registry>(registry: &R, repo: &str, v: &Variant, digests:
     out
 }
 
-/// What changed from `from` to `to`, builds of `v` in `repo`. Requests: a GET of each
-/// manifest (and of each index's image for the platform compared), each image's referrers
-/// listing and, where there is an SBOM, its artifact manifest and document; a HEAD per
-/// immutable tag looked at for a source id not given (usually one or two). No layer is read.
-pub async fn between<R: Registry>(registry: &R, repo: &str, v: &Variant, from: End<'_>, to: End<'_>, sources: Option<&dyn SourceLookup>) -> Result<Changes, EngineError> {
+/// What changed from `from` to `to`, builds of `v` in `repo`. `listed` is the variant's
+/// history from a tag listing when the caller has one: candidate source ids without an
+/// immutable tag there cost nothing, and without `sources` its immutable tags are the
+/// candidates. Requests: a GET of each manifest (and of each index's image for the platform
+/// compared), each image's referrers listing and, where there is an SBOM, its artifact
+/// manifest and document; a HEAD per immutable tag looked at for a source id not given
+/// (usually one per build). No layer is read.
+pub async fn between<R: Registry>(
+    registry: &R,
+    repo: &str,
+    v: &Variant,
+    from: End<'_>,
+    to: End<'_>,
+    listed: Option<&VariantHistory>,
+    sources: Option<&dyn SourceLookup>,
+) -> Result<Changes, EngineError> {
     let (a, b) = (get(registry, repo, from.reference).await?, get(registry, repo, to.reference).await?);
     let (top_a, top_b) = (a.digest.clone(), b.digest.clone());
     let platform = pick_platform(v, &a, &b)?;
@@ -151,7 +163,12 @@ pub async fn between<R: Registry>(registry: &R, repo: &str, v: &Variant, from: E
         (Ok(x), Ok(y)) => (Some(Packages::of(imgctl_inventory::diff::diff(x, y).changes)), None),
         (x, y) => (None, Some([x.as_ref().err(), y.as_ref().err()].into_iter().flatten().cloned().collect::<Vec<_>>().join("; "))),
     };
-    let candidates = sources.map(|s| s.candidates(v)).unwrap_or_default();
+    let candidates: Vec<String> = match (sources, listed) {
+        (Some(s), Some(l)) => s.candidates(v).into_iter().filter(|id| l.immutable.contains_key(id)).collect(),
+        (Some(s), None) => s.candidates(v),
+        (None, Some(l)) => l.immutable.keys().cloned().collect(),
+        (None, None) => Vec::new(),
+    };
     let ids = source_ids(registry, repo, v, [&top_a, &top_b], [from.source_id, to.source_id], &candidates).await;
     let mut source = match sources {
         Some(s) => s.source(v, ids[0].as_deref(), ids[1].as_deref()),
@@ -164,7 +181,7 @@ pub async fn between<R: Registry>(registry: &R, repo: &str, v: &Variant, from: E
     };
     for (id, digest) in ids.iter().zip([&top_a, &top_b]) {
         if id.is_none() {
-            source.notes.push(format!("the source id of {digest} is not known: no immutable tag of {} among its {} newest source ids points at it", v.name, candidates.len().min(MAX_ID_LOOKUPS)));
+            source.notes.push(format!("the source id of {digest} is not known: no immutable tag of {} among the {} source ids looked at points at it", v.name, candidates.len().min(MAX_ID_LOOKUPS)));
         }
     }
     Ok(Changes {

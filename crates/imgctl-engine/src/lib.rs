@@ -21,6 +21,7 @@ pub mod history;
 pub mod layout;
 pub mod lifecycle;
 pub mod mirror;
+mod mirror_sbom;
 mod pending;
 pub mod platform;
 pub mod moves;

@@ -94,7 +94,7 @@ pub fn statement(fleet: &Fleet, m: &Move<'_>, note: &Note<'_>) -> Statement {
 pub async fn changes_of<R: Registry>(registry: &R, repo: &str, m: &Move<'_>, note: &Note<'_>) -> Option<imgctl_records::changes::Changes> {
     let from = note.from.as_deref().filter(|f| *f != m.manifest.digest)?;
     let to = crate::changes::End { reference: &m.manifest.digest, source_id: note.source_id.as_deref() };
-    match crate::changes::between(registry, repo, m.variant, crate::changes::End::at(from), to, note.recorder.sources.as_deref()).await {
+    match crate::changes::between(registry, repo, m.variant, crate::changes::End::at(from), to, None, note.recorder.sources.as_deref()).await {
         Ok(c) => Some(c),
         Err(e) => {
             tracing::warn!("the record of {} on {} says nothing of what changed: {e}", m.variant.name, m.channel);

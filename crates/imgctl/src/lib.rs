@@ -22,6 +22,7 @@ pub mod rollout;
 pub mod sources;
 pub mod verifier;
 pub mod registry;
+pub mod what_changed;
 pub mod workspace;
 
 use env::{Env, EnvFacts};

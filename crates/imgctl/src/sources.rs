@@ -46,14 +46,23 @@ pub fn forge(env: &Env<'_>, repo: &Repo) -> Option<String> {
     env.facts.forge.clone().or_else(|| repo.github_origin())
 }
 
-/// The source side for moves on `channel` (None: every channel's own branch is unknown, so
-/// `HEAD`): its promotion branch's history (the branch of the channel or the nearest one up
-/// its chain, as promote reads it), else `HEAD`'s. None without a git repository (the
-/// changes then say so).
-pub fn open(env: &Env<'_>, fleet: &Fleet, channel: Option<&str>) -> Option<Arc<GitSources>> {
+/// The source side for moves on `channel`: its promotion branch's history (the branch of
+/// the channel or the nearest one up its chain, as promote reads it), else `HEAD`'s. None
+/// without a git repository (the changes then say so).
+pub fn open(env: &Env<'_>, fleet: &Fleet, channel: &str) -> Option<Arc<GitSources>> {
     let repo = crate::rollout::repo(env).ok()?;
-    let rev = channel.and_then(|c| crate::rollout::promotion_ref(&repo, fleet, c, None).ok()).unwrap_or_else(|| "HEAD".into());
-    let walk = match SourceWalk::new(&repo, &rev) {
+    let rev = crate::rollout::promotion_ref(&repo, fleet, channel, None).unwrap_or_else(|_| "HEAD".into());
+    at(env, repo, &rev)
+}
+
+/// The source side read along `rev`'s first-parent history (None when it cannot be read:
+/// logged, and the changes say the source side is not known).
+pub fn open_rev(env: &Env<'_>, rev: &str) -> Option<Arc<GitSources>> {
+    at(env, crate::rollout::repo(env).ok()?, rev)
+}
+
+fn at(env: &Env<'_>, repo: Repo, rev: &str) -> Option<Arc<GitSources>> {
+    let walk = match SourceWalk::new(&repo, rev) {
         Ok(Some(w)) => w,
         Ok(None) => return None,
         Err(e) => {
@@ -63,4 +72,21 @@ pub fn open(env: &Env<'_>, fleet: &Fleet, channel: Option<&str>) -> Option<Arc<G
     };
     let forge = forge(env, &repo);
     Some(Arc::new(GitSources { state: Mutex::new((repo, walk)), forge }))
+}
+
+/// [`open_rev`] when records or the step summary will use it (reading history costs time).
+pub fn wanted(env: &Env<'_>, records: bool, rev: impl FnOnce() -> String) -> Option<Arc<GitSources>> {
+    (records || env.facts.step_summary.is_some()).then(|| open_rev(env, &rev())).flatten()
+}
+
+/// Gives `recorder` (records on) the source side, so each move's record says what changed.
+pub fn record_with(recorder: &mut Option<imgctl_engine::records::Recorder>, sources: &Option<Arc<GitSources>>) {
+    if let Some(r) = recorder.as_mut() {
+        r.sources = sources.clone().map(|s| s as Arc<dyn SourceLookup>);
+    }
+}
+
+/// The lookup, as the engine takes it.
+pub fn lookup(sources: &Option<Arc<GitSources>>) -> Option<&dyn SourceLookup> {
+    sources.as_deref().map(|s| s as &dyn SourceLookup)
 }

@@ -3,7 +3,7 @@
 //! between two builds — packages from both builds' SBOMs, the OS release, the size, and the
 //! source side (source ids, commits, compare URL, files, the Dockerfile's diff, own change or
 //! rebuilt for its base). The engine does the work (`imgctl_engine::changes::between`); no
-//! layer is read (docs/CHANGES.md). Also the step summary's "What changed" section.
+//! layer is read (docs/CHANGES.md).
 
 use std::io::{self, Write};
 
@@ -55,13 +55,8 @@ pub struct ChangesReport {
     pub changes: Changes,
 }
 
-/// `sha256:9b15c8e0a7d2`.
-fn short(d: &str) -> &str {
-    d.get(..19).unwrap_or(d)
-}
-
 /// The human lines of `c` (the report and the step summary share them).
-fn lines(c: &Changes) -> Vec<String> {
+pub(crate) fn lines(c: &Changes) -> Vec<String> {
     let s = &c.source;
     let mut out = vec![format!("why: {}", s.cause_words())];
     let commit = |id: &Option<String>, commit: &Option<String>| {
@@ -117,29 +112,6 @@ impl Report for ChangesReport {
     }
 }
 
-/// The "What changed" Markdown of one moved variant, for the GitHub step summary.
-pub fn markdown(variant: &str, channel: &str, where_: Option<&str>, c: &Changes) -> String {
-    let at = where_.map(|m| format!(" @ {m}")).unwrap_or_default();
-    let mut s = format!("#### `{variant}` {channel}{at}: `{}` → `{}`\n\n", short(&c.from), short(&c.to));
-    for l in lines(c) {
-        s.push_str(&format!("- {}\n", l.replace('|', "\\|")));
-    }
-    if let Some(p) = c.packages.as_ref().filter(|p| !p.changes.is_empty()) {
-        s.push_str("\n| change | type | name | from | to |\n|---|---|---|---|---|\n");
-        for r in p.changes.iter().map(Row::from) {
-            s.push_str(&format!("| {} | {} | `{}` | `{}` | `{}` |\n", r.change, r.kind, r.name, r.from, r.to));
-        }
-    }
-    if let Some(d) = c.source.dockerfile_diff.as_deref().filter(|d| !d.is_empty()) {
-        s.push_str(&format!("\n<details><summary>Dockerfile diff</summary>\n\n```diff\n{d}```\n\n</details>\n"));
-    }
-    for n in &c.source.notes {
-        s.push_str(&format!("- note: {n}\n"));
-    }
-    s.push('\n');
-    s
-}
-
 /// The reference `r` names for `changes`: a whole digest, a tag of the listing, or the
 /// 12+ hex digits of a move of this variant (its release tag); else a clear error with the
 /// closest tag.
@@ -180,7 +152,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let channel = rollout::channel_or_promoted(&fleet, args.target.channel)?;
     let client = rollout::connect(env, &fleet, Access::Pull)?;
     let ctx = rollout::ctx(env, &client, &fleet, true, &NoProgress);
-    let sources = crate::sources::open(env, &fleet, Some(&channel));
+    let sources = crate::sources::open(env, &fleet, &channel);
     let repo = &fleet.manifest.repository;
     let changes = crate::registry::block_on(async {
         let tags = ctx.list_tags().await.map_err(rollout::engine_error)?;
@@ -194,7 +166,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         let (from, to) = (reference(&from_ref, &tags, &vh, repo)?, reference(&to_ref, &tags, &vh, repo)?);
         let lookup = sources.as_deref().map(|s| s as &dyn SourceLookup);
         let (a, b) = (End { reference: &from, source_id: source_id_of(&from, &vh) }, End { reference: &to, source_id: source_id_of(&to, &vh) });
-        let c = between(&client, repo, v, a, b, lookup).await.map_err(rollout::engine_error)?;
+        let c = between(&client, repo, v, a, b, Some(&vh), lookup).await.map_err(rollout::engine_error)?;
         Ok::<_, CliError>(ChangesReport { variant: v.name.clone(), channel: channel.clone(), from_ref, to_ref, changes: c })
     })??;
     emit(env, &changes)?;

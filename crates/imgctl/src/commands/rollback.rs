@@ -35,7 +35,9 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let channel = rollout::channel_or_promoted(&fleet, args.target.channel)?;
     let target = args.to.map_or(Target::Previous, Target::To);
     let commit = rollout::repo(env).ok().and_then(|r| r.resolve("HEAD").ok());
-    let recorder = crate::records::recorder(env, &fleet, &args.sign, commit)?;
+    let mut recorder = crate::records::recorder(env, &fleet, &args.sign, commit)?;
+    let sources = (recorder.is_some() || env.facts.step_summary.is_some()).then(|| crate::sources::open(env, &fleet, &channel)).flatten();
+    crate::sources::record_with(&mut recorder, &sources);
     let client = rollout::connect(env, &fleet, Access::Push)?;
     let mirror_clients = rollout::connect_mirrors(env, &fleet, Access::Push)?;
     let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
@@ -50,5 +52,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         }
     }
     let report = ResultsReport { results, dry_run: args.dry_run, forced: false };
-    rollout::finish(env, "rollback", &report)
+    let code = rollout::finish(env, "rollback", &report)?;
+    crate::what_changed::append(env, &client, &fleet, &report.results, args.dry_run, crate::sources::lookup(&sources));
+    Ok(code)
 }

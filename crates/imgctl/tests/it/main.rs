@@ -43,3 +43,4 @@ mod lifecycle;
 mod retire;
 mod records_support;
 mod sbom;
+mod changes;
