@@ -23,7 +23,7 @@ impl SourceLookup for GitSources {
     fn candidates(&self, variant: &Variant) -> Vec<String> {
         let Ok(mut guard) = self.state.lock() else { return Vec::new() };
         let (repo, walk) = &mut *guard;
-        walk.candidates(repo, &variant.name, MAX_ID_LOOKUPS).unwrap_or_else(|e| {
+        walk.candidates(repo, &variant.name, imgctl_git::WalkLimits::default().per_variant.min(MAX_ID_LOOKUPS)).unwrap_or_else(|e| {
             tracing::warn!("read the source ids of {}: {e}", variant.name);
             Vec::new()
         })

@@ -237,4 +237,17 @@ fn a_mirror_gets_the_builds_sbom_referrer() {
     let mut c = f.sb.cmd();
     let r = Run::from(c.env("IMGCTL_INSECURE_REGISTRIES", &insecure).args(["sbom", &format!("{}/mirror/build-images:{SINGLE}-staging", other.host())]).output().unwrap());
     assert!(r.code(0).stdout.contains("12 packages"), "{}", r.stdout);
+    // the next build's move, mirrored: the step summary's section names the mirror
+    f.sb.write("src/helix/Dockerfile", DOCKERFILE_B);
+    commit_all(&f, "install imgctl-new");
+    let (base, _) = build_a();
+    let b = build_b(base);
+    let summary = f.sb.path().join("summary.md");
+    let mut c = f.sb.cmd();
+    c.env("IMGCTL_NOW", T1).env("IMGCTL_INSECURE_REGISTRIES", &insecure).env("GITHUB_STEP_SUMMARY", &summary);
+    Run::from(c.args(["publish", SINGLE, "--image", write(&f, "b", &b).to_str().unwrap()]).output().unwrap()).code(0);
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains(&format!("- mirrored to: {}/mirror/build-images", other.host())) && md.contains("| added | deb | `imgctl-new` |"), "{md}");
+    let mirror_b = sbom_of(raw(&other.host(), "mirror/build-images", &b.manifest.digest.replacen(':', "-", 1)));
+    assert!(mirror_b.is_some(), "the second build's SBOM is on the mirror too");
 }
