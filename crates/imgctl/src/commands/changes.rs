@@ -135,14 +135,22 @@ fn source_id_of<'h>(r: &str, vh: &'h VariantHistory) -> Option<&'h str> {
     vh.immutable.iter().find(|(_, tag)| tag.as_str() == r).map(|(id, _)| id.as_str())
 }
 
-/// The default ends: the channel's previous distinct digest and its newest move.
-fn last_move(vh: &VariantHistory, variant: &str, channel: &str) -> Result<(String, String), CliError> {
+/// The default end of `--to`: the channel's newest move (its release tag).
+fn newest(vh: &VariantHistory, variant: &str, channel: &str) -> Result<String, CliError> {
     let h = vh.channel(channel);
-    let newest = h.newest().ok_or_else(|| CliError::Input(format!("show the changes of {variant} on {channel}: the channel has no history (no release tags); pass --from REF --to REF")))?;
+    let m = h.newest().ok_or_else(|| CliError::Input(format!("show the changes of {variant} on {channel}: the channel has no history (no release tags); pass --from REF --to REF")))?;
+    Ok(m.tag.clone())
+}
+
+/// The default end of `--from`: the channel's previous distinct digest before its newest move.
+fn previous(vh: &VariantHistory, variant: &str, channel: &str) -> Result<String, CliError> {
+    let h = vh.channel(channel);
+    // no history: `newest` says so
+    let Some(newest) = h.newest() else { return self::newest(vh, variant, channel) };
     let before = h.moves.iter().rev().find(|m| m.digest12 != newest.digest12).ok_or_else(|| {
         CliError::Input(format!("show the changes of {variant} on {channel}: it has only ever been at sha256:{} (its first move); pass --from REF", newest.digest12))
     })?;
-    Ok((before.tag.clone(), newest.tag.clone()))
+    Ok(before.tag.clone())
 }
 
 /// Runs `changes`.
@@ -157,12 +165,14 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let changes = crate::registry::block_on(async {
         let tags = ctx.list_tags().await.map_err(rollout::engine_error)?;
         let vh = RepoHistory::from_tags(&fleet, &TagIndex::new(&fleet), &tags).variant(&v.name);
-        let (from_default, to_default) = match (&args.from, &args.to) {
-            (Some(f), Some(t)) => (f.clone(), t.clone()),
-            _ => last_move(&vh, &v.name, &channel)?,
+        let to_ref = match &args.to {
+            Some(t) => t.clone(),
+            None => newest(&vh, &v.name, &channel)?,
         };
-        let from_ref = args.from.clone().unwrap_or(from_default);
-        let to_ref = args.to.clone().unwrap_or(to_default);
+        let from_ref = match &args.from {
+            Some(f) => f.clone(),
+            None => previous(&vh, &v.name, &channel)?,
+        };
         let (from, to) = (reference(&from_ref, &tags, &vh, repo)?, reference(&to_ref, &tags, &vh, repo)?);
         let lookup = sources.as_deref().map(|s| s as &dyn SourceLookup);
         let (a, b) = (End { reference: &from, source_id: source_id_of(&from, &vh) }, End { reference: &to, source_id: source_id_of(&to, &vh) });

@@ -136,6 +136,9 @@ fn changes_say_what_packages_commits_files_and_dockerfile_lines_changed_and_why(
     assert_eq!(changes_of(&doc), [("removed".to_string(), "imgctl-new".to_string())]);
     assert_eq!((doc["source"]["fromSourceId"].as_str(), doc["source"]["toSourceId"].as_str()), (Some(id_b.as_str()), Some(id_a.as_str())));
     assert_eq!(doc["source"]["causes"], json!(["own-change"]));
+    // --from alone: to the channel's newest move; the 12 digits tables show name a move's digest
+    let doc = run(&f, T1, &["changes", SINGLE, "--channel", "staging", "--from", &a.manifest.digest[..19], "--output", "json"]).code(0).json();
+    assert_eq!((doc["from"].as_str(), doc["to"].as_str()), (Some(a.manifest.digest.as_str()), Some(b.manifest.digest.as_str())), "{doc:#}");
 
     // unknown names: did-you-mean, exit 1 (as for every VARIANT and tag)
     let e = run(&f, T1, &["changes", "ubuntu-22.04-helx-amd64"]).code(1).stderr.clone();
