@@ -45,3 +45,4 @@ mod retire;
 mod records_support;
 mod sbom;
 mod site;
+mod changes;
