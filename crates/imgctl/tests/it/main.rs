@@ -43,3 +43,5 @@ mod lifecycle;
 mod retire;
 mod records_support;
 mod sbom;
+mod browser;
+mod site_browser;
