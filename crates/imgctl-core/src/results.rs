@@ -52,6 +52,9 @@ pub struct ActionResult {
     /// For a skipped row: what held it back, when that makes the run fail (`verification`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<BlockedBy>,
+    /// The operator's words for the run (`rollback --reason`), when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Why a promotion is held back (SPEC §4.1 `status.pending.blockedBy`).

@@ -286,7 +286,7 @@ async fn children<R: Registry>(ctx: &Ctx<'_, R>, n: &Counter, inv: &mut Inventor
 
 pub(crate) fn line(d: &DigestPlan, action: Action, reason: String) -> GcLine {
     let variant = d.variants.first().cloned().unwrap_or_else(|| "-".into());
-    let result = ActionResult { variant, channel: None, from: Some(d.digest.clone()), to: None, action, reason: Some(reason), uploaded_bytes: None, mirror: None, blocked_by: None };
+    let result = ActionResult { variant, channel: None, from: Some(d.digest.clone()), to: None, action, reason: Some(reason), uploaded_bytes: None, mirror: None, blocked_by: None, note: None };
     GcLine { result, digest: d.digest.clone(), tags: d.tags.clone(), why: d.why.clone() }
 }
 

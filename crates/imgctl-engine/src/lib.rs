@@ -190,7 +190,7 @@ pub type Lineage = HashMap<String, Vec<String>>;
 
 /// A result line for `v`.
 pub fn result(v: &Variant, channel: Option<&str>, action: Action) -> ActionResult {
-    ActionResult { variant: v.name.clone(), channel: channel.map(str::to_string), from: None, to: None, action, reason: None, uploaded_bytes: None, mirror: None, blocked_by: None }
+    ActionResult { variant: v.name.clone(), channel: channel.map(str::to_string), from: None, to: None, action, reason: None, uploaded_bytes: None, mirror: None, blocked_by: None, note: None }
 }
 
 /// Whether a registry error should stop the whole command (unreachable, auth).

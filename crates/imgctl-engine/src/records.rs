@@ -31,6 +31,8 @@ pub struct Recorder {
     pub run_url: Option<String>,
     /// `imgctl <version>`.
     pub tool: String,
+    /// The operator's words for this run (`rollback --reason`), written into every record.
+    pub note: Option<String>,
     /// How long to wait before the last check of a referrers index (tag schema).
     pub settle: Duration,
 }
@@ -79,6 +81,7 @@ pub fn statement(fleet: &Fleet, m: &Move<'_>, note: &Note<'_>) -> Statement {
         source_id: note.source_id.clone(),
         commit: note.recorder.commit.clone(),
         reason: note.reason.clone(),
+        note: note.recorder.note.clone(),
         actor: note.recorder.actor.clone(),
         run_url: note.recorder.run_url.clone(),
         tool: note.recorder.tool.clone(),

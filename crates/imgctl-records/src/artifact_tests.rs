@@ -22,6 +22,7 @@ fn statement(to: &str) -> Statement {
         source_id: None,
         commit: None,
         reason: "soak met".into(),
+        note: None,
         actor: Some("ci-bot".into()),
         run_url: None,
         tool: "imgctl 0.1.0".into(),

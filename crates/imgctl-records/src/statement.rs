@@ -68,6 +68,9 @@ pub struct MoveRecord {
     pub commit: Option<String>,
     /// Why (e.g. `soak met after 3d`, `rolled back from sha256:…`, `forced`).
     pub reason: String,
+    /// The operator's own words for the run (`rollback --reason`), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// Who ran it (`GITHUB_ACTOR`, else the user name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
@@ -120,6 +123,7 @@ mod tests {
             source_id: Some("3f9a0c1d2e4b".into()),
             commit: None,
             reason: "soak met".into(),
+            note: None,
             actor: None,
             run_url: None,
             tool: "imgctl 0.1.0".into(),

@@ -56,6 +56,7 @@ pub fn recorder(env: &Env<'_>, fleet: &Fleet, args: &SignArgs, commit: Option<St
         actor: env.facts.actor.clone(),
         run_url: env.facts.run_url.clone(),
         tool: format!("imgctl {}", env!("CARGO_PKG_VERSION")),
+        note: None,
         settle: imgctl_engine::records::SETTLE,
     }))
 }
@@ -81,6 +82,9 @@ pub struct Row {
     /// Verified or why not.
     #[tabled(rename = "SIGNATURE")]
     pub signature: String,
+    /// The operator's words (`rollback --reason`).
+    #[tabled(rename = "NOTE")]
+    pub note: String,
 }
 
 impl From<&Recorded> for Row {
@@ -93,6 +97,7 @@ impl From<&Recorded> for Row {
             kind: s.map(|s| s.kind.clone()).unwrap_or_else(|| "-".into()),
             from: s.and_then(|s| s.from.as_deref().map(short)).unwrap_or_else(|| "-".into()),
             by: s.map(|s| s.run_url.clone().or_else(|| s.actor.clone()).unwrap_or_else(|| s.tool.clone())).unwrap_or_else(|| "-".into()),
+            note: s.and_then(|s| s.note.clone()).unwrap_or_else(|| "-".into()),
             signature: match (&r.error, r.verified, r.signed) {
                 (Some(e), _, _) => format!("FAILED: {e}"),
                 (None, true, _) => "verified".into(),

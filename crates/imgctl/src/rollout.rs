@@ -177,7 +177,10 @@ impl ResultsReport {
             from: short(&r.from),
             to: short(&r.to),
             action: crate::output::word(r.action),
-            reason: r.reason.clone().unwrap_or_default(),
+            reason: match (&r.reason, &r.note) {
+                (Some(why), Some(note)) => format!("{why} (\"{note}\")"),
+                (why, note) => why.clone().or_else(|| note.clone()).unwrap_or_default(),
+            },
         })
     }
 

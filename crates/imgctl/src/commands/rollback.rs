@@ -19,6 +19,10 @@ pub struct Args {
     /// Go to this digest (`sha256:…`) or tag instead of the previous one.
     #[arg(long, value_name = "DIGEST|TAG")]
     pub to: Option<String>,
+    /// Why, in your words: kept in the rollback's record (`note`), shown in the report and by
+    /// `history --records`, the fleet site and announcements.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
     /// Print the plan, change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -35,7 +39,13 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let channel = rollout::channel_or_promoted(&fleet, args.target.channel)?;
     let target = args.to.map_or(Target::Previous, Target::To);
     let commit = rollout::repo(env).ok().and_then(|r| r.resolve("HEAD").ok());
-    let recorder = crate::records::recorder(env, &fleet, &args.sign, commit)?;
+    let note = args.reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+    let mut recorder = crate::records::recorder(env, &fleet, &args.sign, commit)?;
+    match (&mut recorder, &note) {
+        (Some(rec), _) => rec.note.clone_from(&note),
+        (None, Some(_)) => tracing::warn!("--reason is kept only in this run's report: the manifest has no `records: {{enabled: true}}` to keep it in"),
+        (None, None) => {}
+    }
     let client = rollout::connect(env, &fleet, Access::Push)?;
     let mirror_clients = rollout::connect_mirrors(env, &fleet, Access::Push)?;
     let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
@@ -48,6 +58,9 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
             let note = format!("{channel}: the channel consumers use (the promotion chain's end; pass --channel for another)");
             r.reason = Some(r.reason.take().map_or(note.clone(), |why| format!("{why}; {note}")));
         }
+    }
+    for r in &mut results {
+        r.note.clone_from(&note);
     }
     let report = ResultsReport { results, dry_run: args.dry_run, forced: false };
     rollout::finish(env, "rollback", &report)

@@ -51,8 +51,10 @@ fn moves_attach_signed_records_that_verify_and_a_tampered_one_fails() {
     let (dir2, d2) = f.build(SINGLE, 2);
     f.at(&t(2), &["publish", SINGLE, "--image", dir2.to_str().unwrap(), "--sign-key", key_arg]).code(0);
     f.at(&t(3), &["promote", "--variant", SINGLE, "--sign-key", key_arg]).code(0);
-    let back = f.at(&t(4), &["rollback", SINGLE, "--sign-key", key_arg, "--output", "json", "-vv"]).code(0).json();
+    let why = "  tests of grpc fail: clang 19 miscompiles them (#4711)  ";
+    let back = f.at(&t(4), &["rollback", SINGLE, "--reason", why, "--sign-key", key_arg, "--output", "json", "-vv"]).code(0).json();
     assert_eq!(back["results"][0]["action"], "moved", "{back:#}");
+    assert_eq!(back["results"][0]["note"], why.trim(), "the operator's reason is in the report: {back:#}");
     for out in [&sec1_run.stdout, &sec1_run.stderr] {
         assert!(secret_lines.iter().all(|l| !out.contains(l.as_str())), "a key reached the output:\n{out}");
     }
@@ -100,6 +102,11 @@ fn moves_attach_signed_records_that_verify_and_a_tampered_one_fails() {
         assert_eq!(e["record"]["signed"], true);
     }
     assert_eq!(entries[0]["record"]["statement"]["from"], d2.as_str(), "the rollback's record says where from");
+    assert_eq!(entries[0]["record"]["statement"]["note"], why.trim(), "the rollback's record keeps the operator's reason: {hist:#}");
+    assert!(entries[1]["record"]["statement"].get("note").is_none(), "no note on a move without one: {hist:#}");
+    let shown = f.at(&t(5), &["history", SINGLE, "--records"]);
+    let shown = &shown.code(0).stdout;
+    assert!(shown.contains("NOTE") && shown.contains("clang 19 miscompiles"), "{shown}");
     let plain = f.at(&t(5), &["history", SINGLE, "--output", "json"]).code(0).json();
     assert!(plain["entries"][0].get("record").is_none(), "records only when asked for");
     let ins = f.at(&t(5), &["inspect", &format!("{}/{REPO}@{d2}", f.host), "--records", "--output", "json"]).code(0).json();

@@ -180,7 +180,7 @@ fn the_workflows_command_lines_run_the_lifecycle_end_to_end() {
     assert_eq!(lab.latest(SINGLE).as_ref(), Some(&second[SINGLE]));
 
     // rollback.yml with only `variant`: back to build 1, and the schedule does not undo it
-    lab.imgctl(&t(151), &rollback, &[("VARIANT", SINGLE), ("CHANNEL", ""), ("TO", ""), ("DRY_RUN", "")]).code(0);
+    lab.imgctl(&t(151), &rollback, &[("VARIANT", SINGLE), ("CHANNEL", ""), ("TO", ""), ("REASON", ""), ("DRY_RUN", "")]).code(0);
     assert_eq!(lab.latest(SINGLE).as_ref(), Some(&first[SINGLE]));
     lab.imgctl(&t(152), &promote, &scheduled).code(0);
     assert_eq!(lab.latest(SINGLE).as_ref(), Some(&first[SINGLE]), "a rolled-back digest is not re-promoted");
@@ -190,10 +190,11 @@ fn the_workflows_command_lines_run_the_lifecycle_end_to_end() {
     assert_eq!(lab.latest(SINGLE).as_ref(), Some(&second[SINGLE]));
 
     // rollback with channel and to; dry_run changes nothing
-    let to = [("VARIANT", SINGLE), ("CHANNEL", "latest"), ("TO", first[SINGLE].as_str())];
-    lab.imgctl(&t(154), &rollback, &[to[0], to[1], to[2], ("DRY_RUN", "true")]).code(0);
+    let to = [("VARIANT", SINGLE), ("CHANNEL", "latest"), ("TO", first[SINGLE].as_str()), ("REASON", "grpc tests fail on build 2")];
+    lab.imgctl(&t(154), &rollback, &[to[0], to[1], to[2], to[3], ("DRY_RUN", "true")]).code(0);
     assert_eq!(lab.latest(SINGLE).as_ref(), Some(&second[SINGLE]));
-    lab.imgctl(&t(154), &rollback, &[to[0], to[1], to[2], ("DRY_RUN", "")]).code(0);
+    let back = lab.imgctl(&t(154), &rollback, &[to[0], to[1], to[2], to[3], ("DRY_RUN", "")]);
+    assert!(back.code(0).stdout.contains("grpc tests fail on build 2"), "the reason input reaches the report: {}", back.stdout);
     assert_eq!(lab.latest(SINGLE).as_ref(), Some(&first[SINGLE]));
 
     // a production that diverged from main is never merged or forced: the run fails, saying how
@@ -247,7 +248,7 @@ fn three_rings_run_through_the_reusable_workflows() {
     lab.imgctl(&t(101), &promote, &all).code(0);
     assert_eq!(lab.latest(SINGLE).as_ref(), Some(&second[SINGLE]));
     // rollback.yml with only `variant`: the consumers' channel goes back, canary stays
-    lab.imgctl(&t(102), &rollback, &[("VARIANT", SINGLE), ("CHANNEL", ""), ("TO", ""), ("DRY_RUN", "")]).code(0);
+    lab.imgctl(&t(102), &rollback, &[("VARIANT", SINGLE), ("CHANNEL", ""), ("TO", ""), ("REASON", ""), ("DRY_RUN", "")]).code(0);
     assert_eq!((canary(SINGLE).as_ref(), lab.latest(SINGLE).as_ref()), (Some(&second[SINGLE]), Some(&first[SINGLE])));
     let st = lab.imgctl(&t(103), &status, &[]).code(0).stdout.clone();
     assert!(st.contains("canary: up to date") && st.contains("rejected"), "{st}");
