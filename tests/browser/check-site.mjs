@@ -37,7 +37,7 @@ const context = await chromium.launchPersistentContext(profile, {
   viewport: { width: 1280, height: 800 },
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
-context.setDefaultTimeout(30000);
+context.setDefaultTimeout(10000);
 const page = context.pages()[0] || (await context.newPage());
 const version = (await (await context.newCDPSession(page)).send('Browser.getVersion')).product;
 const playwright = JSON.parse(fs.readFileSync(createRequire(import.meta.url).resolve('playwright-core/package.json'), 'utf8')).version;
@@ -51,8 +51,18 @@ page.on('pageerror', (e) => errors.push({ page: current, kind: 'pageerror', text
 page.on('requestfailed', (r) => errors.push({ page: current, kind: 'requestfailed', text: `${r.url()}: ${r.failure()?.errorText}` }));
 page.on('request', (r) => !r.url().startsWith('file:') && !r.url().startsWith('data:') && external.push({ page: current, url: r.url() }));
 
+// runs a part of the check; a part that cannot run (a missing element…) says why in `into.error`
+async function attempt(into, part) {
+  try {
+    await part();
+  } catch (e) {
+    into.error = String(e.message || e).split('\n')[0];
+  }
+}
+
 const rel = (file) => path.relative(site, file).split(path.sep).join('/');
 const open = async (relPath) => {
+  if (!fs.existsSync(path.join(site, relPath))) throw new Error(`no page ${relPath}`);
   current = relPath;
   await page.goto(pathToFileURL(path.join(site, relPath)).href, { waitUntil: 'load' });
 };
@@ -82,9 +92,13 @@ async function visit(p) {
     }
   }
 }
-while (queue.length) await visit(queue.shift());
+const visitOrSay = async (p) => {
+  pages[p] = {};
+  await attempt(pages[p], () => visit(p));
+};
+while (queue.length) await visitOrSay(queue.shift());
 const orphans = onDisk(site).filter((p) => !linked.has(p)).sort();
-for (const p of orphans) await visit(p);
+for (const p of orphans) await visitOrSay(p);
 
 // every reference resolves: a file inside the site, and its fragment an id on that page
 const broken = [];
@@ -110,7 +124,6 @@ for (const r of refs) {
 for (const p of Object.values(pages)) delete p.ids;
 
 // the fleet table and its filter, typed key by key as a person would
-await open('index.html');
 const rows = () => page.evaluate(() => {
   const all = [...document.querySelectorAll('#fleet tbody tr')];
   return {
@@ -124,44 +137,51 @@ const rows = () => page.evaluate(() => {
     filterType: document.querySelector('#filter')?.getAttribute('type') ?? null,
   };
 });
-const fleet = { ...(await rows()), filters: [] };
+const fleet = { filters: [] };
 const settle = () => page.waitForTimeout(400); // site.js may debounce its input handler
-for (const q of cfg.filters || []) {
-  await page.locator('#filter').fill('');
-  await page.locator('#filter').pressSequentially(q);
+await attempt(fleet, async () => {
+  await open('index.html');
+  Object.assign(fleet, await rows());
+  const filter = page.locator('#filter');
+  for (const q of cfg.filters || []) {
+    await filter.fill('');
+    await filter.pressSequentially(q);
+    await settle();
+    const r = await rows();
+    fleet.filters.push({ query: q, visible: r.visible, hiddenAttr: r.hiddenAttr, count: r.count });
+  }
+  await filter.fill('');
+  await filter.press('End'); // a key event after clearing, like a person deleting
   await settle();
-  const r = await rows();
-  fleet.filters.push({ query: q, visible: r.visible, hiddenAttr: r.hiddenAttr, count: r.count });
-}
-await page.locator('#filter').fill('');
-await page.locator('#filter').press('End'); // a key event after clearing, like a person deleting
-await settle();
-const cleared = await rows();
-fleet.cleared = { visible: cleared.visible, count: cleared.count };
+  const cleared = await rows();
+  fleet.cleared = { visible: cleared.visible, count: cleared.count };
+});
 
 // the keyboard path from the top of the fleet page
-await open('index.html');
-const tabs = [];
-for (let i = 0; i < 12; i++) {
-  await page.keyboard.press('Tab');
-  tabs.push(await page.evaluate(focused));
-}
-const skip = tabs.findIndex((f) => f && f.tag === 'a' && f.href?.startsWith('#') && /skip/i.test(f.text));
-let afterSkip = null;
-if (skip >= 0) {
+const keyboard = { tabs: [] };
+await attempt(keyboard, async () => {
   await open('index.html');
-  for (let i = 0; i <= skip; i++) await page.keyboard.press('Tab');
-  await page.keyboard.press('Enter');
-  await page.keyboard.press('Tab');
-  afterSkip = await page.evaluate(focused);
-}
-const keyboard = { tabs, skip, filter: tabs.findIndex((f) => f?.id === 'filter'), afterSkip };
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press('Tab');
+    keyboard.tabs.push(await page.evaluate(focused));
+  }
+  keyboard.skip = keyboard.tabs.findIndex((f) => f && f.tag === 'a' && f.href?.startsWith('#') && /skip/i.test(f.text));
+  keyboard.filter = keyboard.tabs.findIndex((f) => f?.id === 'filter');
+  keyboard.afterSkip = null;
+  if (keyboard.skip >= 0) {
+    await open('index.html');
+    for (let i = 0; i <= keyboard.skip; i++) await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    keyboard.afterSkip = await page.evaluate(focused);
+  }
+});
 
 // a rolled-back variant's timeline
-let rollback = null;
-if (cfg.rollback) {
+const rollback = {};
+if (cfg.rollback) await attempt(rollback, async () => {
   await open(`variants/${cfg.rollback}.html`);
-  rollback = await page.evaluate(() => ({
+  Object.assign(rollback, await page.evaluate(() => ({
     timeline: !!document.querySelector('ol#timeline'),
     items: [...document.querySelectorAll('#timeline > li')].map((li) => ({
       kind: li.dataset.kind,
@@ -170,29 +190,33 @@ if (cfg.rollback) {
       digestLinks: [...li.querySelectorAll('a[href]')].map((a) => a.getAttribute('href')).filter((h) => h.includes('digests/')),
       text: li.textContent.replace(/\s+/g, ' ').trim().slice(0, 200),
     })),
-  }));
-}
+  })));
+});
 
 // screenshots, full page, at a desktop and a phone width; whether the page itself scrolls sideways
 const shots = [];
+const layout = () => page.evaluate(() => {
+  const t = document.querySelector('#fleet');
+  let box = t?.parentElement;
+  while (box && box !== document.body && !/auto|scroll/.test(getComputedStyle(box).overflowX)) box = box.parentElement;
+  return {
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth,
+    tableWidth: t ? Math.round(t.getBoundingClientRect().width) : null,
+    tableScroller: box && box !== document.body ? { el: box.tagName.toLowerCase() + (box.id ? '#' + box.id : ''), clientWidth: box.clientWidth, scrollWidth: box.scrollWidth } : null,
+  };
+});
 for (const p of cfg.shots || ['index.html']) {
   for (const width of [1280, 390]) {
-    await page.setViewportSize({ width, height: width === 1280 ? 800 : 844 });
-    await open(p);
-    const file = path.join(out, 'screens', `${p.replace(/\.html$/, '').replace(/[/]/g, '-')}-${width}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    const layout = await page.evaluate(() => {
-      const t = document.querySelector('#fleet');
-      let box = t?.parentElement;
-      while (box && box !== document.body && !/auto|scroll/.test(getComputedStyle(box).overflowX)) box = box.parentElement;
-      return {
-        scrollWidth: document.documentElement.scrollWidth,
-        innerWidth,
-        tableWidth: t ? Math.round(t.getBoundingClientRect().width) : null,
-        tableScroller: box && box !== document.body ? { el: box.tagName.toLowerCase() + (box.id ? '#' + box.id : ''), clientWidth: box.clientWidth, scrollWidth: box.scrollWidth } : null,
-      };
+    const shot = { page: p, width };
+    shots.push(shot);
+    await attempt(shot, async () => {
+      await page.setViewportSize({ width, height: width === 1280 ? 800 : 844 });
+      await open(p);
+      const file = path.join(out, 'screens', `${p.replace(/\.html$/, '').replace(/[/]/g, '-')}-${width}.png`);
+      await page.screenshot({ path: file, fullPage: true });
+      Object.assign(shot, { file, ...(await layout()) });
     });
-    shots.push({ page: p, width, file, ...layout });
   }
 }
 

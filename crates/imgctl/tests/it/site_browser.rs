@@ -112,13 +112,19 @@ fn the_site_works_in_chromium_from_disk_with_keyboard_and_screen_reader_basics()
     let ctx = format!("(report: {})", out.join("report.json").display());
     assert!(report.len() > 2, "{ctx}");
 
+    // every part of the check ran (a part that could not, e.g. for a missing element, says why)
+    let pages = r["pages"].as_object().unwrap();
+    let parts = [("the fleet", &r["fleet"]), ("the keyboard", &r["keyboard"]), ("the rollback", &r["rollback"])];
+    for (what, v) in parts.into_iter().chain(pages.iter().map(|(p, v)| (p.as_str(), v))).chain(arr(&r, "/shots").iter().map(|s| ("a screenshot", s))) {
+        assert!(v["error"].is_null(), "{what}: {} {ctx}", v["error"]);
+    }
+
     // every page: no console errors, nothing fetched from outside, every link resolves
     assert_eq!(arr(&r, "/errors"), &Vec::<Value>::new(), "console errors, page errors or failed loads {ctx}");
     assert_eq!(arr(&r, "/external"), &Vec::<Value>::new(), "nothing is fetched at view time {ctx}");
     assert_eq!(arr(&r, "/links/broken"), &Vec::<Value>::new(), "links that do not resolve {ctx}");
     assert_eq!(arr(&r, "/links/outside"), &Vec::<Value>::new(), "links are relative {ctx}");
     assert_eq!(arr(&r, "/orphans"), &Vec::<Value>::new(), "every page is reachable from index.html {ctx}");
-    let pages = r["pages"].as_object().unwrap();
     let mut want: Vec<String> = vec!["index.html".into(), "eol.html".into()];
     want.extend(variants.iter().map(|v| format!("variants/{v}.html")));
     want.extend(builds.values().flatten().map(|d| format!("digests/{}.html", d.replacen(':', "-", 1))));
