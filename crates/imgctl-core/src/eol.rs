@@ -23,7 +23,12 @@ pub enum EolState {
 
 /// The state of `os` on `today`, warning `warning` ahead of its end of life.
 pub fn state(os: &OsDefinition, today: NaiveDate, warning: Duration) -> EolState {
-    let Some(eol) = os.eol else { return EolState::Supported };
+    date_state(os.eol, today, warning)
+}
+
+/// The state of an end of life on `eol` (none: supported) on `today`, warning `warning` ahead.
+pub fn date_state(eol: Option<NaiveDate>, today: NaiveDate, warning: Duration) -> EolState {
+    let Some(eol) = eol else { return EolState::Supported };
     if eol <= today {
         EolState::Past(eol)
     } else if eol.signed_duration_since(today).num_seconds() <= i64::try_from(warning.as_secs()).unwrap_or(i64::MAX) {

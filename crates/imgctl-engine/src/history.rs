@@ -4,8 +4,8 @@
 //! tool can resolve those, so the whole digest is read from the registry.
 
 use futures_util::StreamExt;
-use imgctl_core::fleet::Variant;
-use imgctl_core::history::{Move, digest12};
+use imgctl_core::fleet::{Fleet, Variant};
+use imgctl_core::history::{Move, VariantHistory, digest12};
 use imgctl_registry::Registry;
 
 use crate::{Ctx, EngineError};
@@ -26,14 +26,7 @@ pub struct ResolvedMove {
 /// deleted since the listing (a gc racing) is left out, with a warning.
 pub async fn resolved_moves<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel: &str) -> Result<Vec<ResolvedMove>, EngineError> {
     let history = ctx.snapshot().await?;
-    let vh = history.variant(&v.name);
-    let target = vh.channel(channel);
-    let rules = ctx.fleet.manifest.channels.get(channel);
-    let source = rules.and_then(|c| c.promotes_from.as_deref()).map(|s| vh.channel(s));
-    let soak = rules.and_then(|c| c.soak).unwrap_or_default();
-    let new_immediate = rules.and_then(|c| c.new_variants).unwrap_or_default() == imgctl_core::manifest::NewVariants::Immediate;
-    let forced = imgctl_core::forced::forced(&target, imgctl_core::forced::Rules { source: source.as_ref(), soak, new_immediate });
-    let got: Vec<Result<Option<ResolvedMove>, EngineError>> = futures_util::stream::iter(target.moves.into_iter().zip(forced))
+    let got: Vec<Result<Option<ResolvedMove>, EngineError>> = futures_util::stream::iter(moves_of(ctx.fleet, &history.variant(&v.name), channel))
         .map(|(mv, forced)| async move {
             match ctx.registry.resolve(ctx.repo, &mv.tag).await {
                 Ok(d) if digest12(&d.digest) == mv.digest12 => Ok(Some(ResolvedMove { digest: d.digest, mv, forced })),
@@ -56,6 +49,18 @@ pub async fn resolved_moves<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, channel:
         out.extend(g?);
     }
     Ok(out)
+}
+
+/// The moves of `channel` in `vh` (one listing), oldest first, each with whether it was
+/// forced (promote's rules replayed over the channel's and its source's histories).
+pub fn moves_of(fleet: &Fleet, vh: &VariantHistory, channel: &str) -> Vec<(Move, bool)> {
+    let target = vh.channel(channel);
+    let rules = fleet.manifest.channels.get(channel);
+    let source = rules.and_then(|c| c.promotes_from.as_deref()).map(|s| vh.channel(s));
+    let soak = rules.and_then(|c| c.soak).unwrap_or_default();
+    let new_immediate = rules.and_then(|c| c.new_variants).unwrap_or_default() == imgctl_core::manifest::NewVariants::Immediate;
+    let forced = imgctl_core::forced::forced(&target, imgctl_core::forced::Rules { source: source.as_ref(), soak, new_immediate });
+    target.moves.into_iter().zip(forced).collect()
 }
 
 /// The whole digest of `prefix` (`sha256:` and at least 12 hex digits) among `moves`.

@@ -29,6 +29,8 @@ pub mod recheck;
 pub mod records;
 pub mod rollback;
 pub mod sbom;
+pub mod site;
+mod site_digests;
 pub mod status;
 pub mod verify;
 

@@ -163,9 +163,14 @@ pub struct Recorded {
 /// Every record of `digest` (checked with `key` when given) and its lifecycle mark's date.
 pub async fn read_all<R: Registry>(registry: &R, repo: &str, digest: &str, key: Option<&imgctl_records::Verifier>) -> Result<(Vec<Recorded>, Option<NaiveDate>), RegistryError> {
     let entries = referrers::list(registry, repo, digest).await?;
-    let eol = lifecycle_date(&entries);
+    Ok((read_listed(registry, repo, digest, &entries, key).await?, lifecycle_date(&entries)))
+}
+
+/// The records among `entries` (the referrers list of `digest`, read already), oldest
+/// first, checked with `key` when given: one manifest GET each.
+pub async fn read_listed<R: Registry>(registry: &R, repo: &str, digest: &str, entries: &[Value], key: Option<&imgctl_records::Verifier>) -> Result<Vec<Recorded>, RegistryError> {
     let mut out = Vec::new();
-    for e in &entries {
+    for e in entries {
         if entry_kind(e).0 != ArtifactKind::Record {
             continue;
         }
@@ -186,7 +191,7 @@ pub async fn read_all<R: Registry>(registry: &R, repo: &str, digest: &str, key: 
         });
     }
     out.sort_by(|a, b| a.statement.as_ref().map(|s| s.time).cmp(&b.statement.as_ref().map(|s| s.time)));
-    Ok((out, eol))
+    Ok(out)
 }
 
 /// For a channel already at `m`'s digest (an up-to-date promote, publish or rollback):

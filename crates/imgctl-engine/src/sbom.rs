@@ -215,6 +215,12 @@ pub struct ReadSbom {
 /// The SBOM attached to `digest` in `repo` (None when there is none), checked with `key`.
 pub async fn read<R: Registry>(registry: &R, repo: &str, digest: &str, key: Option<&Verifier>) -> Result<Option<ReadSbom>, EngineError> {
     let entries = referrers::list(registry, repo, digest).await?;
+    read_listed(registry, repo, digest, &entries, key).await
+}
+
+/// [`read`] from `entries`, the referrers list of `digest` read already (a manifest GET and
+/// a blob GET when it has an SBOM, nothing when not).
+pub async fn read_listed<R: Registry>(registry: &R, repo: &str, digest: &str, entries: &[Value], key: Option<&Verifier>) -> Result<Option<ReadSbom>, EngineError> {
     let Some(artifact) = entries.iter().filter(|e| is_sbom_entry(e)).filter_map(|e| e.get("digest").and_then(Value::as_str)).next_back() else {
         return Ok(None);
     };

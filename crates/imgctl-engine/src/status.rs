@@ -108,6 +108,12 @@ pub struct PendingSource<'a> {
 /// `sources` (chain order).
 pub async fn status<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], sources: &[PendingSource<'_>]) -> Result<StatusReport, EngineError> {
     let history = ctx.published_snapshot().await?;
+    status_of(ctx, &history, variants, sources).await
+}
+
+/// [`status`] over `history`, the one tag listing read already (the site reads it once for
+/// status and the timelines).
+pub async fn status_of<R: Registry>(ctx: &Ctx<'_, R>, history: &RepoHistory, variants: &[&Variant], sources: &[PendingSource<'_>]) -> Result<StatusReport, EngineError> {
     let consumer = imgctl_core::chain::consumer_channel(&ctx.fleet.manifest.channels);
     let gated = ctx.fleet.manifest.channels.values().any(|c| c.verify.is_some());
     let records = match gated {
@@ -120,7 +126,7 @@ pub async fn status<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], source
     ctx.progress.start(variants.len());
     let mut out: Vec<(usize, VariantStatus)> = futures_util::stream::iter(variants.iter().enumerate())
         .map(|(i, v)| {
-            let (history, consumer, records) = (&history, consumer.as_deref(), &records);
+            let (consumer, records) = (consumer.as_deref(), &records);
             async move {
                 let mut s = one(ctx, v, history, sources, consumer, records).await;
                 if s.error.is_none() {

@@ -11,15 +11,19 @@ use serde::Deserialize;
 use crate::env::Env;
 use crate::error::CliError;
 
-/// One reference of a `usages --output json` report (the fields gc needs).
+/// One reference of a `usages --output json` report (the fields gc and site need).
 #[derive(Debug, Deserialize)]
-struct Reference {
-    file: String,
-    line: usize,
+pub struct Reference {
+    /// The file that names it.
+    pub file: String,
+    /// Its line there.
+    pub line: usize,
+    /// The tag named.
     #[serde(default)]
-    tag: Option<String>,
+    pub tag: Option<String>,
+    /// The digest pinned.
     #[serde(default)]
-    digest: Option<String>,
+    pub digest: Option<String>,
 }
 
 /// A `usages --output json` report.
@@ -48,17 +52,26 @@ pub fn pins(env: &Env<'_>, fleet: &Fleet, scan: &[PathBuf], reports: &[PathBuf])
             }
         }
     }
-    for path in reports {
-        let text = std::fs::read_to_string(path).map_err(|e| CliError::Input(format!("read usages report '{}': {}", path.display(), e.to_string().to_lowercase())))?;
-        let doc: UsagesDoc = serde_json::from_str(&text)
-            .map_err(|e| CliError::Input(format!("read usages report '{}': not a `usages --output json` document: {e}", path.display())))?;
-        for r in doc.references {
-            add(&mut pins, r);
-        }
+    for r in read_reports(reports)? {
+        add(&mut pins, r);
     }
     let n = pins.digests.values().chain(pins.tags.values()).map(Vec::len).sum::<usize>();
     if n > 0 {
         tracing::info!("gc keeps what {n} consumer references use ({} digests, {} tags)", pins.digests.len(), pins.tags.len());
     }
     Ok(pins)
+}
+
+/// The references of `usages --output json` reports; a report that cannot be read or is not
+/// one is an error naming the file (and the line where it stops being one).
+pub fn read_reports(reports: &[PathBuf]) -> Result<Vec<Reference>, CliError> {
+    let mut out = Vec::new();
+    for path in reports {
+        let text = std::fs::read_to_string(path).map_err(|e| CliError::Input(format!("read usages report '{}': {}", path.display(), e.to_string().to_lowercase())))?;
+        let doc: UsagesDoc = serde_json::from_str(&text).map_err(|e| {
+            CliError::Input(format!("read usages report '{}' at line {}: not a `usages --output json` document ({e}); make it with `imgctl usages PATH… --output json`", path.display(), e.line()))
+        })?;
+        out.extend(doc.references);
+    }
+    Ok(out)
 }

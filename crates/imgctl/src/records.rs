@@ -28,6 +28,12 @@ pub fn read_signer(key: &str) -> Result<Signer, CliError> {
     Signer::from_pem(&pem).map_err(|e| CliError::Input(e.to_string()))
 }
 
+/// Reads a public key (SPKI PEM) that records and SBOMs are checked with.
+pub fn read_public_key(path: &std::path::Path) -> Result<imgctl_records::Verifier, CliError> {
+    let pem = std::fs::read_to_string(path).map_err(|e| CliError::Input(format!("read the public key '{}': {}", path.display(), e.to_string().to_lowercase())))?;
+    imgctl_records::Verifier::from_pem(&pem).map_err(|e| CliError::Input(e.to_string()))
+}
+
 /// The recorder for a run over `fleet` at git commit `commit`, or `None` when the
 /// manifest has records off. `records.sign` without a key is refused before anything moves.
 pub fn recorder(env: &Env<'_>, fleet: &Fleet, args: &SignArgs, commit: Option<String>) -> Result<Option<Recorder>, CliError> {

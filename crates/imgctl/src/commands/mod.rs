@@ -21,6 +21,7 @@ pub mod promote;
 pub mod publish;
 pub mod rollback;
 pub mod sbom;
+pub mod site;
 pub mod status;
 pub mod tags;
 pub mod usages;
@@ -72,6 +73,8 @@ pub enum Command {
     Sbom(sbom::Args),
     /// What changed between two images: packages, OS release, files and bytes.
     Diff(diff::Args),
+    /// Render the static fleet site: fleet table, variant timelines, digest pages, EOL calendar, fleet.json, Atom feeds.
+    Site(site::Args),
 }
 
 /// Runs `cmd`.
@@ -98,5 +101,6 @@ pub fn run(cmd: Command, env: &mut Env<'_>) -> CmdResult {
         Command::MarkEol(a) => mark_eol::run(a, env),
         Command::Sbom(a) => sbom::run(a, env),
         Command::Diff(a) => diff::run(a, env),
+        Command::Site(a) => site::run(a, env),
     }
 }

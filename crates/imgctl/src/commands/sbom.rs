@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use imgctl_engine::sbom::{self, ReadSbom, SbomOptions};
 use imgctl_inventory::cache::LayerCache;
-use imgctl_records::Verifier;
 use imgctl_registry::{Access, Registry};
 use serde::{Serialize, Serializer};
 use tabled::Tabled;
@@ -125,13 +124,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         return Err(CliError::Usage("print a CycloneDX document: not supported yet; publish attaches SPDX 2.3 (use --format spdx)".into()));
     }
     let (host, repo, reference) = crate::commands::inspect::parse_reference(&args.reference)?;
-    let key = match &args.key {
-        Some(path) => {
-            let pem = std::fs::read_to_string(path).map_err(|e| CliError::Input(format!("read the public key '{}': {}", path.display(), e.to_string().to_lowercase())))?;
-            Some(Verifier::from_pem(&pem).map_err(|e| CliError::Input(e.to_string()))?)
-        }
-        None => None,
-    };
+    let key = args.key.as_deref().map(crate::records::read_public_key).transpose()?;
     let report = registry::block_on(async {
         let client = registry::connect(env, &host, &repo, Access::Pull, None).await?;
         let digest = image_digest(&client, &repo, &reference, args.platform.as_deref()).await?;

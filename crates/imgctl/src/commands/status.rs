@@ -166,18 +166,16 @@ fn pending_cell(p: &Pending) -> String {
 }
 
 /// A promoted channel's revision and the candidates along it, or why they are unknown.
-type ChannelCandidates = Result<(String, imgctl_git::Lineage), String>;
+pub type ChannelCandidates = Result<(String, imgctl_git::Lineage), String>;
 
-/// Runs `status`.
-pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
-    let fleet = workspace::require(env)?;
-    let channels = imgctl_core::chain::promotion_order(&fleet.manifest.channels);
-    // each promoted channel's revision and candidates, or why they could not be read
+/// Each promoted channel (of `channels`, chain order) with its revision and the candidates
+/// along it, or why they could not be read (`status` and `site`).
+pub fn candidates(env: &Env<'_>, fleet: &imgctl_core::Fleet, channels: &[String], reference: Option<&str>) -> Vec<(String, ChannelCandidates)> {
     let mut read: Vec<(String, ChannelCandidates)> = Vec::new();
     let repo = rollout::repo(env);
-    for channel in &channels {
+    for channel in channels {
         let at = repo.as_ref().map_err(|e| e.to_string()).and_then(|repo| {
-            let rev = rollout::promotion_ref(repo, &fleet, channel, args.reference.as_deref()).map_err(|e| e.to_string())?;
+            let rev = rollout::promotion_ref(repo, fleet, channel, reference).map_err(|e| e.to_string())?;
             let l = rollout::lineage(repo, &rev).map_err(|e| e.to_string())?;
             Ok((rev, l))
         });
@@ -186,10 +184,21 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         }
         read.push((channel.clone(), at.map_err(|e| format!("not computed: failed to {e}"))));
     }
-    let sources: Vec<PendingSource<'_>> = read
-        .iter()
-        .map(|(channel, at)| PendingSource { channel, at: at.as_ref().map(|(rev, l)| (rev.as_str(), &l.ids)).map_err(String::as_str) })
-        .collect();
+    read
+}
+
+/// The engine's view of what [`candidates`] read.
+pub fn sources(read: &[(String, ChannelCandidates)]) -> Vec<PendingSource<'_>> {
+    read.iter().map(|(channel, at)| PendingSource { channel, at: at.as_ref().map(|(rev, l)| (rev.as_str(), &l.ids)).map_err(String::as_str) }).collect()
+}
+
+/// Runs `status`.
+pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
+    let fleet = workspace::require(env)?;
+    let channels = imgctl_core::chain::promotion_order(&fleet.manifest.channels);
+    // each promoted channel's revision and candidates, or why they could not be read
+    let read = candidates(env, &fleet, &channels, args.reference.as_deref());
+    let sources = sources(&read);
     let variants = select(&fleet, &args.variants)?;
     let client = rollout::connect(env, &fleet, Access::Pull)?;
     let mirror_clients = rollout::connect_mirrors(env, &fleet, Access::Pull)?;

@@ -5,7 +5,6 @@
 use std::io::{self, Write};
 
 use imgctl_engine::records::{self, Recorded};
-use imgctl_records::Verifier;
 use imgctl_registry::{Access, Registry};
 use serde::Serialize;
 
@@ -58,8 +57,7 @@ impl Report for VerifyReport {
 /// Runs `verify`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let (host, repo, reference) = crate::commands::inspect::parse_reference(&args.reference)?;
-    let pem = std::fs::read_to_string(&args.key).map_err(|e| CliError::Input(format!("read the public key '{}': {}", args.key.display(), e.to_string().to_lowercase())))?;
-    let key = Verifier::from_pem(&pem).map_err(|e| CliError::Input(e.to_string()))?;
+    let key = crate::records::read_public_key(&args.key)?;
     let report = registry::block_on(async {
         let client = registry::connect(env, &host, &repo, Access::Pull, None).await?;
         let digest = client.resolve(&repo, &reference).await?.digest;

@@ -45,3 +45,4 @@ mod records_support;
 mod sbom;
 mod browser;
 mod site_browser;
+mod site;

@@ -1,0 +1,220 @@
+//! The digests the fleet site gives pages (docs/SITE.md "Which digests get pages"): each
+//! channel's current digest (from `status`'s HEADs), each pending build, and the digest each
+//! channel held before its current one (whole from the current digest's record, else one
+//! HEAD of its release tag). For each: one referrers list (records, lifecycle mark, SBOM),
+//! a GET per record, two requests for an SBOM (an index: one GET more, and its image's
+//! list); then what changed between consecutive digests, from the two inventories.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use futures_util::StreamExt;
+use imgctl_core::fleet::Variant;
+use imgctl_core::history::{RepoHistory, digest12};
+use imgctl_inventory::Inventory;
+use imgctl_inventory::diff::Diff;
+use imgctl_registry::referrers;
+use imgctl_registry::Registry;
+use serde::Serialize;
+
+use crate::records::{self, Recorded};
+use crate::status::StatusReport;
+use crate::{Ctx, EngineError};
+
+/// A digest's SBOM as the site shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sbom {
+    /// The image manifest inventoried (the digest itself, or an index's image).
+    pub image: String,
+    /// The SBOM artifact.
+    pub artifact: String,
+    /// Signed (a DSSE envelope).
+    pub signed: bool,
+    /// Verified with the key given.
+    pub verified: bool,
+    /// The packages.
+    pub inventory: Inventory,
+}
+
+/// What changed from `against` to the digest. A richer change summary (the record's
+/// `changes`, `imgctl changes`) slots in beside `diff`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Changes {
+    /// The digest compared against (the one before on a channel, or the channel's current
+    /// one for a pending build).
+    pub against: String,
+    /// The channels where `against` came before it (`variant channel`).
+    pub on: Vec<String>,
+    /// The package changes, when both have inventories.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<Diff>,
+    /// Why there is no diff.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
+}
+
+/// Where a digest shows up.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Role {
+    /// The variant.
+    pub variant: String,
+    /// The channel.
+    pub channel: String,
+    /// `current`, `previous` or `pending`.
+    pub role: &'static str,
+}
+
+/// A digest with a page.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DigestFacts {
+    /// `sha256:` + 64 hex.
+    pub digest: String,
+    /// Where it shows up.
+    pub roles: Vec<Role>,
+    /// Its promotion records, oldest first.
+    pub records: Vec<Recorded>,
+    /// Its lifecycle (end-of-life) mark.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eol_mark: Option<NaiveDate>,
+    /// Its SBOM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sbom: Option<Sbom>,
+    /// Why there is no SBOM (none attached, not read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_sbom: Option<String>,
+    /// What changed against the digests before it.
+    pub changes: Vec<Changes>,
+    /// Why its referrers could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Reads the shown digests of `variants` (see the module's doc).
+pub async fn read<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], status: &StatusReport, history: &RepoHistory, key: Option<&imgctl_records::Verifier>) -> Result<BTreeMap<String, DigestFacts>, EngineError> {
+    let mut roles: BTreeMap<String, Vec<Role>> = BTreeMap::new();
+    let role = |variant: &str, channel: &str, role| Role { variant: variant.to_string(), channel: channel.to_string(), role };
+    for s in &status.variants {
+        for (c, st) in &s.channels {
+            if let Some(d) = whole(&st.digest) {
+                roles.entry(d).or_default().push(role(&s.variant, c, "current"));
+            }
+            if let Some(p) = &st.pending {
+                for d in [whole(&p.digest), p.moves_to.as_ref().and_then(|m| whole(&Some(m.digest.clone())))].into_iter().flatten() {
+                    roles.entry(d).or_default().push(role(&s.variant, c, "pending"));
+                }
+            }
+        }
+    }
+    let platform = |name: &str| variants.iter().find(|v| v.name == name).and_then(|v| v.spec.platforms.first().cloned());
+    let mut facts = read_many(ctx, roles, &platform, key).await?;
+    // the digest before each channel's current one
+    let mut before: BTreeMap<String, Vec<Role>> = BTreeMap::new();
+    let mut pairs = Vec::new();
+    for s in &status.variants {
+        let vh = history.variant(&s.variant);
+        for (c, st) in &s.channels {
+            let Some(cur) = whole(&st.digest) else { continue };
+            let ch = vh.channel(c);
+            let Some(prev) = ch.moves.iter().rev().skip_while(|m| m.digest12 != digest12(&cur)).find(|m| m.digest12 != digest12(&cur)) else { continue };
+            let from_record = facts.get(&cur).and_then(|f| {
+                f.records.iter().filter_map(|r| r.statement.as_ref()).filter(|r| r.variant == s.variant && r.channel == *c).filter_map(|r| r.from.clone()).find(|f| digest12(f) == prev.digest12)
+            });
+            let prev_whole = match from_record {
+                Some(d) => Some(d),
+                None => crate::moves::current(ctx.registry, ctx.repo, &prev.tag).await.or_else(|e| if crate::is_fatal(&e) { Err(e) } else { Ok(None) })?,
+            };
+            let Some(p) = prev_whole else { continue };
+            pairs.push((p.clone(), cur.clone(), format!("{} {c}", s.variant)));
+            match facts.get_mut(&p) {
+                Some(f) => f.roles.push(role(&s.variant, c, "previous")),
+                None => before.entry(p).or_default().push(role(&s.variant, c, "previous")),
+            }
+            if let Some(pd) = st.pending.as_ref().and_then(|p| whole(&p.digest)) {
+                pairs.push((cur.clone(), pd, format!("{} {c}", s.variant)));
+            }
+        }
+    }
+    facts.extend(read_many(ctx, before, &platform, key).await?);
+    for (from, to, on) in pairs {
+        let diff = match (facts.get(&from).and_then(|f| f.sbom.as_ref()), facts.get(&to).and_then(|f| f.sbom.as_ref())) {
+            (Some(a), Some(b)) => Ok(imgctl_inventory::diff::diff(&a.inventory, &b.inventory)),
+            (None, _) => Err(format!("{from} has no SBOM")),
+            (_, None) => Err(format!("{to} has no SBOM")),
+        };
+        let Some(f) = facts.get_mut(&to) else { continue };
+        match f.changes.iter_mut().find(|c| c.against == from) {
+            Some(c) => c.on.push(on),
+            None => {
+                let (diff, unknown) = match diff {
+                    Ok(d) => (Some(d), None),
+                    Err(e) => (None, Some(e)),
+                };
+                f.changes.push(Changes { against: from, on: vec![on], diff, unknown });
+            }
+        }
+    }
+    Ok(facts)
+}
+
+/// `d` when it is a whole digest.
+fn whole(d: &Option<String>) -> Option<String> {
+    d.clone().filter(|d| d.len() == 71 && d.starts_with("sha256:"))
+}
+
+/// Reads each digest of `roles` (bounded by the concurrency limit).
+async fn read_many<R: Registry>(ctx: &Ctx<'_, R>, roles: BTreeMap<String, Vec<Role>>, platform: &dyn Fn(&str) -> Option<String>, key: Option<&imgctl_records::Verifier>) -> Result<BTreeMap<String, DigestFacts>, EngineError> {
+    let got: Vec<Result<DigestFacts, EngineError>> = futures_util::stream::iter(roles)
+        .map(|(digest, mut roles)| {
+            roles.sort();
+            roles.dedup();
+            let platform = roles.first().and_then(|r| platform(&r.variant));
+            async move {
+                let mut f = DigestFacts { digest: digest.clone(), roles, records: Vec::new(), eol_mark: None, sbom: None, no_sbom: None, changes: Vec::new(), error: None };
+                if let Err(e) = read_one(ctx, &mut f, platform.as_deref(), key).await {
+                    if let EngineError::Registry(r) = &e {
+                        if crate::is_fatal(r) {
+                            return Err(e);
+                        }
+                    }
+                    f.error = Some(e.to_string());
+                }
+                Ok(f)
+            }
+        })
+        .buffer_unordered(ctx.concurrency.max(1))
+        .collect()
+        .await;
+    got.into_iter().map(|f| f.map(|f| (f.digest.clone(), f))).collect()
+}
+
+/// Reads the referrers of `f.digest`: records, lifecycle mark, SBOM (an index's: of its
+/// image for `platform`, else its first).
+async fn read_one<R: Registry>(ctx: &Ctx<'_, R>, f: &mut DigestFacts, platform: Option<&str>, key: Option<&imgctl_records::Verifier>) -> Result<(), EngineError> {
+    let entries = referrers::list(ctx.registry, ctx.repo, &f.digest).await?;
+    f.eol_mark = records::lifecycle_date(&entries);
+    f.records = records::read_listed(ctx.registry, ctx.repo, &f.digest, &entries, key).await?;
+    let mut image = f.digest.clone();
+    let mut sbom = crate::sbom::read_listed(ctx.registry, ctx.repo, &image, &entries, key).await?;
+    if sbom.is_none() {
+        // an index has no SBOM of its own: its images do
+        let m = ctx.registry.get_manifest(ctx.repo, &f.digest).await?;
+        if let Some(idx) = m.index().map_err(EngineError::Input)? {
+            let name = |e: &imgctl_registry::manifest::ImageIndexEntry| e.platform.as_ref().map(|p| format!("{}/{}", p.os, p.architecture));
+            let chosen = idx.manifests.iter().find(|e| platform.is_some() && name(e).as_deref() == platform).or(idx.manifests.first());
+            if let Some(child) = chosen {
+                image = child.digest.clone();
+                sbom = crate::sbom::read(ctx.registry, ctx.repo, &image, key).await?;
+            }
+        }
+    }
+    match sbom {
+        Some(s) => f.sbom = Some(Sbom { image, artifact: s.artifact, signed: s.signed, verified: s.verified, inventory: s.inventory }),
+        None => f.no_sbom = Some("no SBOM is attached (publish attaches one unless --no-sbom)".into()),
+    }
+    Ok(())
+}
+

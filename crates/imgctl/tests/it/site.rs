@@ -1,0 +1,172 @@
+//! `imgctl site` end to end: a small fleet with weeks of history on the real registry
+//! (publish, scheduled and forced promotions, a rollback, a retired variant, a consumer's
+//! usages report) rendered by the real binary; every link of every page resolves to a file
+//! it wrote, nothing is absolute or fetched, the feeds read back with `feed-rs` (a parser
+//! independent of the writer), `fleet.json` agrees with `status`; bad input is a clear error.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::fleet::{ARM, Fleet, MULTI, REPO, SINGLE};
+
+const T0: &str = "2026-11-02T09:00:00Z";
+
+fn t(hours: i64) -> String {
+    (chrono::DateTime::parse_from_rfc3339(T0).unwrap() + chrono::TimeDelta::hours(hours)).to_rfc3339()
+}
+
+/// Every file under `dir`, relative.
+fn files(dir: &Path) -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() { stack.push(p) } else { out.insert(p.strip_prefix(dir).unwrap().to_path_buf()); }
+        }
+    }
+    out
+}
+
+fn read(dir: &Path, rel: &str) -> String {
+    std::fs::read_to_string(dir.join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+}
+
+/// Checks every `href`/`src` of every page: relative, and naming a file that was written.
+fn links_resolve(dir: &Path) -> usize {
+    let re = regex::Regex::new(r#"(?:href|src)="([^"]*)""#).unwrap();
+    let mut n = 0;
+    for rel in files(dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "html")) {
+        let text = read(dir, rel.to_str().unwrap());
+        assert!(!text.contains("http://") && !text.contains("https://"), "{}: an absolute URL", rel.display());
+        assert!(text.contains("<html lang=\"en\">") && text.matches("<h1").count() == 1, "{}: lang and one h1", rel.display());
+        for c in re.captures_iter(&text) {
+            let link = &c[1];
+            let target = link.split('#').next().unwrap();
+            assert!(!link.starts_with('/') && !link.contains("://"), "{}: link {link} is not relative", rel.display());
+            if target.is_empty() {
+                continue;
+            }
+            let resolved = dir.join(rel.parent().unwrap()).join(target);
+            assert!(resolved.is_file(), "{}: link {link} names no written file", rel.display());
+            n += 1;
+        }
+    }
+    n
+}
+
+/// The fleet with history: weekly builds, a forced promotion, a rollback, a retired variant.
+fn fleet_with_history() -> (Fleet, String, String) {
+    let mut f = Fleet::new("72h");
+    crate::records_support::enable_records(&f, "{ enabled: true }");
+    let publish = |f: &Fleet, at: &str, seed: u64| {
+        for v in [SINGLE, ARM, MULTI] {
+            let (dir, _) = f.build(v, seed + if v == ARM { 100 } else if v == MULTI { 200 } else { 0 });
+            f.at(at, &["publish", v, "--image", dir.to_str().unwrap()]).code(0);
+        }
+    };
+    publish(&f, &t(0), 1);
+    f.at(&t(73), &["promote"]).code(0); // week 1 goes out
+    f.change_sources();
+    publish(&f, &t(168), 2);
+    f.at(&t(169), &["promote", "--variant", SINGLE, "--force"]).code(0); // 1h of 72h: forced
+    f.at(&t(241), &["promote"]).code(0); // the others, soaked
+    f.change_sources();
+    publish(&f, &t(336), 3);
+    f.at(&t(410), &["promote"]).code(0); // week 3 goes out
+    f.at(&t(412), &["rollback", SINGLE]).code(0);
+    // ARM retired since 2026-11-15 (written in after the weeks above; "now" is after it)
+    f.edit_manifest(|m| m.replacen("    platforms: [linux/arm64]\n", "    platforms: [linux/arm64]\n    retired: 2026-11-15\n", 1));
+    let latest = f.skopeo_digest(&format!("{SINGLE}-latest")).unwrap();
+    f.sb.write("consumer/.github/workflows/ci.yml", &format!("jobs:\n  build:\n    container: {REPO}:{SINGLE}-latest@{latest}\n"));
+    let report = f.at(&t(413), &["usages", "consumer", "--output", "json"]);
+    report.code(0);
+    f.sb.write("reports/consumer.json", &report.stdout);
+    (f, t(414), latest)
+}
+
+#[test]
+fn the_site_shows_the_fleet_its_timelines_digests_feeds_and_fleet_json() {
+    let (f, now, latest) = fleet_with_history();
+    let out = f.sb.path().join("public");
+    let run = f.at(&now, &["site", "--out", out.to_str().unwrap(), "--consumers", "reports/consumer.json", "--output", "json"]);
+    let report = run.code(0).json();
+    assert_eq!(report["variants"], 3, "{report:#}");
+
+    // the fleet page: one row per variant, the filter, the retired badge
+    let index = read(&out, "index.html");
+    let rows: Vec<&str> = index.match_indices("<tr data-variant=\"").map(|(i, _)| index[i + 18..].split('"').next().unwrap()).collect();
+    assert_eq!(rows, vec![SINGLE, ARM, MULTI], "one row per variant");
+    for part in ["<label for=\"filter\">", "<input id=\"filter\" type=\"search\"", "<table id=\"fleet\">", "<th scope=\"col\">", "id=\"count\" aria-live=\"polite\">3 of 3 variants"] {
+        assert!(index.contains(part), "index.html lacks {part}");
+    }
+    let arm_row = index.split(&format!("<tr data-variant=\"{ARM}\">")).nth(1).unwrap().split("</tr>").next().unwrap();
+    assert!(arm_row.contains("class=\"badge badge-retired\">retired<"), "{arm_row}");
+    let n = links_resolve(&out);
+    assert!(n > 20, "{n} links checked");
+
+    // the variant page: the rollback with its reason, the forced move, newest first
+    let page = read(&out, &format!("variants/{SINGLE}.html"));
+    let kinds: Vec<&str> = page.match_indices("<li data-kind=\"").map(|(i, _)| page[i + 15..].split('"').next().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"rollback"), "{kinds:?}");
+    assert!(kinds.contains(&"forced") && kinds.contains(&"publish") && kinds.contains(&"promote"), "{kinds:?}");
+    let rollback = page.split("<li data-kind=\"rollback\">").nth(1).unwrap().split("</li>").next().unwrap();
+    assert!(rollback.contains("class=\"reason\">rolled back"), "the rollback's reason (from its record): {rollback}");
+    assert!(rollback.contains(&format!("../digests/{}.html", latest.replace(':', "-"))), "links to the digest rolled back to: {rollback}");
+
+    // the digest page: the consumer pinning it, its records, what changed
+    let digest = read(&out, &format!("digests/{}.html", latest.replace(':', "-")));
+    assert!(digest.contains("consumer/.github/workflows/ci.yml:3"), "the consumer that pins it");
+    assert!(digest.contains(">rollback<") && digest.contains(">unsigned<"), "its records and their signature status");
+    assert!(digest.contains("<h3>Against "), "what changed against the digest before it");
+
+    // fleet.json: the same digests as status
+    let fleet: Value = serde_json::from_str(&read(&out, "fleet.json")).unwrap();
+    let status = f.at(&now, &["status", "--output", "json"]).code(0).json();
+    for s in status["variants"].as_array().unwrap() {
+        let v = fleet["variants"].as_array().unwrap().iter().find(|v| v["variant"] == s["variant"]).unwrap();
+        for c in ["staging", "latest"] {
+            assert_eq!(v["channels"][c]["digest"], s["channels"][c]["digest"], "{} {c}", s["variant"]);
+        }
+        assert_eq!(v["pending"], s["pending"], "{}", s["variant"]);
+    }
+    let single = fleet["variants"].as_array().unwrap().iter().find(|v| v["variant"] == SINGLE).unwrap();
+    assert_eq!(single["history"][0]["kind"], "rollback", "{single:#}");
+    assert!(fleet["eol"].as_array().unwrap().iter().any(|e| e["variant"] == ARM && e["kind"] == "retired" && e["state"] == "past"), "{:#}", fleet["eol"]);
+
+    // the feeds read back with feed-rs
+    let parse = |rel: &str| feed_rs::parser::parse(read(&out, rel).as_bytes()).unwrap_or_else(|e| panic!("{rel} is not a feed: {e}"));
+    let all = parse("feeds/fleet.atom");
+    assert_eq!(all.feed_type, feed_rs::model::FeedType::Atom);
+    let moves: usize = fleet["variants"].as_array().unwrap().iter().map(|v| v["history"].as_array().unwrap().len()).sum();
+    assert_eq!(all.entries.len(), moves, "every event of the fleet (fewer than the cap)");
+    let ids: BTreeSet<&str> = all.entries.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids.len(), all.entries.len(), "entry ids are unique");
+    let single_feed = parse(&format!("feeds/{SINGLE}.atom"));
+    let first = &single_feed.entries[0];
+    assert!(first.title.as_ref().unwrap().content.starts_with(&format!("{SINGLE}: rollback latest")), "{:?}", first.title);
+    assert!(first.summary.as_ref().unwrap().content.contains("Reason: rolled back"), "{:?}", first.summary);
+    assert_eq!(single_feed.entries.len(), single["history"].as_array().unwrap().len());
+}
+
+#[test]
+fn bad_site_input_is_a_clear_error() {
+    let f = Fleet::new("0s");
+    let (dir, _) = f.build(SINGLE, 1);
+    f.at(&t(0), &["publish", SINGLE, "--image", dir.to_str().unwrap()]).code(0);
+    // --out under a file
+    f.sb.write("file.txt", "not a folder\n");
+    let r = f.at(&t(1), &["site", "--out", "file.txt/site"]);
+    r.code(1);
+    assert!(r.stderr.contains("file.txt/site") && r.stderr.contains("--out"), "{}", r.stderr);
+    // a consumers report broken on its third line
+    f.sb.write("report.json", "{\n  \"references\": [\n    {\"file\": 3}\n  ]\n}\n");
+    let r = f.at(&t(1), &["site", "--out", "out", "--consumers", "report.json"]);
+    r.code(1);
+    assert!(r.stderr.contains("report.json") && r.stderr.contains("line 3") && r.stderr.contains("usages"), "{}", r.stderr);
+    assert!(!f.sb.path().join("out/index.html").exists(), "nothing written before the input is read");
+    // a flag without its value is a usage error
+    f.at(&t(1), &["site"]).code(2);
+}
