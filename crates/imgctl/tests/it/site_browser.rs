@@ -100,11 +100,12 @@ fn the_site_works_in_chromium_from_disk_with_keyboard_and_screen_reader_basics()
     let builds = history(&mut f, &key, now, &site);
     let variants: Vec<&str> = builds.keys().copied().collect();
 
-    let filters = [("arm64v8", vec![ARM]), ("fedora", vec![FEDORA]), ("helix", vec![SINGLE, ARM]), ("zz-no-such-variant", vec![])];
+    // (a row matches on more than its name: the retired one names its replacement)
+    let filters = [("arm64v8", vec![ARM]), ("fedora", vec![FEDORA]), ("multi", vec![MULTI]), ("ubuntu", vec![SINGLE, ARM, MULTI]), ("zz-no-such-variant", vec![])];
     let config = json!({
         "rollback": SINGLE,
         "filters": filters.iter().map(|(q, _)| q).collect::<Vec<_>>(),
-        "shots": ["index.html", format!("variants/{SINGLE}.html")],
+        "shots": ["index.html", format!("variants/{SINGLE}.html"), format!("digests/{}.html", builds[SINGLE][1].replacen(':', "-", 1)), "eol.html"],
     });
     let Report { json: r, out } = check_site(&site, &out, config);
     eprintln!("site_browser: {} with playwright-core {}: {} pages, {} links in {} ms (the whole test {:.1?}); output in {}", r["chromium"], r["playwright"], r["pages"].as_object().unwrap().len(), r["links"]["checked"], r["ms"], started.elapsed(), out.display());
@@ -125,9 +126,13 @@ fn the_site_works_in_chromium_from_disk_with_keyboard_and_screen_reader_basics()
     assert_eq!(arr(&r, "/links/broken"), &Vec::<Value>::new(), "links that do not resolve {ctx}");
     assert_eq!(arr(&r, "/links/outside"), &Vec::<Value>::new(), "links are relative {ctx}");
     assert_eq!(arr(&r, "/orphans"), &Vec::<Value>::new(), "every page is reachable from index.html {ctx}");
+    // the pages: each variant's, and those of the digests its channels hold and held before
+    // (docs/SITE.md: which digests get pages), e.g. each newest build and both sides of the rollback
     let mut want: Vec<String> = vec!["index.html".into(), "eol.html".into()];
     want.extend(variants.iter().map(|v| format!("variants/{v}.html")));
-    want.extend(builds.values().flatten().map(|d| format!("digests/{}.html", d.replacen(':', "-", 1))));
+    let page_of = |d: &String| format!("digests/{}.html", d.replacen(':', "-", 1));
+    want.extend(builds.values().map(|b| page_of(b.last().unwrap())));
+    want.extend([page_of(&builds[SINGLE][1]), page_of(&builds[SINGLE][2])]);
     for p in &want {
         assert!(pages.contains_key(p), "{p} was not reached by the browser {ctx}");
     }
@@ -206,7 +211,7 @@ fn the_site_works_in_chromium_from_disk_with_keyboard_and_screen_reader_basics()
 
     // screenshots at 1280 and 390 px: the width asked for, not blank; no sideways page scroll
     let shots = arr(&r, "/shots");
-    assert_eq!(shots.len(), 4, "{ctx}");
+    assert_eq!(shots.len(), 8, "{ctx}");
     for s in shots {
         let file = PathBuf::from(s["file"].as_str().unwrap());
         assert!(file.starts_with(&out), "{}", file.display());
