@@ -12,7 +12,7 @@ use imgctl_core::history::{MoveKind, digest12};
 use imgctl_registry::Registry;
 use serde::Serialize;
 
-pub use crate::site_digests::{Changes, DigestFacts, Sbom};
+pub use crate::site_digests::{Changes, DigestFacts, Role, Sbom};
 use crate::status::{PendingSource, StatusReport};
 use crate::{Ctx, EngineError};
 
@@ -50,7 +50,8 @@ pub struct Entry {
     /// The digest the channel was at before (whole or 12 hex digits, as `to`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    /// Why: a rollback's reason (its record's `note`, else its `reason`), a mark's date.
+    /// Why, from the move's record (its `note` — `rollback --reason` — else its `reason`), or
+    /// what an end-of-life event is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The release tag recording the move.
@@ -157,7 +158,7 @@ pub async fn gather<R: Registry>(
             let before = moves[..i].iter().rev().find(|(_, c, _)| c == channel).map(|(m, ..)| m.digest12.clone());
             let from = mv.rolled_back_from.clone().or(before).map(|d| name(&d));
             let to = name(&mv.digest12);
-            let reason = digests.get(&to).and_then(|f| f.records.iter().filter_map(|r| r.statement.as_ref()).find(|s| s.release_tag.as_deref() == Some(mv.tag.as_str()))).map(|s| s.reason.clone());
+            let reason = digests.get(&to).and_then(|f| f.records.iter().filter_map(|r| r.statement.as_ref()).find(|s| s.release_tag.as_deref() == Some(mv.tag.as_str()))).map(|s| s.note.clone().unwrap_or_else(|| s.reason.clone()));
             entries.push(Entry { time: mv.time, channel: Some(channel.clone()), kind: *kind, to: Some(to), from, reason, tag: Some(mv.tag.clone()) });
         }
         entries.extend(eol_entries(v, &digests, &moves.iter().map(|(m, ..)| m.digest12.clone()).collect(), ctx.now.date_naive()));

@@ -1,11 +1,12 @@
 //! The digests the fleet site gives pages (docs/SITE.md "Which digests get pages"): each
 //! channel's current digest (from `status`'s HEADs), each pending build, and the digest each
 //! channel held before its current one (whole from the current digest's record, else one
-//! HEAD of its release tag). For each: one referrers list (records, lifecycle mark, SBOM),
+//! HEAD of its release tag). For each: one referrers list (records, lifecycle mark, SBOM; on a
+//! registry without the referrers API only where the tag listing has its index),
 //! a GET per record, two requests for an SBOM (an index: one GET more, and its image's
 //! list); then what changed between consecutive digests, from the two inventories.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
 use futures_util::StreamExt;
@@ -110,7 +111,8 @@ pub async fn read<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], status: 
         }
     }
     let platform = |name: &str| variants.iter().find(|v| v.name == name).and_then(|v| v.spec.platforms.first().cloned());
-    let mut facts = read_many(ctx, roles, &platform, key).await?;
+    let lister = Lister::of(ctx, history, roles.keys().next().map(String::as_str)).await?;
+    let mut facts = read_many(ctx, &lister, roles, &platform, key).await?;
     // the digest before each channel's current one
     let mut before: BTreeMap<String, Vec<Role>> = BTreeMap::new();
     let mut pairs = Vec::new();
@@ -138,7 +140,7 @@ pub async fn read<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], status: 
             }
         }
     }
-    facts.extend(read_many(ctx, before, &platform, key).await?);
+    facts.extend(read_many(ctx, &lister, before, &platform, key).await?);
     for (from, to, on) in pairs {
         let diff = match (facts.get(&from).and_then(|f| f.sbom.as_ref()), facts.get(&to).and_then(|f| f.sbom.as_ref())) {
             (Some(a), Some(b)) => Ok(imgctl_inventory::diff::diff(&a.inventory, &b.inventory)),
@@ -165,8 +167,35 @@ fn whole(d: &Option<String>) -> Option<String> {
     d.clone().filter(|d| d.len() == 71 && d.starts_with("sha256:"))
 }
 
+/// How referrers lists are read: the registry's API, or — known to be missing — the tag
+/// schema's `sha256-<hex>` indexes, of which the one tag listing names every one there is
+/// (a digest without one has no referrers: no request).
+enum Lister {
+    Api,
+    TagSchema(HashSet<String>),
+}
+
+impl Lister {
+    /// Asks the registry once (a referrers API GET for `probe`) which way applies.
+    async fn of<R: Registry>(ctx: &Ctx<'_, R>, history: &RepoHistory, probe: Option<&str>) -> Result<Lister, EngineError> {
+        let Some(probe) = probe else { return Ok(Lister::Api) };
+        if ctx.registry.referrers_api(ctx.repo, probe).await?.is_some() {
+            return Ok(Lister::Api);
+        }
+        Ok(Lister::TagSchema(history.foreign.iter().filter_map(|t| referrers::subject_of(t)).collect()))
+    }
+
+    async fn list<R: Registry>(&self, ctx: &Ctx<'_, R>, digest: &str) -> Result<Vec<serde_json::Value>, EngineError> {
+        Ok(match self {
+            Lister::Api => referrers::list(ctx.registry, ctx.repo, digest).await?,
+            Lister::TagSchema(tagged) if tagged.contains(digest) => referrers::list_tag_schema(ctx.registry, ctx.repo, digest).await?,
+            Lister::TagSchema(_) => Vec::new(),
+        })
+    }
+}
+
 /// Reads each digest of `roles` (bounded by the concurrency limit).
-async fn read_many<R: Registry>(ctx: &Ctx<'_, R>, roles: BTreeMap<String, Vec<Role>>, platform: &dyn Fn(&str) -> Option<String>, key: Option<&imgctl_records::Verifier>) -> Result<BTreeMap<String, DigestFacts>, EngineError> {
+async fn read_many<R: Registry>(ctx: &Ctx<'_, R>, lister: &Lister, roles: BTreeMap<String, Vec<Role>>, platform: &dyn Fn(&str) -> Option<String>, key: Option<&imgctl_records::Verifier>) -> Result<BTreeMap<String, DigestFacts>, EngineError> {
     let got: Vec<Result<DigestFacts, EngineError>> = futures_util::stream::iter(roles)
         .map(|(digest, mut roles)| {
             roles.sort();
@@ -174,7 +203,7 @@ async fn read_many<R: Registry>(ctx: &Ctx<'_, R>, roles: BTreeMap<String, Vec<Ro
             let platform = roles.first().and_then(|r| platform(&r.variant));
             async move {
                 let mut f = DigestFacts { digest: digest.clone(), roles, records: Vec::new(), eol_mark: None, sbom: None, no_sbom: None, changes: Vec::new(), error: None };
-                if let Err(e) = read_one(ctx, &mut f, platform.as_deref(), key).await {
+                if let Err(e) = read_one(ctx, lister, &mut f, platform.as_deref(), key).await {
                     if let EngineError::Registry(r) = &e {
                         if crate::is_fatal(r) {
                             return Err(e);
@@ -193,8 +222,8 @@ async fn read_many<R: Registry>(ctx: &Ctx<'_, R>, roles: BTreeMap<String, Vec<Ro
 
 /// Reads the referrers of `f.digest`: records, lifecycle mark, SBOM (an index's: of its
 /// image for `platform`, else its first).
-async fn read_one<R: Registry>(ctx: &Ctx<'_, R>, f: &mut DigestFacts, platform: Option<&str>, key: Option<&imgctl_records::Verifier>) -> Result<(), EngineError> {
-    let entries = referrers::list(ctx.registry, ctx.repo, &f.digest).await?;
+async fn read_one<R: Registry>(ctx: &Ctx<'_, R>, lister: &Lister, f: &mut DigestFacts, platform: Option<&str>, key: Option<&imgctl_records::Verifier>) -> Result<(), EngineError> {
+    let entries = lister.list(ctx, &f.digest).await?;
     f.eol_mark = records::lifecycle_date(&entries);
     f.records = records::read_listed(ctx.registry, ctx.repo, &f.digest, &entries, key).await?;
     let mut image = f.digest.clone();
@@ -207,7 +236,8 @@ async fn read_one<R: Registry>(ctx: &Ctx<'_, R>, f: &mut DigestFacts, platform: 
             let chosen = idx.manifests.iter().find(|e| platform.is_some() && name(e).as_deref() == platform).or(idx.manifests.first());
             if let Some(child) = chosen {
                 image = child.digest.clone();
-                sbom = crate::sbom::read(ctx.registry, ctx.repo, &image, key).await?;
+                let entries = lister.list(ctx, &image).await?;
+                sbom = crate::sbom::read_listed(ctx.registry, ctx.repo, &image, &entries, key).await?;
             }
         }
     }

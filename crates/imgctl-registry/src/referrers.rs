@@ -144,6 +144,12 @@ pub async fn list<R: Registry>(r: &R, repo: &str, subject: &str) -> Result<Vec<V
     Ok(entries(read_tag_index(r, repo, &tag_of(subject)).await?.as_ref()))
 }
 
+/// The tag schema's referrers list of `subject` alone (its `sha256-<hex>` index; empty when
+/// there is none), for a caller that knows the registry has no referrers API.
+pub async fn list_tag_schema<R: Registry>(r: &R, repo: &str, subject: &str) -> Result<Vec<Value>> {
+    Ok(entries(read_tag_index(r, repo, &tag_of(subject)).await?.as_ref()))
+}
+
 /// Pages of a referrers listing followed at most (each a full index of up to 4 MiB).
 const MAX_PAGES: usize = 64;
 

@@ -98,7 +98,7 @@ pub fn render(data: &SiteData, f: &DigestFacts) -> Markup {
                                 th scope="row" { (s.tag) }
                                 td { (s.kind) }
                                 td { @if let Some(x) = &s.from { (digest_ref(data, "../", x)) } @else { "–" } }
-                                td { (s.reason) }
+                                td { @if let Some(n) = &s.note { span.reason { (n) } " (" (s.reason) ")" } @else { (s.reason) } }
                                 td { (s.run_url.clone().or_else(|| s.actor.clone()).unwrap_or_else(|| s.tool.clone())) }
                                 td { (signature(r)) }
                             }

@@ -41,3 +41,6 @@ pub fn render(data: &SiteData) -> Vec<(String, Vec<u8>)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

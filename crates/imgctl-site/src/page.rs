@@ -97,10 +97,13 @@ pub fn pending_state(p: &Pending) -> &'static str {
 
 /// A pending build: its state, digest, why, when it is ready and when it goes out.
 pub fn pending(data: &SiteData, root: Root, p: &Pending) -> Markup {
+    let state = pending_state(p);
+    // the reason often starts with the state ("rejected: …"), which the badge already says
+    let why = p.unknown.as_ref().or(p.reason.as_ref()).map(|w| w.strip_prefix(state).and_then(|r| r.strip_prefix(": ")).unwrap_or(w));
     html! {
-        span class={ "state state-" (pending_state(p).replace(' ', "-")) } { (pending_state(p)) }
+        span class={ "state state-" (state.replace(' ', "-")) } { (state) }
         @if let Some(d) = &p.digest { " " (digest_ref(data, root, d)) }
-        @if let Some(why) = p.unknown.as_ref().or(p.reason.as_ref()) { " " span.why { (why) } }
+        @if let Some(why) = why { " " span.why { (why) } }
         @if let Some(t) = p.ready_at { " · ready " (time(t)) }
         @if let Some(t) = p.next_promotion { " · goes out " (time(t)) }
         @if let Some(m) = &p.moves_to { " · the next run moves to " (digest_ref(data, root, &m.digest)) " meanwhile" }

@@ -9,9 +9,15 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use imgctl_testkit::images::{LAYER_GZIP, gzip, image_of_layers, tar_layer};
+use imgctl_testkit::{Proxy, TestRegistry};
+
 use crate::fleet::{ARM, Fleet, MULTI, REPO, SINGLE};
 
 const T0: &str = "2026-11-02T09:00:00Z";
+/// The operator's words for the rollback (markup in it must come out as text).
+const REASON: &str = "tests fail on <arm64> & libicu 74";
+const REASON_HTML: &str = "tests fail on &lt;arm64&gt; &amp; libicu 74";
 
 fn t(hours: i64) -> String {
     (chrono::DateTime::parse_from_rfc3339(T0).unwrap() + chrono::TimeDelta::hours(hours)).to_rfc3339()
@@ -57,13 +63,31 @@ fn links_resolve(dir: &Path) -> usize {
     n
 }
 
+/// Build `n` of SINGLE: a Debian image whose dpkg database (tests/fixtures/inventory) has
+/// zlib1g at `1:1.2.13.dfsg-n`, and from build 3 one package more — so its SBOMs differ.
+fn debian_build(f: &Fleet, n: u64) -> PathBuf {
+    let fixture = |name: &str| std::fs::read(crate::support::fixture(&format!("inventory/dpkg/{name}"))).unwrap();
+    let mut status = String::from_utf8(fixture("status")).unwrap().replace("Version: 1:1.2.13.dfsg-1\n", &format!("Version: 1:1.2.13.dfsg-{n}\n"));
+    if n >= 3 {
+        status.push_str("\nPackage: site-probe\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0-1\nDescription: added in build 3\n");
+    }
+    let layer = tar_layer(&[("etc/os-release", &fixture("os-release")), ("var/lib/dpkg/status", status.as_bytes())]);
+    let image = image_of_layers("amd64", vec![(gzip(&layer), LAYER_GZIP)], n);
+    let dir = f.sb.path().join(format!("out/debian-{n}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    imgctl_testkit::layout::write_image(&dir, &image);
+    dir
+}
+
 /// The fleet with history: weekly builds, a forced promotion, a rollback, a retired variant.
-fn fleet_with_history() -> (Fleet, String, String) {
-    let mut f = Fleet::new("72h");
+fn fleet_with_history(mut f: Fleet) -> (Fleet, String, String) {
     crate::records_support::enable_records(&f, "{ enabled: true }");
     let publish = |f: &Fleet, at: &str, seed: u64| {
         for v in [SINGLE, ARM, MULTI] {
-            let (dir, _) = f.build(v, seed + if v == ARM { 100 } else if v == MULTI { 200 } else { 0 });
+            let dir = match v {
+                SINGLE => debian_build(f, seed),
+                _ => f.build(v, seed + if v == ARM { 100 } else { 200 }).0,
+            };
             f.at(at, &["publish", v, "--image", dir.to_str().unwrap()]).code(0);
         }
     };
@@ -76,7 +100,7 @@ fn fleet_with_history() -> (Fleet, String, String) {
     f.change_sources();
     publish(&f, &t(336), 3);
     f.at(&t(410), &["promote"]).code(0); // week 3 goes out
-    f.at(&t(412), &["rollback", SINGLE]).code(0);
+    f.at(&t(412), &["rollback", SINGLE, "--reason", REASON]).code(0);
     // ARM retired since 2026-11-15 (written in after the weeks above; "now" is after it)
     f.edit_manifest(|m| m.replacen("    platforms: [linux/arm64]\n", "    platforms: [linux/arm64]\n    retired: 2026-11-15\n", 1));
     let latest = f.skopeo_digest(&format!("{SINGLE}-latest")).unwrap();
@@ -89,7 +113,7 @@ fn fleet_with_history() -> (Fleet, String, String) {
 
 #[test]
 fn the_site_shows_the_fleet_its_timelines_digests_feeds_and_fleet_json() {
-    let (f, now, latest) = fleet_with_history();
+    let (f, now, latest) = fleet_with_history(Fleet::new("72h"));
     let out = f.sb.path().join("public");
     let run = f.at(&now, &["site", "--out", out.to_str().unwrap(), "--consumers", "reports/consumer.json", "--output", "json"]);
     let report = run.code(0).json();
@@ -113,7 +137,7 @@ fn the_site_shows_the_fleet_its_timelines_digests_feeds_and_fleet_json() {
     assert_eq!(kinds.first(), Some(&"rollback"), "{kinds:?}");
     assert!(kinds.contains(&"forced") && kinds.contains(&"publish") && kinds.contains(&"promote"), "{kinds:?}");
     let rollback = page.split("<li data-kind=\"rollback\">").nth(1).unwrap().split("</li>").next().unwrap();
-    assert!(rollback.contains("class=\"reason\">rolled back"), "the rollback's reason (from its record): {rollback}");
+    assert!(rollback.contains(&format!("class=\"reason\">{REASON_HTML}<")), "the rollback's reason (its record's note), escaped: {rollback}");
     assert!(rollback.contains(&format!("../digests/{}.html", latest.replace(':', "-"))), "links to the digest rolled back to: {rollback}");
 
     // the digest page: the consumer pinning it, its records, what changed
@@ -121,6 +145,13 @@ fn the_site_shows_the_fleet_its_timelines_digests_feeds_and_fleet_json() {
     assert!(digest.contains("consumer/.github/workflows/ci.yml:3"), "the consumer that pins it");
     assert!(digest.contains(">rollback<") && digest.contains(">unsigned<"), "its records and their signature status");
     assert!(digest.contains("<h3>Against "), "what changed against the digest before it");
+    // staging's build 3 against build 2: zlib1g upgraded, one package added (from their SBOMs)
+    let staging = f.skopeo_digest(&format!("{SINGLE}-staging")).unwrap();
+    let page = read(&out, &format!("digests/{}.html", staging.replace(':', "-")));
+    let changes = page.split("<h2>What changed</h2>").nth(1).unwrap().split("<h2>Packages</h2>").next().unwrap();
+    assert!(changes.contains("<td>upgraded</td><td>deb</td><th scope=\"row\">zlib1g (amd64)</th><td>1:1.2.13.dfsg-2</td><td>1:1.2.13.dfsg-3</td>"), "{changes}");
+    assert!(changes.contains("<td>added</td><td>deb</td><th scope=\"row\">site-probe (amd64)</th>"), "{changes}");
+    assert!(page.contains("13 packages, from the SBOM"), "its inventory");
 
     // fleet.json: the same digests as status
     let fleet: Value = serde_json::from_str(&read(&out, "fleet.json")).unwrap();
@@ -134,6 +165,7 @@ fn the_site_shows_the_fleet_its_timelines_digests_feeds_and_fleet_json() {
     }
     let single = fleet["variants"].as_array().unwrap().iter().find(|v| v["variant"] == SINGLE).unwrap();
     assert_eq!(single["history"][0]["kind"], "rollback", "{single:#}");
+    assert_eq!(single["history"][0]["reason"], REASON, "{single:#}");
     assert!(fleet["eol"].as_array().unwrap().iter().any(|e| e["variant"] == ARM && e["kind"] == "retired" && e["state"] == "past"), "{:#}", fleet["eol"]);
 
     // the feeds read back with feed-rs
@@ -147,8 +179,47 @@ fn the_site_shows_the_fleet_its_timelines_digests_feeds_and_fleet_json() {
     let single_feed = parse(&format!("feeds/{SINGLE}.atom"));
     let first = &single_feed.entries[0];
     assert!(first.title.as_ref().unwrap().content.starts_with(&format!("{SINGLE}: rollback latest")), "{:?}", first.title);
-    assert!(first.summary.as_ref().unwrap().content.contains("Reason: rolled back"), "{:?}", first.summary);
+    assert!(first.summary.as_ref().unwrap().content.contains(&format!("Reason: {REASON}")), "{:?}", first.summary);
     assert_eq!(single_feed.entries.len(), single["history"].as_array().unwrap().len());
+}
+
+#[test]
+fn the_site_reads_no_more_than_status_plus_the_digests_it_shows() {
+    let reg = TestRegistry::start();
+    let proxy = Proxy::start(&reg.host());
+    let (f, now, _) = fleet_with_history(Fleet::with_host(reg, proxy.host(), "72h"));
+    proxy.reset();
+    f.at(&now, &["status", "--output", "json"]).code(0);
+    let status: Vec<(String, String)> = proxy.events().into_iter().map(|e| (e.method, e.path)).collect();
+    proxy.reset();
+    let out = f.sb.path().join("public");
+    f.at(&now, &["site", "--out", out.to_str().unwrap(), "--output", "json"]).code(0);
+    let mut extra: Vec<(String, String)> = proxy.events().into_iter().map(|e| (e.method, e.path)).collect();
+    // every request status makes, the site makes (the same engine code over one listing)
+    for r in &status {
+        let i = extra.iter().position(|e| e == r).unwrap_or_else(|| panic!("status made {r:?}, the site did not"));
+        extra.remove(i);
+    }
+    assert_eq!(status.iter().filter(|(_, p)| p.ends_with("/tags/list") || p.contains("/tags/list?")).count(), 1, "status lists the tags once");
+    // the rest reads the shown digests: referrers (the tag-schema index or the API), records
+    // and SBOM artifacts by digest, SBOM documents; nothing else (no release tag per move)
+    let referrers = regex::Regex::new(r"/manifests/sha256-([0-9a-f]{64})$|/referrers/sha256:([0-9a-f]{64})$").unwrap();
+    let by_digest = regex::Regex::new(r"/(manifests|blobs)/sha256:[0-9a-f]{64}$").unwrap();
+    let mut listed = Vec::new();
+    for (method, path) in &extra {
+        assert!(method == "GET", "{method} {path}: the site only reads what status does not");
+        match referrers.captures(path) {
+            Some(c) => listed.push(c.get(1).or(c.get(2)).unwrap().as_str().to_string()),
+            None => assert!(by_digest.is_match(path), "{method} {path} is not a read of a shown digest"),
+        }
+    }
+    let pages: BTreeSet<String> = files(&out.join("digests")).iter().map(|p| p.to_str().unwrap().trim_start_matches("sha256-").trim_end_matches(".html").to_string()).collect();
+    let subjects: BTreeSet<String> = listed.iter().cloned().collect();
+    assert!(pages.is_subset(&subjects), "every digest page's referrers were read");
+    let api = extra.iter().filter(|(_, p)| p.contains("/referrers/")).count();
+    assert_eq!(api, 1, "one probe of the referrers API (distribution 2.8 has none: 404)");
+    assert_eq!(listed.len() - api, subjects.len(), "then each digest's tag-schema index is read once");
+    eprintln!("status: {} requests; site: {} more for {} digest pages ({} subjects listed)", status.len(), extra.len(), pages.len(), subjects.len());
 }
 
 #[test]
