@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use crate::browser::{Report, arr, check_site, shot, strings};
-use crate::fleet::{ARM, Fleet, MULTI, REPO, SINGLE, git};
+use crate::fleet::{ARM, Fleet, MULTI, REPO, SINGLE};
 use crate::records_support::{enable_records, keys};
 
 const T0: &str = "2026-11-16T09:00:00Z"; // a Monday
@@ -26,15 +26,7 @@ fn t(hours: i64) -> String {
 /// The fleet with Fedora 43 (end of life 2026-12-01) added, records on and signed.
 fn fleet() -> (Fleet, String) {
     let f = Fleet::new("72h");
-    let os_path = f.sb.path().join("os-definitions/os-definitions.json");
-    let os = std::fs::read_to_string(&os_path).unwrap().replacen(
-        "{ \"definitions\": [\n",
-        "{ \"definitions\": [\n  { \"id\": \"Linux-Fedora-43-AMD64\", \"family\": \"Linux\", \"distro\": \"Fedora\", \"slug\": \"fedora\", \"version\": \"43\", \"arch\": \"AMD64\", \"eol\": \"2026-12-01\" },\n",
-        1,
-    );
-    std::fs::write(&os_path, os).unwrap();
-    git(f.sb.path(), &["add", "-A"]);
-    f.edit_manifest(|m| format!("{m}  - os: Linux-Fedora-43-AMD64\n    context: ../src/helix\n"));
+    assert_eq!(crate::retire::with_fedora(&f, "2026-12-01"), FEDORA);
     enable_records(&f, "{ enabled: true, sign: true }");
     let (key, _, _) = keys(&f, "ci");
     (f, key.to_str().unwrap().to_string())
