@@ -71,6 +71,9 @@ pub struct Consumer {
     /// The digest pinned, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+    /// The variant its tag belongs to, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 /// One channel of the fleet (`fleet.json`'s `channels`).
@@ -162,7 +165,7 @@ pub async fn gather<R: Registry>(
             entries.push(Entry { time: mv.time, channel: Some(channel.clone()), kind: *kind, to: Some(to), from, reason, tag: Some(mv.tag.clone()) });
         }
         entries.extend(eol_entries(v, &digests, &moves.iter().map(|(m, ..)| m.digest12.clone()).collect(), ctx.now.date_naive()));
-        entries.sort_by(|a, b| (b.time, b.kind).cmp(&(a.time, a.kind)));
+        entries.sort_by_key(|e| std::cmp::Reverse((e.time, e.kind)));
         out.insert(v.name.clone(), entries);
     }
     let channels = ctx.fleet.manifest.channels.iter().map(|(name, c)| ChannelInfo { name: name.clone(), promotes_from: c.promotes_from.clone(), soak: c.soak, schedule: c.schedule.clone() }).collect();

@@ -196,6 +196,8 @@ impl Lister {
 
 /// Reads each digest of `roles` (bounded by the concurrency limit).
 async fn read_many<R: Registry>(ctx: &Ctx<'_, R>, lister: &Lister, roles: BTreeMap<String, Vec<Role>>, platform: &dyn Fn(&str) -> Option<String>, key: Option<&imgctl_records::Verifier>) -> Result<BTreeMap<String, DigestFacts>, EngineError> {
+    // progress: the digests of this phase after status's variants
+    ctx.progress.start(roles.len());
     let got: Vec<Result<DigestFacts, EngineError>> = futures_util::stream::iter(roles)
         .map(|(digest, mut roles)| {
             roles.sort();
@@ -211,6 +213,7 @@ async fn read_many<R: Registry>(ctx: &Ctx<'_, R>, lister: &Lister, roles: BTreeM
                     }
                     f.error = Some(e.to_string());
                 }
+                ctx.progress.done(&f.digest, f.error.is_some());
                 Ok(f)
             }
         })

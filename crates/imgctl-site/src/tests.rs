@@ -44,6 +44,7 @@ pub fn model() -> SiteData {
     let rejected = Pending { digest: Some(d(3)), blocked_by: Some(BlockedBy::Rejected), reason: Some("rejected: the channel was rolled back from it".into()), ..Pending::default() };
     let mut b = variant("b-amd64", 5, 4, Some(soaking));
     b.retired = Some(chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap());
+    b.drift = vec![imgctl_engine::status::Drift { mirror: "mirror.example/acme/images".into(), channel: "latest".into(), digest: Some(d(9)), expected: Some(d(4)), error: None }];
     let status = StatusReport { variants: vec![variant("a-amd64", 3, 1, Some(rejected)), b], lifecycle: Default::default() };
     let timelines = BTreeMap::from([
         ("a-amd64".to_string(), vec![
@@ -77,7 +78,7 @@ pub fn model() -> SiteData {
         status,
         timelines,
         digests: BTreeMap::from([(d(1), facts(1, "current")), (d(3), facts(3, "previous"))]),
-        consumers: vec![Consumer { at: "ci/<x>.yml:3".into(), tag: Some("a-amd64-latest".into()), digest: Some(d(1)) }],
+        consumers: vec![Consumer { at: "ci/<x>.yml:3".into(), tag: Some("a-amd64-latest".into()), digest: Some(d(1)), variant: Some("a-amd64".into()) }],
     }
 }
 
@@ -127,12 +128,26 @@ fn values_are_escaped_and_the_rollback_reason_is_on_the_variant_page() {
     let page = &files["variants/a-amd64.html"];
     assert!(page.contains("<span class=\"reason\">&lt;b&gt;broke&lt;/b&gt; the build &amp; more</span>"), "{page}");
     assert!(!page.contains("<b>broke"), "markup from a reason is never markup");
+    assert!(page.contains("<h2>Consumers</h2>") && page.contains("<code>ci/&lt;x&gt;.yml:3</code> a-amd64-latest pinned to "), "the variant's consumers");
     let digest = &files[&crate::digest_path(&d(1))];
     assert!(digest.contains("ci/&lt;x&gt;.yml:3") && digest.contains("signed (not checked"), "{digest}");
     let index = &files["index.html"];
     assert!(index.contains("<tr data-variant=\"a-amd64\">") && index.contains("<tr data-variant=\"b-amd64\">"));
     assert!(index.contains(">retired</span>"), "the retired badge");
     assert!(index.contains("rejected</span>") && !index.contains("rejected</span> <a href=\"digests/sha256-0303030303030303030303030303030303030303030303030303030303030303.html\"><code title=\"sha256:0303030303030303030303030303030303030303030303030303030303030303\">sha256:030303030303</code></a> <span class=\"why\">rejected:"), "the state is not said twice");
+}
+
+#[test]
+fn pending_states_drift_and_the_eol_calendar_are_shown() {
+    let files = files();
+    let index = &files["index.html"];
+    let b = index.split("<tr data-variant=\"b-amd64\">").nth(1).unwrap().split("</tr>").next().unwrap();
+    assert!(b.contains("drift: mirror.example/acme/images latest: <code>sha256:090909090909</code>"), "{b}");
+    let a = &files["variants/b-amd64.html"];
+    assert!(a.contains("soaking</span>") && a.contains("1d of 3d on staging") && a.contains("ready <time datetime=\"2026-11-09T13:00:00Z\">"), "the soak and its ready time");
+    let eol = &files["eol.html"];
+    assert!(eol.contains("<h1>End-of-life calendar</h1>") && eol.contains("<h2>2026</h2>") && eol.contains("<h2>2027</h2>"), "{eol}");
+    assert!(eol.contains("<tr data-state=\"past\"><td>2026-11-01</td><th scope=\"row\"><a href=\"variants/b-amd64.html\">b-amd64</a></th><td>retired</td>"), "{eol}");
 }
 
 #[test]

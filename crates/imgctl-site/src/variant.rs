@@ -67,6 +67,15 @@ pub fn render(data: &SiteData, v: &VariantStatus) -> Markup {
             }
         }
         @if let Some(e) = &v.error { p.error { "The registry could not answer for this variant: " (e) } }
+        @let users: Vec<_> = data.consumers.iter().filter(|c| c.variant.as_deref() == Some(v.variant.as_str())).collect();
+        @if !users.is_empty() {
+            h2 { "Consumers" }
+            ul.consumers {
+                @for c in users {
+                    li { code { (c.at) } @if let Some(t) = &c.tag { " " (t) } @if let Some(d) = &c.digest { " pinned to " (digest_ref(data, "../", d)) } @else { " (not pinned)" } }
+                }
+            }
+        }
         h2 { "Timeline" }
         p { (entries.len()) " events, newest first. A digest links to its page when the site shows it (docs/SITE.md)." }
         ol #timeline {

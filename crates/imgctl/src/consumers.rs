@@ -24,6 +24,9 @@ pub struct Reference {
     /// The digest pinned.
     #[serde(default)]
     pub digest: Option<String>,
+    /// The variant its tag belongs to.
+    #[serde(default)]
+    pub variant: Option<String>,
 }
 
 /// A `usages --output json` report.
@@ -48,7 +51,7 @@ pub fn pins(env: &Env<'_>, fleet: &Fleet, scan: &[PathBuf], reports: &[PathBuf])
         for f in crate::commands::usages::scan_paths(env, fleet, scan)? {
             let file = f.path.display().to_string();
             for u in f.usages {
-                add(&mut pins, Reference { file: file.clone(), line: u.found.line, tag: u.found.tag, digest: u.found.digest });
+                add(&mut pins, Reference { file: file.clone(), line: u.found.line, tag: u.found.tag, digest: u.found.digest, variant: u.variant });
             }
         }
     }

@@ -103,7 +103,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let fleet = workspace::require(env)?;
     let consumers: Vec<Consumer> = crate::consumers::read_reports(&args.consumers)?
         .into_iter()
-        .map(|r| Consumer { at: format!("{}:{}", r.file, r.line), tag: r.tag, digest: r.digest })
+        .map(|r| Consumer { at: format!("{}:{}", r.file, r.line), tag: r.tag, digest: r.digest, variant: r.variant })
         .collect();
     let key = args.verify_key.as_deref().map(crate::records::read_public_key).transpose()?;
     writable(&args.out)?;

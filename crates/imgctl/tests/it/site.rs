@@ -139,6 +139,7 @@ fn the_site_shows_the_fleet_its_timelines_digests_feeds_and_fleet_json() {
     let rollback = page.split("<li data-kind=\"rollback\">").nth(1).unwrap().split("</li>").next().unwrap();
     assert!(rollback.contains(&format!("class=\"reason\">{REASON_HTML}<")), "the rollback's reason (its record's note), escaped: {rollback}");
     assert!(rollback.contains(&format!("../digests/{}.html", latest.replace(':', "-"))), "links to the digest rolled back to: {rollback}");
+    assert!(page.contains(&format!("<code>consumer/.github/workflows/ci.yml:3</code> {SINGLE}-latest pinned to ")), "the variant's consumers");
 
     // the digest page: the consumer pinning it, its records, what changed
     let digest = read(&out, &format!("digests/{}.html", latest.replace(':', "-")));
