@@ -26,6 +26,7 @@ pub mod rollout;
 pub mod schedule;
 pub mod schedule_check;
 pub mod chain;
+pub mod announce;
 pub mod runners;
 pub mod scaffold;
 pub mod plan;

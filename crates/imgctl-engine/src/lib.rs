@@ -13,6 +13,7 @@ use imgctl_core::tags::TagIndex;
 use imgctl_registry::{Registry, RegistryError};
 
 mod candidates;
+pub mod announce;
 pub mod gc;
 mod gc_delete;
 mod gc_others;

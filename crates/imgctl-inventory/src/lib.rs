@@ -3,11 +3,13 @@
 //! package databases and `os-release` it carries, already parsed) that depends on that layer
 //! alone, so it is cached by layer digest; [`merge`] stacks the layers of an image with the
 //! OCI whiteout rules into an [`Inventory`]. Versions compare per ecosystem ([`version`]); an
-//! inventory becomes an SPDX 2.3 document with package URLs ([`spdx`]).
+//! inventory becomes an SPDX 2.3 document with package URLs ([`spdx`]) or a CycloneDX 1.5 one
+//! ([`cyclonedx`]).
 //! No network, no terminal: layers come in as `std::io::Read` streams.
 
 pub mod apk;
 pub mod cache;
+pub mod cyclonedx;
 pub mod diff;
 pub mod dpkg;
 pub mod layer;
@@ -42,6 +44,14 @@ pub enum InventoryError {
         /// The path inside the image.
         path: String,
         /// What is wrong.
+        reason: String,
+    },
+    /// A document could not be made in a format.
+    #[error("render the {format} document: {reason}")]
+    Render {
+        /// The format (`CycloneDX`).
+        format: &'static str,
+        /// What went wrong.
         reason: String,
     },
     /// The layer cache could not be read or written.

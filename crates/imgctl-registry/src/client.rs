@@ -99,16 +99,7 @@ impl RegistryClient {
         let base = Url::parse(&format!("{scheme}://{}/v2/", opts.registry))
             .map_err(|e| RegistryError::InvalidReference { reference: opts.registry.clone(), reason: format!("not a registry host: {e}") })?;
         let setup_error = |reason: String| RegistryError::Unreachable { op: "set up client for", target: Box::new(Target::new(&opts.registry, "", None)), reason };
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(opts.connect_timeout)
-            .read_timeout(opts.read_timeout)
-            .user_agent(concat!("imgctl/", env!("CARGO_PKG_VERSION")));
-        if let Some(roots) = tls::roots(&opts.tls, &opts.registry).map_err(setup_error)? {
-            // Exactly the system store plus the extra CAs (see `tls`: the platform verifier
-            // would swap the system store for SSL_CERT_FILE).
-            tracing::debug!("trusting {} CA certificates (system store and extra CAs) for {}", roots.len(), opts.registry);
-            builder = builder.tls_certs_only(roots);
-        }
+        let builder = http_builder(&opts, &opts.registry).map_err(setup_error)?;
         let mut insecure = opts.insecure_hosts.clone();
         if opts.insecure {
             insecure.push(opts.registry.clone());
@@ -167,6 +158,21 @@ impl RegistryClient {
             other => other,
         }
     }
+}
+
+/// The HTTP client builder for `host` (`host[:port]`) with `opts`' timeouts and CA trust:
+/// exactly the system store plus the extra CAs (see `tls`: the platform verifier would swap
+/// the system store for SSL_CERT_FILE).
+pub(crate) fn http_builder(opts: &ClientOptions, host: &str) -> std::result::Result<reqwest::ClientBuilder, String> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(opts.connect_timeout)
+        .read_timeout(opts.read_timeout)
+        .user_agent(concat!("imgctl/", env!("CARGO_PKG_VERSION")));
+    if let Some(roots) = tls::roots(&opts.tls, host)? {
+        tracing::debug!("trusting {} CA certificates (system store and extra CAs) for {host}", roots.len());
+        builder = builder.tls_certs_only(roots);
+    }
+    Ok(builder)
 }
 
 #[cfg(test)]

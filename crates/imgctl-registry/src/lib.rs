@@ -21,13 +21,16 @@
 //!    session that took part of a body is spoiled).
 //! 3. **Authorization**: `token` (the token exchange) and `auth` (the challenge, Basic check,
 //!    token cache, the realm rule), both sending through `transport`.
-//! 4. **Kinds**: `kinds/*` (what differs per registry kind); they reach the client through the
-//!    `kinds::KindOps` trait (HEAD, `/v2` delete, the transport for GitHub's API), never by
-//!    importing it.
+//! 4. **Kinds**: `github` (GitHub's REST conventions: headers, token, rate limits, error
+//!    bodies), then `kinds/*` (what differs per registry kind); they reach the client through
+//!    the `kinds::KindOps` trait (HEAD, `/v2` delete, the transport for GitHub's API), never
+//!    by importing it.
 //! 5. **The client**: `client` (options; [`RegistryClient`] holds the transport, the auth state
 //!    and its kind's rules; `request` = authorization + exchange).
 //! 6. **Operations**: `ops` (manifests, deletes, the [`Registry`] impl, `KindOps`), `blobs`,
-//!    `tags` (paged listing), [`referrers`] (API paged by `Link`, tag schema).
+//!    `tags` (paged listing), [`referrers`] (API paged by `Link`, tag schema), and [`issues`]
+//!    (GitHub's Issues API for the announcements, on its own transport built from the
+//!    client's options).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -43,6 +46,8 @@ mod credentials;
 pub mod digest;
 mod error;
 pub mod fake;
+mod github;
+pub mod issues;
 mod kinds;
 mod ops;
 pub mod referrers;

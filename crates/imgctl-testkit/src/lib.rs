@@ -3,7 +3,7 @@
 //! ([`Proxy`], which can also hold one write request until a test kills the client), test
 //! images built from random layers ([`images`]), a harness-made CA ([`TestCa`]) for registries
 //! over TLS, a token server ([`TokenServer`]) for distribution's `auth: token`, a stand-in
-//! for GitHub's packages REST API over a real registry ([`github`]), and a hostile stand-in
+//! for GitHub's packages REST API over a real registry and for its Issues API ([`github`]), and a hostile stand-in
 //! registry in front of a real one ([`Hostile`]: size overruns, endless and trickled bodies,
 //! plain-HTTP realms, malformed manifests).
 //!

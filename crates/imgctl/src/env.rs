@@ -33,7 +33,7 @@ pub struct EnvFacts {
     pub ssl_cert_dirs: Vec<PathBuf>,
     /// Docker's system-wide per-registry CA directory: `IMGCTL_CERTS_D`, else `/etc/docker/certs.d`.
     pub certs_d: PathBuf,
-    /// `GITHUB_API_URL` (set by GitHub Actions): GitHub's REST API, for GHCR cleanup.
+    /// `GITHUB_API_URL` (set by GitHub Actions): GitHub's REST API, for GHCR cleanup and announcements.
     pub github_api_url: Option<String>,
     /// `IMGCTL_GITHUB_TOKEN`, else `GITHUB_TOKEN` (redacted in `Debug`).
     pub github_token: Option<imgctl_registry::Secret>,

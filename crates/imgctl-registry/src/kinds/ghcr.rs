@@ -11,31 +11,16 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use futures_util::future::BoxFuture;
-use reqwest::header::{ACCEPT, HeaderMap};
-use reqwest::{Method, RequestBuilder, Url};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, Url};
 
 use super::{DeleteRules, Inventory, KindOps, KindRules};
 use crate::Result;
 use crate::answer::{MAX_LISTING_BYTES, next_of, read_limited};
 use crate::error::{RegistryError, Target};
-use crate::retry::Failure;
+use crate::github::{self, GithubApi};
 use crate::secret::Secret;
 use crate::transport::{Call, success_or_404};
-
-/// Where GitHub's REST API is and the token for it.
-#[derive(Debug, Clone)]
-pub struct GithubApi {
-    /// Base URL (`GITHUB_API_URL`; `https://api.github.com` by default, GHES elsewhere).
-    pub base: String,
-    /// `IMGCTL_GITHUB_TOKEN`, else `GITHUB_TOKEN`, else the registry password.
-    pub token: Option<Secret>,
-}
-
-impl Default for GithubApi {
-    fn default() -> GithubApi {
-        GithubApi { base: "https://api.github.com".into(), token: None }
-    }
-}
 
 /// Versions per page (GitHub's most).
 const PER_PAGE: usize = 100;
@@ -77,12 +62,6 @@ struct Container {
     tags: Vec<String>,
 }
 
-/// `{"message": …, "documentation_url": …}`.
-#[derive(serde::Deserialize)]
-struct ApiError {
-    message: Option<String>,
-}
-
 /// The owner and the URL-encoded package name of `repo`.
 pub(crate) fn owner_and_package(repo: &str) -> Option<(&str, String)> {
     let (owner, rest) = repo.split_once('/')?;
@@ -104,9 +83,9 @@ impl Ghcr {
     }
 
     fn auth(&self, target: &Target) -> Result<Secret> {
-        match &self.api.token {
-            Some(t) if !t.is_empty() => Ok(Secret::new(format!("Bearer {}", t.expose()))),
-            _ => Err(RegistryError::AuthRefused {
+        match self.api.bearer() {
+            Some(b) => Ok(b),
+            None => Err(RegistryError::AuthRefused {
                 op: "use GitHub's packages API for",
                 target: Box::new(target.clone()),
                 status: 401,
@@ -118,14 +97,8 @@ impl Ghcr {
     /// One API request on the client's request path (in-flight limit, deadline, retries);
     /// `None` for a 404.
     async fn request(&self, client: &dyn KindOps, op: &'static str, target: &Target, method: Method, url: Url) -> Result<Option<(Option<String>, bytes::Bytes)>> {
-        let build = |r: RequestBuilder| Ok(r.header(ACCEPT, "application/vnd.github+json").header("x-github-api-version", "2022-11-28"));
-        let refuse = |status: u16, h: &HeaderMap, body: &[u8]| {
-            if status == 403 && rate_limited(h) {
-                return Failure::Transient { reason: "GitHub API rate limit exceeded (HTTP 403)".into(), retry_after: crate::retry::retry_after(h) };
-            }
-            Failure::Fatal(api_error(op, target, status, body))
-        };
-        let call = Call { auth: Some(self.auth(target)?), takes: success_or_404, build: &build, refuse: Some(&refuse), ..Call::new(op, target, method, url) };
+        let refuse = |status: u16, h: &HeaderMap, body: &[u8]| github::refusal(status, h, body, |status, message| api_error(op, target, status, message));
+        let call = Call { auth: Some(self.auth(target)?), takes: success_or_404, build: &github::headers, refuse: Some(&refuse), ..Call::new(op, target, method, url) };
         client
             .transport()
             .exchange(&call, |resp| async move {
@@ -177,23 +150,13 @@ impl Ghcr {
     }
 }
 
-/// GitHub's rate-limit answers are 403 (or 429) with `x-ratelimit-remaining: 0` (primary
-/// limit) or a `retry-after` (secondary limits) — "Rate limits for the REST API": retried,
-/// never mistaken for missing permissions.
-fn rate_limited(h: &reqwest::header::HeaderMap) -> bool {
-    h.get("x-ratelimit-remaining").is_some_and(|v| v.as_bytes() == b"0") || h.contains_key(reqwest::header::RETRY_AFTER)
-}
-
 /// A GitHub API error answer as a registry error: 401/403 refuse access (exit 3), with
 /// the permission a 403 on a delete lacks.
-fn api_error(op: &'static str, target: &Target, status: u16, body: &[u8]) -> RegistryError {
-    let message = serde_json::from_slice::<ApiError>(body).ok().and_then(|e| e.message).unwrap_or_else(|| format!("HTTP {status}"));
-    let target = Box::new(target.clone());
-    // a secondary rate limit may come without the headers `rate_limited` reads: its message
-    // says so, and it is not a missing permission
-    if matches!(status, 403 | 429) && message.to_ascii_lowercase().contains("rate limit") {
-        return RegistryError::Unavailable { op, target, attempts: 1, last: format!("GitHub's rate limit (HTTP {status}: '{message}'); run again later") };
+fn api_error(op: &'static str, target: &Target, status: u16, message: String) -> RegistryError {
+    if let Some(e) = github::rate_limit_message(op, target, status, &message) {
+        return e;
     }
+    let target = Box::new(target.clone());
     match status {
         403 if op == DELETE_OP => RegistryError::AuthRefused { op, target, status, reason: format!("GitHub says '{message}': {DELETE_RIGHTS}") },
         401 | 403 => RegistryError::AuthRefused { op, target, status, reason: format!("GitHub refused the token: '{message}' (it needs `read:packages` to list and `delete:packages` to delete)") },
@@ -268,19 +231,6 @@ async fn confirm(client: &dyn KindOps, repo: &str, digest: &str, tags: &[String]
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rate_limit_answers_are_told_from_permission_refusals() {
-        let mut h = reqwest::header::HeaderMap::new();
-        assert!(!rate_limited(&h), "a bare 403 is a refusal");
-        h.insert("x-ratelimit-remaining", "12".parse().unwrap());
-        assert!(!rate_limited(&h));
-        h.insert("x-ratelimit-remaining", "0".parse().unwrap());
-        assert!(rate_limited(&h));
-        let mut h = reqwest::header::HeaderMap::new();
-        h.insert(reqwest::header::RETRY_AFTER, "60".parse().unwrap());
-        assert!(rate_limited(&h), "a secondary rate limit");
-    }
 
     #[test]
     fn owner_is_the_first_segment_and_the_package_the_rest_encoded() {

@@ -20,7 +20,7 @@ pub(crate) mod ghcr;
 mod harbor;
 mod quay;
 
-pub use ghcr::GithubApi;
+pub use crate::github::GithubApi;
 
 /// What a kind does with a digest that tags still point at.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -7,6 +7,7 @@ mod auth;
 mod blobs;
 mod faults;
 mod hostile;
+mod issues;
 mod limits;
 mod manifests;
 mod referrers;

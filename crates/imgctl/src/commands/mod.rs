@@ -5,6 +5,7 @@ use clap::Subcommand;
 use crate::env::Env;
 use crate::error::CmdResult;
 
+pub mod announce;
 pub mod completions;
 pub mod diff;
 pub mod gc;
@@ -73,6 +74,8 @@ pub enum Command {
     Sbom(sbom::Args),
     /// What changed between two images: packages, OS release, files and bytes.
     Diff(diff::Args),
+    /// Announce a promote or rollback run's moves as GitHub issues ([ROLLOUT] / [ROLLBACK]).
+    Announce(announce::Args),
     /// Render the static fleet site: fleet table, variant timelines, digest pages, EOL calendar, fleet.json, Atom feeds.
     Site(site::Args),
 }
@@ -101,6 +104,7 @@ pub fn run(cmd: Command, env: &mut Env<'_>) -> CmdResult {
         Command::MarkEol(a) => mark_eol::run(a, env),
         Command::Sbom(a) => sbom::run(a, env),
         Command::Diff(a) => diff::run(a, env),
+        Command::Announce(a) => announce::run(a, env),
         Command::Site(a) => site::run(a, env),
     }
 }

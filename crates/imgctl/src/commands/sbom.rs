@@ -1,12 +1,14 @@
 //! `imgctl sbom REF`: the SBOM `publish` attached to an image (docs/CHANGES.md) — the SPDX
-//! 2.3 document itself with `--output json`, a package table for people. Also the SBOM
-//! options `publish` passes to the engine (layer cache, subject name, signer).
+//! 2.3 document itself with `--output json` (or, `--format cyclonedx`, a CycloneDX 1.5 document
+//! of the same inventory), a package table for people. Also the SBOM options `publish` passes
+//! to the engine (layer cache, subject name, signer).
 
 use std::io::{self, Write};
 use std::sync::Arc;
 
 use imgctl_engine::sbom::{self, ReadSbom, SbomOptions};
 use imgctl_inventory::cache::LayerCache;
+use imgctl_inventory::spdx;
 use imgctl_registry::{Access, Registry};
 use serde::{Serialize, Serializer};
 use tabled::Tabled;
@@ -22,7 +24,7 @@ use crate::registry;
 pub enum Format {
     /// SPDX 2.3 JSON (what publish attaches).
     Spdx,
-    /// CycloneDX JSON (not supported yet).
+    /// CycloneDX 1.5 JSON, made from the same inventory.
     Cyclonedx,
 }
 
@@ -52,12 +54,26 @@ pub struct SbomReport {
     pub digest: String,
     /// What was read.
     pub sbom: ReadSbom,
+    /// The CycloneDX document, with `--format cyclonedx`.
+    pub cyclonedx: Option<serde_json::Value>,
 }
 
 impl Serialize for SbomReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.sbom.document.serialize(s)
+        self.cyclonedx.as_ref().unwrap_or(&self.sbom.document).serialize(s)
     }
+}
+
+/// The CycloneDX document of what was read: the same inventory, subject, time and tool as the
+/// SPDX document.
+fn cyclonedx(read: &ReadSbom, digest: &str) -> Result<serde_json::Value, CliError> {
+    let doc: spdx::Document = serde_json::from_value(read.document.clone()).map_err(|e| CliError::Failed(format!("read the SPDX document: {e}")))?;
+    let repository = doc.name.rsplit_once('@').map_or(doc.name.as_str(), |(r, _)| r);
+    let created = chrono::DateTime::parse_from_rfc3339(&doc.creation_info.created).map_err(|e| CliError::Failed(format!("read the SPDX document's creation time: {e}")))?.to_utc();
+    let tool = doc.creation_info.creators.iter().find_map(|c| c.strip_prefix("Tool: ")).unwrap_or("imgctl");
+    let subject = spdx::Subject { repository, digest, created, tool };
+    let bom = imgctl_inventory::cyclonedx::bom(&read.inventory, &subject).map_err(|e| CliError::Failed(e.to_string()))?;
+    imgctl_inventory::cyclonedx::json(&bom).map_err(|e| CliError::Failed(e.to_string()))
 }
 
 #[derive(Tabled)]
@@ -120,9 +136,6 @@ pub(crate) async fn image_digest<R: Registry>(client: &R, repo: &str, reference:
 
 /// Runs `sbom`.
 pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
-    if args.format == Format::Cyclonedx {
-        return Err(CliError::Usage("print a CycloneDX document: not supported yet; publish attaches SPDX 2.3 (use --format spdx)".into()));
-    }
     let (host, repo, reference) = crate::commands::inspect::parse_reference(&args.reference)?;
     let key = args.key.as_deref().map(crate::records::read_public_key).transpose()?;
     let report = registry::block_on(async {
@@ -130,7 +143,8 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         let digest = image_digest(&client, &repo, &reference, args.platform.as_deref()).await?;
         let read = sbom::read(&client, &repo, &digest, key.as_ref()).await.map_err(crate::rollout::engine_error)?;
         let sbom = read.ok_or_else(|| CliError::Input(format!("find the SBOM of {} ({digest}): none is attached (publish attaches one unless --no-sbom)", args.reference)))?;
-        Ok::<_, CliError>(SbomReport { reference: args.reference.clone(), digest, sbom })
+        let cyclonedx = if args.format == Format::Cyclonedx { Some(cyclonedx(&sbom, &digest)?) } else { None };
+        Ok::<_, CliError>(SbomReport { reference: args.reference.clone(), digest, sbom, cyclonedx })
     })??;
     let unverified = key.is_some() && !report.sbom.verified;
     emit(env, &report)?;

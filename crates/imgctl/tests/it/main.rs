@@ -35,6 +35,7 @@ mod adoption;
 mod calendar;
 mod install;
 mod renovate;
+mod renovate_real;
 mod tls_token;
 mod verify_gate;
 mod mirrors;

@@ -3,9 +3,11 @@
 //! lifecycle workflows are reusable (`workflow_call`) with thin callers, and the triggers,
 //! inputs, concurrency and permissions the operator's guide promises are there. `e2e` runs
 //! their command lines against a registry; `build` runs publish.yml's plan step over the
-//! real fixture. Split: `shell` reads the `imgctl` command lines out of the scripts,
+//! real fixture; `announce` runs their announce jobs' command lines against the GitHub
+//! stand-in. Split: `shell` reads the `imgctl` command lines out of the scripts,
 //! `structure` checks triggers, inputs and permissions.
 
+mod announce;
 mod build;
 mod e2e;
 mod shell;
@@ -21,7 +23,7 @@ use serde_yaml_ng::Value;
 use crate::support::repo_root;
 
 /// The workflows, by file name.
-pub const WORKFLOWS: [&str; 12] = [
+pub const WORKFLOWS: [&str; 14] = [
     "ci.yml",
     "release.yml",
     "pr-checks.yml",
@@ -29,14 +31,18 @@ pub const WORKFLOWS: [&str; 12] = [
     "promote.yml",
     "rollback.yml",
     "cleanup.yml",
+    "site.yml",
     "fleet-pr-checks.yml",
     "fleet-publish.yml",
     "fleet-promote.yml",
     "fleet-rollback.yml",
     "fleet-cleanup.yml",
+    "fleet-site.yml",
 ];
 /// The reusable lifecycle workflows (`on: workflow_call`); `fleet-<name>` calls each here.
-pub const REUSABLE: [&str; 5] = ["pr-checks.yml", "publish.yml", "promote.yml", "rollback.yml", "cleanup.yml"];
+pub const REUSABLE: [&str; 6] = ["pr-checks.yml", "publish.yml", "promote.yml", "rollback.yml", "cleanup.yml", "site.yml"];
+/// The reusable workflows that announce (an `announce` job of their own, `issues: write`).
+pub const ANNOUNCING: [&str; 2] = ["promote.yml", "rollback.yml"];
 /// The ones that write to the registry (or to `production`).
 pub const MUTATING: [&str; 4] = ["publish.yml", "promote.yml", "rollback.yml", "cleanup.yml"];
 /// The weekly promotion's schedule, as docs/OPERATIONS.md documents it.

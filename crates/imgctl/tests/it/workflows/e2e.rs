@@ -12,40 +12,46 @@ use crate::support::Run;
 
 const T0: &str = "2026-11-02T09:00:00Z";
 
-fn t(hours: u32) -> String {
+pub(super) fn t(hours: u32) -> String {
     (chrono::DateTime::parse_from_rfc3339(T0).unwrap() + chrono::TimeDelta::hours(i64::from(hours))).to_rfc3339()
 }
 
 /// The one invocation of `workflow`'s `job` whose text contains `needle`.
-fn the(workflow: &str, job: &str, needle: &str) -> Invocation {
+pub(super) fn the(workflow: &str, job: &str, needle: &str) -> Invocation {
     let found: Vec<Invocation> = invocations(workflow, &load(workflow)).into_iter().filter(|i| i.job == job && i.raw.contains(needle)).collect();
     assert_eq!(found.len(), 1, "{workflow}/{job}: one `{needle}` invocation, found {found:?}");
     found.into_iter().next().unwrap()
 }
 
 /// The `run:` script of the step named `step` of `job`.
-fn script(workflow: &str, job: &str, step: &str) -> String {
+pub(super) fn script(workflow: &str, job: &str, step: &str) -> String {
     let doc = load(workflow);
     let steps = doc["jobs"][job]["steps"].as_sequence().expect("steps").clone();
     let st = steps.iter().find(|s| s.get("name").and_then(|n| n.as_str()) == Some(step)).unwrap_or_else(|| panic!("{workflow}/{job}: no step '{step}'"));
     st["run"].as_str().expect("run").to_string()
 }
 
-struct Lab {
-    f: Fleet,
-    summary: std::path::PathBuf,
+pub(super) struct Lab {
+    pub(super) f: Fleet,
+    pub(super) summary: std::path::PathBuf,
     _origin: tempfile::TempDir,
 }
 
 impl Lab {
     /// Runs an extracted invocation with `vars` for its shell variables (others are a bug).
-    fn imgctl(&self, now: &str, inv: &Invocation, vars: &[(&str, &str)]) -> Run {
+    pub(super) fn imgctl(&self, now: &str, inv: &Invocation, vars: &[(&str, &str)]) -> Run {
+        self.imgctl_with(now, inv, vars, &[])
+    }
+
+    /// [`Lab::imgctl`] with more environment variables (a step's `env:`, the runner's).
+    pub(super) fn imgctl_with(&self, now: &str, inv: &Invocation, vars: &[(&str, &str)], envs: &[(&str, &str)]) -> Run {
         let vars: BTreeMap<&str, &str> = vars.iter().copied().collect();
         let words = expand(&inv.raw, &|n| vars.get(n).map(|v| v.to_string()).unwrap_or_else(|| panic!("{}: no value for ${n} in `{}`", inv.workflow, inv.raw)));
         let out = self.f.sb.cmd()
             .env("IMGCTL_NOW", now)
             .env("IMGCTL_INSECURE_REGISTRIES", &self.f.host)
             .env("GITHUB_STEP_SUMMARY", &self.summary)
+            .envs(envs.iter().copied())
             .args(&words[1..])
             .output()
             .expect("run imgctl");
@@ -53,7 +59,7 @@ impl Lab {
     }
 
     /// Runs promote.yml's fast-forward step as GitHub's bash would.
-    fn advance(&self, hold: &str) -> Run {
+    pub(super) fn advance(&self, hold: &str) -> Run {
         let out = Command::new("bash")
             .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", &script("promote.yml", "advance", "fast-forward production")])
             .current_dir(self.f.sb.path())
@@ -69,11 +75,11 @@ impl Lab {
         git(self.f.sb.path(), &["ls-remote", "origin", &format!("refs/heads/{branch}")]).split_whitespace().next().unwrap_or_default().to_string()
     }
 
-    fn head(&self) -> String {
+    pub(super) fn head(&self) -> String {
         git(self.f.sb.path(), &["rev-parse", "HEAD"])
     }
 
-    fn commit_on_main(&self, file: &str, text: &str) {
+    pub(super) fn commit_on_main(&self, file: &str, text: &str) {
         self.f.sb.write(file, text);
         git(self.f.sb.path(), &["add", "-A"]);
         git(self.f.sb.path(), &["commit", "-qm", &format!("change {file}")]);
@@ -82,7 +88,7 @@ impl Lab {
 
     /// publish.yml for one push: the plan job's commands, then each level's publish command
     /// per matrix entry. Returns the digest built per variant.
-    fn publish(&self, now: &str, since: &str, seed: u64) -> BTreeMap<String, String> {
+    pub(super) fn publish(&self, now: &str, since: &str, seed: u64) -> BTreeMap<String, String> {
         let sha = self.head();
         let doc = load("publish.yml");
         let levels = doc["jobs"].as_mapping().unwrap().keys().filter(|k| k.as_str().is_some_and(|k| k.starts_with("build-level"))).count();
@@ -116,12 +122,12 @@ impl Lab {
         built
     }
 
-    fn latest(&self, variant: &str) -> Option<String> {
+    pub(super) fn latest(&self, variant: &str) -> Option<String> {
         self.f.skopeo_digest(&format!("{variant}-latest"))
     }
 }
 
-fn lab() -> Lab {
+pub(super) fn lab() -> Lab {
     let f = Fleet::new("72h");
     let origin = tempfile::tempdir().expect("tempdir");
     let bare = origin.path().join("fleet.git");

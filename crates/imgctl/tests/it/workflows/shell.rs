@@ -228,7 +228,7 @@ fn every_imgctl_invocation_in_the_workflows_parses_against_the_cli() {
             subcommands.insert(words[1].clone());
         }
     }
-    for want in ["validate", "plan", "publish", "promote", "rollback", "status", "history", "gc"] {
+    for want in ["validate", "plan", "publish", "promote", "rollback", "status", "history", "gc", "announce", "site"] {
         assert!(subcommands.contains(want), "no workflow runs `imgctl {want}` (found {subcommands:?})");
     }
 }

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_yaml_ng::Value;
 
-use super::{MUTATING, PROMOTE_CRON, REUSABLE, WORKFLOWS, check_caller, commands_in, inputs, load, s, triggers, workflow_path};
+use super::{ANNOUNCING, MUTATING, PROMOTE_CRON, REUSABLE, WORKFLOWS, check_caller, commands_in, inputs, load, s, triggers, workflow_path};
 use crate::support::repo_root;
 
 #[test]
@@ -117,20 +117,29 @@ fn triggers_inputs_concurrency_and_permissions_are_as_documented() {
     assert_ne!(load("fleet-pr-checks.yml")["concurrency"]["group"], Value::from(groups[0].0.clone()), "PR checks do not queue behind rollouts");
 
     // least privilege: packages write + contents read; only promote's advance job (and the
-    // release's publish job) may write contents
+    // release's publish job) may write contents, only the announce jobs issues, only the
+    // site's deploy job Pages; the callers grant what their callee's jobs need
     for name in WORKFLOWS {
         let d = load(name);
         let base = name.strip_prefix("fleet-").unwrap_or(name);
         let want = match name {
-            "fleet-promote.yml" => "{contents: write, packages: write}",
+            "fleet-promote.yml" => "{contents: write, issues: write, packages: write}",
+            "fleet-rollback.yml" => "{contents: read, issues: write, packages: write}",
+            "site.yml" => "{contents: read, packages: read}",
+            "fleet-site.yml" => "{contents: read, packages: read, pages: write, id-token: write}",
             _ if MUTATING.contains(&base) => "{contents: read, packages: write}",
             _ => "{contents: read}",
         };
         assert_eq!(d["permissions"], serde_yaml_ng::from_str::<Value>(want).unwrap(), "{name}: workflow permissions");
         for (job, body) in d["jobs"].as_mapping().unwrap() {
             let Some(p) = body.get("permissions") else { continue };
-            assert!([("promote.yml", "advance"), ("release.yml", "publish")].contains(&(name, s(job))), "{name}: only promote's advance job widens permissions");
-            assert_eq!(p, &serde_yaml_ng::from_str::<Value>("{contents: write}").unwrap());
+            let want = match (name, s(job)) {
+                ("promote.yml", "advance") | ("release.yml", "publish") => "{contents: write}",
+                (n, "announce") if ANNOUNCING.contains(&n) => "{contents: read, issues: write}",
+                ("site.yml", "deploy") => "{pages: write, id-token: write}",
+                _ => panic!("{name}: job {} widens permissions; only promote's advance, the announce jobs and the site's deploy do", s(job)),
+            };
+            assert_eq!(p, &serde_yaml_ng::from_str::<Value>(want).unwrap(), "{name}/{}", s(job));
         }
         // third-party actions pinned to full commit SHAs
         for job in d["jobs"].as_mapping().unwrap().values() {
@@ -149,4 +158,61 @@ fn triggers_inputs_concurrency_and_permissions_are_as_documented() {
         let env = &load(name)["env"];
         assert!(env.get("IMGCTL_REGISTRY_USERNAME").is_some() && env.get("IMGCTL_REGISTRY_PASSWORD").is_some(), "{name}: registry credentials");
     }
+}
+
+/// promote.yml and rollback.yml announce from a job of their own, only when asked and never
+/// for a dry run, from the JSON results their main job keeps; site.yml builds the site and
+/// deploys it to GitHub Pages; the fleet's callers switch both on.
+#[test]
+fn announcements_and_the_site_are_wired_as_documented() {
+    for (name, main, kind) in [("promote.yml", "promote", "rollout"), ("rollback.yml", "rollback", "rollback")] {
+        let d = load(name);
+        let i = inputs(&d, "workflow_call");
+        assert_eq!((&i["announce"]["type"], &i["announce"]["default"]), (&Value::from("boolean"), &Value::Bool(false)), "{name}: announce input");
+        assert_eq!(i["site-url"]["type"], "string", "{name}: site-url input");
+        // the main job prints JSON into RESULTS with pipefail (bash), keeps it when asked
+        let steps = d["jobs"][main]["steps"].as_sequence().unwrap();
+        let step = steps.iter().find(|st| st.get("name").map(s) == Some(&format!("imgctl {main}"))).unwrap();
+        assert_eq!(step["shell"], "bash", "{name}: `| tee` keeps imgctl's exit code only with pipefail");
+        assert!(s(&step["run"]).contains("--output json | tee \"$RESULTS\""), "{name}: {}", s(&step["run"]));
+        let upload = steps.iter().find(|st| st.get("name").map(s) == Some("upload the results")).unwrap();
+        assert_eq!(upload["with"]["overwrite"], true, "{name}: a re-run of the job replaces the artifact");
+        assert_eq!(d["jobs"][main]["outputs"]["results"], "${{ steps.results.outputs.written }}");
+        // the announce job: after the main job, only when asked, not for a dry run
+        let job = &d["jobs"]["announce"];
+        assert_eq!(job["needs"], main, "{name}");
+        let cond = s(&job["if"]);
+        for want in ["!cancelled()", "inputs.announce", "!inputs.dry-run", &format!("needs.{main}.outputs.results == 'true'")] {
+            assert!(cond.contains(want), "{name}: announce if: {cond}");
+        }
+        let steps = job["steps"].as_sequence().unwrap();
+        let download = steps.iter().find(|st| st.get("uses").is_some_and(|u| s(u).starts_with("actions/download-artifact@"))).unwrap();
+        assert_eq!(download["with"]["name"], upload["with"]["name"], "{name}: downloads what the main job uploaded");
+        let run = steps.iter().find(|st| st.get("name").map(s) == Some("imgctl announce")).unwrap();
+        assert_eq!(run["env"]["GITHUB_TOKEN"], "${{ github.token }}");
+        assert!(s(&run["run"]).contains(&format!("--kind {kind}")), "{name}");
+        let caller = load(&format!("fleet-{name}"));
+        let with = &caller["jobs"].as_mapping().unwrap().values().next().unwrap()["with"];
+        assert_eq!(with["announce"], "${{ vars.IMGCTL_ANNOUNCE != 'false' }}", "fleet-{name}");
+        assert_eq!(with["site-url"], "${{ vars.IMGCTL_SITE_URL }}", "fleet-{name}");
+    }
+    let site = load("site.yml");
+    let build = site["jobs"]["build"]["steps"].as_sequence().unwrap();
+    let render = build.iter().find(|st| st.get("name").map(s) == Some("imgctl site")).unwrap();
+    assert!(s(&render["run"]).contains("imgctl site --out _site ${CONSUMERS:+--consumers $CONSUMERS}"), "{}", s(&render["run"]));
+    assert_eq!(render["env"]["CONSUMERS"], "${{ inputs.consumers }}");
+    let pages = build.iter().find(|st| st.get("uses").is_some_and(|u| s(u).starts_with("actions/upload-pages-artifact@"))).unwrap();
+    assert_eq!(pages["with"]["path"], "_site");
+    let deploy = &site["jobs"]["deploy"];
+    assert_eq!((&deploy["needs"], &deploy["environment"]["name"]), (&Value::from("build"), &Value::from("github-pages")));
+    assert!(s(&deploy["steps"][0]["uses"]).starts_with("actions/deploy-pages@"));
+    let fleet = load("fleet-site.yml");
+    let on = triggers(&fleet);
+    let after: Vec<&str> = on["workflow_run"]["workflows"].as_sequence().unwrap().iter().map(s).collect();
+    for w in ["fleet-publish", "fleet-promote", "fleet-rollback"] {
+        assert!(after.contains(&w), "fleet-site.yml runs after {w}");
+        assert_eq!(load(&format!("{w}.yml"))["name"], w, "workflow_run names the workflow by its `name:`");
+    }
+    assert!(on.get("schedule").is_some() && on.get("workflow_dispatch").is_some());
+    assert_eq!(fleet["concurrency"]["group"], "pages");
 }

@@ -1,7 +1,9 @@
-//! [`GithubPackages`]: a stand-in for GitHub's packages REST API over a real registry, for
-//! what cannot run here (ghcr.io deletes images only through api.github.com).
+//! Stand-ins for GitHub's REST API (API version 2022-11-28), for what cannot run here:
+//! [`GithubPackages`], the packages API over a real registry (ghcr.io deletes images only
+//! through api.github.com), and [`GithubIssues`] (module [`issues`]), the Issues and
+//! Issue-comments API the announcements use (its citations are at the top of that module).
 //!
-//! It follows GitHub's REST documentation (API version 2022-11-28):
+//! The packages stand-in follows GitHub's REST documentation:
 //! - "List package versions for a package owned by an organization" —
 //!   `GET /orgs/{org}/packages/{package_type}/{package_name}/versions` — and "… owned by a
 //!   user" — `GET /users/{username}/packages/…/versions`; `page` (1-based) and `per_page`
@@ -39,6 +41,10 @@ use hyper::body::Incoming;
 use hyper::{Request, Response};
 
 use crate::registry::TestRegistry;
+
+mod issue_answers;
+pub mod issues;
+pub use issues::{GithubIssues, IssueRights};
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
