@@ -14,6 +14,7 @@ use imgctl_registry::{Registry, RegistryError};
 
 mod candidates;
 pub mod announce;
+pub mod changes;
 pub mod gc;
 mod gc_delete;
 mod gc_others;
@@ -21,6 +22,7 @@ pub mod history;
 pub mod layout;
 pub mod lifecycle;
 pub mod mirror;
+mod mirror_sbom;
 mod pending;
 pub mod platform;
 pub mod moves;

@@ -141,6 +141,8 @@ pub async fn publish<R: Registry>(ctx: &Ctx<'_, R>, build: &RawManifest, immutab
             if moves::current(m.registry, &m.repo, immutable).await?.as_deref() != Some(build.digest.as_str()) {
                 uploaded = copy_content(ctx, m, build, local, immutable).await?;
             }
+            // the build's SBOM goes with it (nothing when the mirror has it: two listings)
+            crate::mirror_sbom::copy(ctx, m, build).await?;
             let mut row = one(ctx, m, f, local, f.digest == build.digest).await?;
             uploaded += row.uploaded_bytes.unwrap_or_default();
             row.uploaded_bytes = Some(uploaded);
@@ -232,11 +234,15 @@ fn refs(m: &RawManifest) -> Result<Refs, RegistryError> {
 }
 
 /// Makes sure the mirror holds `manifest` by digest (1 HEAD when it does); otherwise
-/// copies it. Returns the bytes uploaded.
+/// copies it, and its SBOM (`mirror_sbom`). Returns the bytes uploaded.
 pub async fn ensure_content<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, manifest: &RawManifest, local: &LocalBlobs) -> Result<u64, RegistryError> {
     match m.registry.resolve(&m.repo, &manifest.digest).await {
         Ok(_) => Ok(0),
-        Err(e) if e.is_not_found() => copy_content(ctx, m, manifest, local, &manifest.digest).await,
+        Err(e) if e.is_not_found() => {
+            let uploaded = copy_content(ctx, m, manifest, local, &manifest.digest).await?;
+            crate::mirror_sbom::copy(ctx, m, manifest).await?;
+            Ok(uploaded)
+        }
         Err(e) => Err(e),
     }
 }
@@ -274,7 +280,7 @@ async fn copy_content<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, manifest
 /// Copies one blob to the mirror unless it is there (HEAD): from a local file, by mount
 /// on the same registry, else streamed from the primary through a temp file (at most `size`
 /// bytes, its descriptor's: a longer answer is refused and nothing of it kept).
-async fn copy_blob<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, digest: &str, size: u64, local: &LocalBlobs) -> Result<u64, RegistryError> {
+pub(crate) async fn copy_blob<R: Registry>(ctx: &Ctx<'_, R>, m: &Mirror<'_, R>, digest: &str, size: u64, local: &LocalBlobs) -> Result<u64, RegistryError> {
     if m.registry.blob_exists(&m.repo, digest).await? {
         return Ok(0);
     }

@@ -160,11 +160,6 @@ async fn publish_active<R: Registry>(ctx: &Ctx<'_, R>, v: &Variant, source_id: &
         return Ok(vec![ActionResult { to: Some(image.top.digest.clone()), reason: Some(reason), ..result(v, Some(&opts.channel), Action::Failed) }]);
     }
     let (r, next, kept) = primary(ctx, v, source_id, &image, &history, opts).await?;
-    // the SBOM of what was pushed (a kept earlier build got its own when it was published)
-    if let Some(s) = opts.sbom.as_ref().filter(|_| !ctx.dry_run && r.action != Action::Failed && kept.is_none()) {
-        let layers = crate::sbom::Layers { blobs: &image.blobs, repo: image.from_repo.as_deref().unwrap_or(ctx.repo) };
-        crate::sbom::at_publish(ctx, &image.top, &image.children, layers, s).await;
-    }
     let mut rows = vec![r];
     // an earlier build of the same source id was kept: the mirrors get that one
     let top = kept.as_ref().unwrap_or(&image.top);
@@ -219,6 +214,12 @@ async fn primary<R: Registry>(
             uploaded = push_content(ctx, image).await?;
             ctx.registry.put_manifest(ctx.repo, &immutable, &image.top).await?;
         }
+    }
+    // the SBOM of what was pushed, before the channel moves (so the move's record and
+    // changes see it); a kept earlier build got its own when it was published
+    if let Some(s) = opts.sbom.as_ref().filter(|_| !ctx.dry_run && kept.is_none()) {
+        let layers = crate::sbom::Layers { blobs: &image.blobs, repo: image.from_repo.as_deref().unwrap_or(ctx.repo) };
+        crate::sbom::at_publish(ctx, &image.top, &image.children, layers, s).await;
     }
     let top = kept.as_ref().unwrap_or(&image.top);
     let (r, next) = channel_step(ctx, v, source_id, top, history, opts, uploaded).await?;

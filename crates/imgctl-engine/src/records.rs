@@ -35,6 +35,9 @@ pub struct Recorder {
     pub note: Option<String>,
     /// How long to wait before the last check of a referrers index (tag schema).
     pub settle: Duration,
+    /// Where the source side of a move's changes is read (git, through the CLI); None: the
+    /// records say the source side is not known.
+    pub sources: Option<std::sync::Arc<dyn crate::changes::SourceLookup>>,
 }
 
 /// What a move was, for its record.
@@ -85,13 +88,29 @@ pub fn statement(fleet: &Fleet, m: &Move<'_>, note: &Note<'_>) -> Statement {
         actor: note.recorder.actor.clone(),
         run_url: note.recorder.run_url.clone(),
         tool: note.recorder.tool.clone(),
+        changes: None,
     })
+}
+
+/// What changed in move `m` (from `note.from`), for its record; None for a first move or
+/// when it cannot be read (logged: the record is written either way).
+pub async fn changes_of<R: Registry>(registry: &R, repo: &str, m: &Move<'_>, note: &Note<'_>) -> Option<imgctl_records::changes::Changes> {
+    let from = note.from.as_deref().filter(|f| *f != m.manifest.digest)?;
+    let to = crate::changes::End { reference: &m.manifest.digest, source_id: note.source_id.as_deref() };
+    match crate::changes::between(registry, repo, m.variant, crate::changes::End::at(from), to, None, note.recorder.sources.as_deref()).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!("the record of {} on {} says nothing of what changed: {e}", m.variant.name, m.channel);
+            None
+        }
+    }
 }
 
 /// Attaches the record of `m` to its digest; for a rollback also marks the digest rolled
 /// back from end of life (as of the move's day).
 pub async fn attach_move<R: Registry>(registry: &R, repo: &str, fleet: &Fleet, m: &Move<'_>, note: &Note<'_>) -> Result<Indexed, RegistryError> {
-    let s = statement(fleet, m, note);
+    let mut s = statement(fleet, m, note);
+    s.predicate.changes = changes_of(registry, repo, m, note).await.map(Box::new);
     let envelope = note.recorder.signer.as_ref().map(|k| k.sign(&s.to_bytes()));
     let built = artifact::record(&s, envelope.as_ref(), subject(m.manifest), m.time);
     let indexed = referrers::attach(registry, repo, &m.manifest.digest, &attachment(built), note.recorder.settle).await?;

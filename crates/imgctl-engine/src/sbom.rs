@@ -134,7 +134,7 @@ pub async fn inventory<R: Registry>(registry: &R, m: &RawManifest, layers: Layer
 }
 
 /// Whether a referrers-list entry is an SBOM.
-fn is_sbom_entry(e: &Value) -> bool {
+pub(crate) fn is_sbom_entry(e: &Value) -> bool {
     let ann: BTreeMap<String, String> = e.get("annotations").and_then(|a| serde_json::from_value(a.clone()).ok()).unwrap_or_default();
     records_sbom::is_sbom(&ann)
 }

@@ -3,6 +3,7 @@
 //! tree, as [`imgctl_core::source::SourceTree`]s; source ids and build plans over them.
 //! Local repositories only (`git2` without network features).
 
+pub mod changes;
 mod error;
 mod former;
 mod lineage;
@@ -10,6 +11,7 @@ mod repo;
 mod revision;
 mod worktree;
 
+pub use changes::SourceWalk;
 pub use error::GitError;
 pub use lineage::{Lineage, WalkLimits};
 pub use repo::{Repo, Snapshot, WORKING_TREE};

@@ -79,7 +79,7 @@ impl Repo {
 /// The paths whose contents make the fleet's source ids (SPEC §3): the manifest, the OS
 /// definitions, each context (its tree holds a `.dockerignore`), each Dockerfile and the
 /// `<Dockerfile>.dockerignore` beside it.
-fn fingerprint_paths(manifest: &str, fleet: &Fleet) -> Vec<String> {
+pub(crate) fn fingerprint_paths(manifest: &str, fleet: &Fleet) -> Vec<String> {
     let mut paths: BTreeSet<String> = BTreeSet::new();
     paths.insert(manifest.to_string());
     paths.insert(fleet.os_file.clone());
@@ -94,7 +94,7 @@ fn fingerprint_paths(manifest: &str, fleet: &Fleet) -> Vec<String> {
 impl Repo {
     /// The object id at each of `paths` in `commit` (None: absent), or None when the commit
     /// cannot be read.
-    fn fingerprint(&self, commit: &str, paths: &[String]) -> Option<Vec<Option<git2::Oid>>> {
+    pub(crate) fn fingerprint(&self, commit: &str, paths: &[String]) -> Option<Vec<Option<git2::Oid>>> {
         let c = self.git().find_commit(git2::Oid::from_str(commit).ok()?).ok()?;
         let tree = c.tree().ok()?;
         Some(paths.iter().map(|p| tree.get_path(Path::new(p.trim_start_matches("./"))).ok().map(|e| e.id())).collect())

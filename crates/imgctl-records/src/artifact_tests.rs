@@ -26,6 +26,7 @@ fn statement(to: &str) -> Statement {
         actor: Some("ci-bot".into()),
         run_url: None,
         tool: "imgctl 0.1.0".into(),
+        changes: None,
     })
 }
 

@@ -5,6 +5,7 @@
 //! PEM text, times as parameters; the engine and registry crates store and fetch the bytes.
 
 pub mod artifact;
+pub mod changes;
 pub mod dsse;
 pub mod sbom;
 pub mod statement;

@@ -79,6 +79,10 @@ pub struct MoveRecord {
     pub run_url: Option<String>,
     /// `imgctl <version>`.
     pub tool: String,
+    /// What changed from `from` to `to` (docs/CHANGES.md); absent when not known (a first
+    /// move, or records written before changes were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Box<crate::changes::Changes>>,
 }
 
 impl Statement {
@@ -127,6 +131,7 @@ mod tests {
             actor: None,
             run_url: None,
             tool: "imgctl 0.1.0".into(),
+            changes: None,
         }
     }
 

@@ -41,6 +41,9 @@ pub struct EnvFacts {
     pub actor: Option<String>,
     /// The GitHub Actions run: `GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID`.
     pub run_url: Option<String>,
+    /// The repository's web address, `GITHUB_SERVER_URL/GITHUB_REPOSITORY` (compare URLs of
+    /// what changed, docs/CHANGES.md).
+    pub forge: Option<String>,
     /// The columns human tables fit: `COLUMNS` when set to a number, else the terminal's
     /// width when stdout is one, else [`crate::output::DEFAULT_WIDTH`].
     pub width: usize,
@@ -66,6 +69,10 @@ impl EnvFacts {
             (Some(server), Some(repo), Some(run)) => Some(format!("{}/{repo}/actions/runs/{run}", server.trim_end_matches('/'))),
             _ => None,
         };
+        let forge = match (var("GITHUB_SERVER_URL"), var("GITHUB_REPOSITORY")) {
+            (Some(server), Some(repo)) => Some(format!("{}/{repo}", server.trim_end_matches('/'))),
+            _ => None,
+        };
         let layer_cache = std::env::var_os("XDG_CACHE_HOME")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
@@ -79,6 +86,7 @@ impl EnvFacts {
             layer_cache,
             actor: var("GITHUB_ACTOR").or_else(|| var("USER")),
             run_url,
+            forge,
             github_api_url: var("GITHUB_API_URL"),
             github_token: var("IMGCTL_GITHUB_TOKEN").or_else(|| var("GITHUB_TOKEN")).map(imgctl_registry::Secret::new),
             github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),

@@ -19,8 +19,10 @@ pub mod output;
 pub mod progress;
 pub mod records;
 pub mod rollout;
+pub mod sources;
 pub mod verifier;
 pub mod registry;
+pub mod what_changed;
 pub mod workspace;
 
 use env::{Env, EnvFacts};

@@ -64,6 +64,7 @@ pub fn recorder(env: &Env<'_>, fleet: &Fleet, args: &SignArgs, commit: Option<St
         tool: format!("imgctl {}", env!("CARGO_PKG_VERSION")),
         note: None,
         settle: imgctl_engine::records::SETTLE,
+        sources: None,
     }))
 }
 

@@ -63,18 +63,19 @@ pub struct DiffReport {
     pub diff: Diff,
 }
 
+/// A package change as a table row (`diff`, `changes`).
 #[derive(Tabled)]
-struct Row {
+pub(crate) struct Row {
     #[tabled(rename = "CHANGE")]
-    change: String,
+    pub(crate) change: String,
     #[tabled(rename = "TYPE")]
-    kind: &'static str,
+    pub(crate) kind: &'static str,
     #[tabled(rename = "NAME")]
-    name: String,
+    pub(crate) name: String,
     #[tabled(rename = "FROM")]
-    from: String,
+    pub(crate) from: String,
     #[tabled(rename = "TO")]
-    to: String,
+    pub(crate) to: String,
 }
 
 impl From<&Change> for Row {
@@ -83,7 +84,8 @@ impl From<&Change> for Row {
     }
 }
 
-fn os(o: Option<&imgctl_inventory::OsRelease>) -> String {
+/// An OS release for people: its pretty name, else `id version`, else `unknown`.
+pub(crate) fn os(o: Option<&imgctl_inventory::OsRelease>) -> String {
     o.map(|o| o.pretty_name.clone().unwrap_or_else(|| format!("{} {}", o.id, o.version_id.as_deref().unwrap_or_default()))).unwrap_or_else(|| "unknown".into())
 }
 

@@ -6,6 +6,7 @@ use crate::env::Env;
 use crate::error::CmdResult;
 
 pub mod announce;
+pub mod changes;
 pub mod completions;
 pub mod diff;
 pub mod gc;
@@ -78,6 +79,8 @@ pub enum Command {
     Announce(announce::Args),
     /// Render the static fleet site: fleet table, variant timelines, digest pages, EOL calendar, fleet.json, Atom feeds.
     Site(site::Args),
+    /// What changed in a channel's last move (or between two builds): packages, OS, size, commits, files, the Dockerfile's diff, why.
+    Changes(changes::Args),
 }
 
 /// Runs `cmd`.
@@ -106,5 +109,6 @@ pub fn run(cmd: Command, env: &mut Env<'_>) -> CmdResult {
         Command::Diff(a) => diff::run(a, env),
         Command::Announce(a) => announce::run(a, env),
         Command::Site(a) => site::run(a, env),
+        Command::Changes(a) => changes::run(a, env),
     }
 }

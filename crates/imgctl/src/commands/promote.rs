@@ -80,7 +80,9 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         steps.push(Step { channel: channel.clone(), fleet: &l.tip.fleet, variants, lineage: &l.ids });
     }
     let (last_rev, fleet) = (&revs[revs.len() - 1].1, steps[steps.len() - 1].fleet);
-    let recorder = crate::records::recorder(env, &head, &args.sign, repo.resolve(last_rev).ok())?;
+    let mut recorder = crate::records::recorder(env, &head, &args.sign, repo.resolve(last_rev).ok())?;
+    let sources = crate::sources::wanted(env, recorder.is_some(), || last_rev.clone());
+    crate::sources::record_with(&mut recorder, &sources);
     let client = rollout::connect(env, fleet, Access::Push)?;
     let mirror_clients = rollout::connect_mirrors(env, fleet, Access::Push)?;
     let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
@@ -94,6 +96,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let report = ResultsReport { results, dry_run: args.dry_run, forced: args.force };
     let title = revs.iter().map(|(c, r)| format!("{c} ← {r}")).collect::<Vec<_>>().join(", ");
     let code = rollout::finish(env, &format!("promote ({title})"), &report)?;
+    crate::what_changed::append(env, &client, fleet, &report.results, args.dry_run, crate::sources::lookup(&sources));
     if let Some(md) = verifier.markdown() {
         rollout::append_summary(env, &md);
     }

@@ -51,7 +51,9 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let channel = crate::names::channel(&fleet, &channel)?;
     let host = rollout::registry_host(env, &fleet);
     let source = Source::parse(&args.image, &host).map_err(rollout::engine_error)?;
-    let recorder = crate::records::recorder(env, &fleet, &args.sign, repo.resolve(args.reference.as_deref().unwrap_or("HEAD")).ok())?;
+    let mut recorder = crate::records::recorder(env, &fleet, &args.sign, repo.resolve(args.reference.as_deref().unwrap_or("HEAD")).ok())?;
+    let sources = crate::sources::wanted(env, recorder.is_some(), || args.reference.clone().unwrap_or_else(|| "HEAD".into()));
+    crate::sources::record_with(&mut recorder, &sources);
     let client = rollout::connect(env, &fleet, Access::Push)?;
     let mirror_clients = rollout::connect_mirrors(env, &fleet, Access::Push)?;
     let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
@@ -61,5 +63,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let opts = PublishOptions { channel, force: args.force, sbom };
     let results = crate::registry::block_on(publish::publish(&ctx, v, source_id, &source, &opts))?.map_err(rollout::engine_error)?;
     let report = ResultsReport { results, dry_run: args.dry_run, forced: false };
-    rollout::finish(env, "publish", &report)
+    let code = rollout::finish(env, "publish", &report)?;
+    crate::what_changed::append(env, &client, &fleet, &report.results, args.dry_run, crate::sources::lookup(&sources));
+    Ok(code)
 }

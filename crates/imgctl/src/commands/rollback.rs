@@ -46,6 +46,8 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         (None, Some(_)) => tracing::warn!("--reason is kept only in this run's report: the manifest has no `records: {{enabled: true}}` to keep it in"),
         (None, None) => {}
     }
+    let sources = (recorder.is_some() || env.facts.step_summary.is_some()).then(|| crate::sources::open(env, &fleet, &channel)).flatten();
+    crate::sources::record_with(&mut recorder, &sources);
     let client = rollout::connect(env, &fleet, Access::Push)?;
     let mirror_clients = rollout::connect_mirrors(env, &fleet, Access::Push)?;
     let mirrors = crate::mirrors::mirrors(&mirror_clients, &client);
@@ -63,5 +65,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         r.note.clone_from(&note);
     }
     let report = ResultsReport { results, dry_run: args.dry_run, forced: false };
-    rollout::finish(env, "rollback", &report)
+    let code = rollout::finish(env, "rollback", &report)?;
+    crate::what_changed::append(env, &client, &fleet, &report.results, args.dry_run, crate::sources::lookup(&sources));
+    Ok(code)
 }

@@ -47,3 +47,4 @@ mod sbom;
 mod browser;
 mod site_browser;
 mod site;
+mod changes;

@@ -244,8 +244,11 @@ fn records_off_cost_nothing_and_records_on_cost_a_few_requests_per_move() {
     let on = proxy.counts();
     let extra_manifest = on.kind(PathKind::Manifest) - off.kind(PathKind::Manifest);
     let extra_blob = on.blobs();
-    // the record: PUT artifact; GET index, HEAD index, PUT index, GET index (check after)
-    assert_eq!(extra_manifest, 5, "{on:?}");
+    // the record: PUT artifact; GET index, HEAD index, PUT index, GET index (check after);
+    // its `changes` (docs/CHANGES.md): GET of both builds, both referrers indexes (none
+    // here: these test builds have no SBOM), HEAD of the earlier build's immutable tag
+    assert_eq!(extra_manifest, 5 + 5, "{on:?}");
+    assert_eq!(on.kind(PathKind::Other), 2, "the referrers API asked once per build (distribution has none): {on:?}");
     // the blobs: HEAD config (present), HEAD envelope, POST + PUT its upload
     assert_eq!(extra_blob, 4, "{on:?}");
     eprintln!("records on: +{extra_manifest} manifest and +{extra_blob} blob requests per move ({} in all vs {})", on.total(), off.total());

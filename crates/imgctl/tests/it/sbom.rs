@@ -18,7 +18,7 @@ use crate::support::fixture;
 
 const T0: &str = "2026-11-02T09:00:00Z";
 
-fn db(name: &str) -> Vec<u8> {
+pub(crate) fn db(name: &str) -> Vec<u8> {
     std::fs::read(fixture(&format!("inventory/{name}"))).unwrap_or_else(|e| panic!("read fixture {name}: {e}"))
 }
 
@@ -29,7 +29,7 @@ fn status_d(package: &str) -> Vec<u8> {
     para.lines().filter(|l| !l.starts_with("Status:")).collect::<Vec<_>>().join("\n").into_bytes()
 }
 
-fn write(f: &Fleet, name: &str, image: &TestImage) -> PathBuf {
+pub(crate) fn write(f: &Fleet, name: &str, image: &TestImage) -> PathBuf {
     let dir = f.sb.path().join(format!("out/{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     layout::write_image(&dir, image);
@@ -192,7 +192,7 @@ fn publish_attaches_the_sbom_of_exactly_the_packages_left_after_whiteouts() {
 
 /// The Debian status file with `edit` applied to its paragraphs (name → new version, or
 /// None to drop it) and `extra` paragraphs appended.
-fn status_edited(edit: &[(&str, Option<&str>)], extra: &str) -> Vec<u8> {
+pub(crate) fn status_edited(edit: &[(&str, Option<&str>)], extra: &str) -> Vec<u8> {
     let text = String::from_utf8(db("dpkg/status")).unwrap();
     let mut out: Vec<String> = Vec::new();
     for para in text.trim_end().split("\n\n") {
