@@ -140,6 +140,50 @@ fn entry_kind(e: &Value) -> (ArtifactKind, std::collections::BTreeMap<String, St
     (kind_of(e.get("artifactType").and_then(Value::as_str), &ann), ann)
 }
 
+/// A record as its referrers-list entry describes it (annotations only: no request).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Listed {
+    /// The artifact manifest's digest.
+    pub record: String,
+    /// When (`org.opencontainers.image.created`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<DateTime<Utc>>,
+    /// The variant, channel and kind the annotations name.
+    pub variant: String,
+    /// The channel.
+    pub channel: String,
+    /// `publish`, `promote`, `forced-promote`, `rollback`.
+    pub kind: String,
+    /// A DSSE envelope (signed), else a bare statement.
+    pub signed: bool,
+}
+
+/// The records among `entries` (a referrers list), from their annotations alone, oldest first.
+pub fn listed(entries: &[Value]) -> Vec<(Listed, &Value)> {
+    let mut out: Vec<(Listed, &Value)> = entries
+        .iter()
+        .filter_map(|e| {
+            let (kind, ann) = entry_kind(e);
+            let record = e.get("digest").and_then(Value::as_str)?;
+            (kind == ArtifactKind::Record).then(|| {
+                let get = |k: &str| ann.get(k).cloned().unwrap_or_default();
+                let listed = Listed {
+                    record: record.to_string(),
+                    time: ann.get(artifact::CREATED_ANNOTATION).and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc)),
+                    variant: get("dev.imgctl.variant"),
+                    channel: get("dev.imgctl.channel"),
+                    kind: get("dev.imgctl.kind"),
+                    signed: e.get("artifactType").and_then(Value::as_str) == Some(artifact::DSSE_MEDIA_TYPE),
+                };
+                (listed, e)
+            })
+        })
+        .collect();
+    out.sort_by_key(|(l, _)| l.time);
+    out
+}
+
 /// How long to wait before the last check of a referrers index (tag schema): longer than
 /// one request, so a concurrent writer that read before our PUT has written by then.
 pub const SETTLE: Duration = Duration::from_millis(300);

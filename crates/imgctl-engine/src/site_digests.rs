@@ -76,8 +76,12 @@ pub struct DigestFacts {
     pub digest: String,
     /// Where it shows up.
     pub roles: Vec<Role>,
-    /// Its promotion records, oldest first.
+    /// Its promotion records read whole (statement, signature), oldest first: the newest
+    /// record of each channel it is current on (its `from` names the digest before), every
+    /// rollback's (its reason), all of them with `--verify-key`.
     pub records: Vec<Recorded>,
+    /// Its other records, as the referrers list describes them (time, channel, kind, signed).
+    pub listed: Vec<records::Listed>,
     /// Its lifecycle (end-of-life) mark.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eol_mark: Option<NaiveDate>,
@@ -204,7 +208,7 @@ async fn read_many<R: Registry>(ctx: &Ctx<'_, R>, lister: &Lister, roles: BTreeM
             roles.dedup();
             let platform = roles.first().and_then(|r| platform(&r.variant));
             async move {
-                let mut f = DigestFacts { digest: digest.clone(), roles, records: Vec::new(), eol_mark: None, sbom: None, no_sbom: None, changes: Vec::new(), error: None };
+                let mut f = DigestFacts { digest: digest.clone(), roles, records: Vec::new(), listed: Vec::new(), eol_mark: None, sbom: None, no_sbom: None, changes: Vec::new(), error: None };
                 if let Err(e) = read_one(ctx, lister, &mut f, platform.as_deref(), key).await {
                     if let EngineError::Registry(r) = &e {
                         if crate::is_fatal(r) {
@@ -228,7 +232,23 @@ async fn read_many<R: Registry>(ctx: &Ctx<'_, R>, lister: &Lister, roles: BTreeM
 async fn read_one<R: Registry>(ctx: &Ctx<'_, R>, lister: &Lister, f: &mut DigestFacts, platform: Option<&str>, key: Option<&imgctl_records::Verifier>) -> Result<(), EngineError> {
     let entries = lister.list(ctx, &f.digest).await?;
     f.eol_mark = records::lifecycle_date(&entries);
-    f.records = records::read_listed(ctx.registry, ctx.repo, &f.digest, &entries, key).await?;
+    // read whole only the records the site needs (see `records`); the others from the list
+    let mut whole: Vec<serde_json::Value> = Vec::new();
+    let mut newest: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let all = records::listed(&entries);
+    for (i, (l, _)) in all.iter().enumerate() {
+        if f.roles.iter().any(|r| r.role == "current" && r.variant == l.variant && r.channel == l.channel) {
+            newest.insert((l.variant.clone(), l.channel.clone()), i);
+        }
+    }
+    for (i, (l, e)) in all.iter().enumerate() {
+        if key.is_some() || l.kind == "rollback" || newest.values().any(|n| *n == i) {
+            whole.push((*e).clone());
+        } else {
+            f.listed.push(l.clone());
+        }
+    }
+    f.records = records::read_listed(ctx.registry, ctx.repo, &f.digest, &whole, key).await?;
     let mut image = f.digest.clone();
     let mut sbom = crate::sbom::read_listed(ctx.registry, ctx.repo, &image, &entries, key).await?;
     if sbom.is_none() {

@@ -86,7 +86,7 @@ pub fn render(data: &SiteData, f: &DigestFacts) -> Markup {
             (None, None) => { p { "Not read." } }
         }
         h2 { "Records" }
-        @if f.records.is_empty() { p { "No promotion record is attached (records are on with the manifest's " code { "records:" } ")." } }
+        @if f.records.is_empty() && f.listed.is_empty() { p { "No promotion record is attached (records are on with the manifest's " code { "records:" } ")." } }
         @else {
             table {
                 thead { tr { th scope="col" { "Time" } th scope="col" { "Channel" } th scope="col" { "Kind" } th scope="col" { "From" } th scope="col" { "Why" } th scope="col" { "By" } th scope="col" { "Signature" } } }
@@ -104,6 +104,15 @@ pub fn render(data: &SiteData, f: &DigestFacts) -> Markup {
                             }
                         } @else {
                             tr { td { "–" } th scope="row" { code { (crate::page::short(&r.record)) } } td colspan="5" { (signature(r)) } }
+                        }
+                    }
+                    @for l in &f.listed {
+                        tr {
+                            td { @if let Some(t) = l.time { (time(t)) } @else { "–" } }
+                            th scope="row" { (l.variant) " " (l.channel) }
+                            td { (l.kind) }
+                            td colspan="3" { "from the referrers list (the record itself is not read: " code { "imgctl verify" } " or " code { "history --records" } " show it)" }
+                            td { (if l.signed { "signed (not checked)" } else { "unsigned" }) }
                         }
                     }
                 }

@@ -60,6 +60,7 @@ pub fn model() -> SiteData {
         digest: d(n),
         roles: vec![imgctl_engine::site::Role { variant: "a-amd64".into(), channel: "latest".into(), role }],
         records: if n == 1 { vec![record("rollback", 1, Some("<b>broke</b> the build & more"))] } else { Vec::new() },
+        listed: if n == 3 { vec![imgctl_engine::records::Listed { record: d(98), time: Some(at(20)), variant: "a-amd64".into(), channel: "staging".into(), kind: "publish".into(), signed: false }] } else { Vec::new() },
         eol_mark: None,
         sbom: None,
         no_sbom: Some("no SBOM is attached".into()),
@@ -131,6 +132,8 @@ fn values_are_escaped_and_the_rollback_reason_is_on_the_variant_page() {
     assert!(page.contains("<h2>Consumers</h2>") && page.contains("<code>ci/&lt;x&gt;.yml:3</code> a-amd64-latest pinned to "), "the variant's consumers");
     let digest = &files[&crate::digest_path(&d(1))];
     assert!(digest.contains("ci/&lt;x&gt;.yml:3") && digest.contains("signed (not checked"), "{digest}");
+    let previous = &files[&crate::digest_path(&d(3))];
+    assert!(previous.contains("<th scope=\"row\">a-amd64 staging</th><td>publish</td>") && previous.contains("<td>unsigned</td>"), "a record from the referrers list: {previous}");
     let index = &files["index.html"];
     assert!(index.contains("<tr data-variant=\"a-amd64\">") && index.contains("<tr data-variant=\"b-amd64\">"));
     assert!(index.contains(">retired</span>"), "the retired badge");

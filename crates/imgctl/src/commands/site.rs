@@ -117,9 +117,13 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let progress = CliProgress::new("site", "read", crate::progress::MIN_VARIANTS);
     let ctx = Ctx { mirrors: &mirrors, ..rollout::ctx(env, &client, &fleet, true, &progress) };
     let host = rollout::registry_host(env, &fleet);
+    let started = std::time::Instant::now();
     let data = crate::registry::block_on(gather(&ctx, &variants, &sources, consumers, key.as_ref()))?.map_err(|e| rollout::engine_error_at(&host, e))?;
+    let read = started.elapsed();
     let files = imgctl_site::render(&data);
+    let rendered = started.elapsed();
     write(&args.out, &files)?;
+    tracing::info!("site: read the registry in {:.2} s, rendered in {:.2} s, wrote in {:.2} s", read.as_secs_f64(), (rendered - read).as_secs_f64(), (started.elapsed() - rendered).as_secs_f64());
     let size = |name: &str| files.iter().find(|(p, _)| p == name).map_or(0, |(_, b)| b.len() as u64);
     let errors = data.status.variants.iter().filter(|v| v.error.is_some()).count();
     let report = SiteReport {
