@@ -104,7 +104,8 @@ pub fn pending(data: &SiteData, root: Root, p: &Pending) -> Markup {
         span class={ "state state-" (state.replace(' ', "-")) } { (state) }
         @if let Some(d) = &p.digest { " " (digest_ref(data, root, d)) }
         @if let Some(why) = why { " " span.why { (why) } }
-        @if let Some(t) = p.ready_at { " · ready " (time(t)) }
+        // the soak's reason already says when it is ready
+        @if let Some(t) = p.ready_at.filter(|_| !why.is_some_and(|w| w.contains("(ready "))) { " · ready " (time(t)) }
         @if let Some(t) = p.next_promotion { " · goes out " (time(t)) }
         @if let Some(m) = &p.moves_to { " · the next run moves to " (digest_ref(data, root, &m.digest)) " meanwhile" }
     }
