@@ -1,5 +1,5 @@
 //! `digests/sha256-HEX.html`: one digest — where it is, what changed against the digest
-//! before it, its package inventory, its promotion records with their signature status, its
+//! before it (from the two SBOMs, and the change summary its move records carry), its package inventory, its promotion records with their signature status, its
 //! end-of-life mark, and the consumers that pin it.
 
 use imgctl_engine::site::{DigestFacts, SiteData};
@@ -25,6 +25,11 @@ fn changes_table(changes: &[Change]) -> Markup {
             }
         }
     }
+}
+
+/// `Debian GNU/Linux 12`, else `debian 12`, else `unknown`.
+fn os_name(o: Option<&imgctl_inventory::OsRelease>) -> String {
+    o.map(|o| o.pretty_name.clone().unwrap_or_else(|| format!("{} {}", o.id, o.version_id.as_deref().unwrap_or_default()))).unwrap_or_else(|| "unknown".into())
 }
 
 /// The signature status of a record.
@@ -64,6 +69,18 @@ pub fn render(data: &SiteData, f: &DigestFacts) -> Markup {
                 (None, Some(why)) => { p { "Not known: " (why) "." } }
                 (None, None) => {}
             }
+        }
+        @for (s, c) in f.records.iter().filter_map(|r| r.statement.as_ref()).filter_map(|s| s.changes.as_deref().map(|c| (s, c))) {
+            h3 { "Recorded by the " (s.kind) " of " (s.tag) " (from " (digest_ref(data, "../", &c.from)) ")" }
+            p {
+                @if let Some(pk) = &c.packages { (pk.added) " added, " (pk.removed) " removed, " (pk.upgraded) " upgraded, " (pk.downgraded) " downgraded; " }
+                "bytes " (format!("{:+}", c.size.delta))
+                @if let (Some(a), Some(b)) = (&c.source.from_source_id, &c.source.to_source_id) { "; source id " code { (a) } " → " code { (b) } }
+                @if let Some(os) = c.os.as_ref().filter(|o| o.changed) { "; OS " (os_name(os.from.as_ref())) " → " (os_name(os.to.as_ref())) }
+                "."
+            }
+            @if let Some(pk) = c.packages.as_ref().filter(|p| !p.changes.is_empty()) { (changes_table(&pk.changes)) }
+            @for n in &c.source.notes { p.note { (n) } }
         }
         h2 { "Packages" }
         @match (&f.sbom, &f.no_sbom) {

@@ -153,6 +153,8 @@ fn the_site_shows_the_fleet_its_timelines_digests_feeds_and_fleet_json() {
     assert!(changes.contains("<td>upgraded</td><td>deb</td><th scope=\"row\">zlib1g (amd64)</th><td>1:1.2.13.dfsg-2</td><td>1:1.2.13.dfsg-3</td>"), "{changes}");
     assert!(changes.contains("<td>added</td><td>deb</td><th scope=\"row\">site-probe (amd64)</th>"), "{changes}");
     assert!(page.contains("13 packages, from the SBOM"), "its inventory");
+    // and the change summary its publish record carries (`imgctl changes`)
+    assert!(page.contains(&format!("Recorded by the publish of {SINGLE}-staging (from ")) && page.contains("<p>1 added, 0 removed, 1 upgraded, 0 downgraded; bytes +"), "the record's changes");
 
     // fleet.json: the same digests as status
     let fleet: Value = serde_json::from_str(&read(&out, "fleet.json")).unwrap();
