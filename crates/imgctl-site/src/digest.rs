@@ -10,7 +10,7 @@ use crate::page::{digest_ref, shell, time};
 
 fn changes_table(changes: &[Change]) -> Markup {
     html! {
-        table {
+        div.scroll { table {
             thead { tr { th scope="col" { "Change" } th scope="col" { "Type" } th scope="col" { "Package" } th scope="col" { "From" } th scope="col" { "To" } } }
             tbody {
                 @for c in changes {
@@ -23,7 +23,7 @@ fn changes_table(changes: &[Change]) -> Markup {
                     }
                 }
             }
-        }
+        } }
     }
 }
 
@@ -92,10 +92,10 @@ pub fn render(data: &SiteData, f: &DigestFacts) -> Markup {
                 @if !s.inventory.packages.is_empty() {
                     details {
                         summary { "Package list" }
-                        table {
+                        div.scroll { table {
                             thead { tr { th scope="col" { "Package" } th scope="col" { "Version" } th scope="col" { "Type" } } }
                             tbody { @for p in &s.inventory.packages { tr { th scope="row" { (p.name) } td { (p.version) } td { (p.ecosystem.as_str()) } } } }
-                        }
+                        } }
                     }
                 }
             }
@@ -105,7 +105,7 @@ pub fn render(data: &SiteData, f: &DigestFacts) -> Markup {
         h2 { "Records" }
         @if f.records.is_empty() && f.listed.is_empty() { p { "No promotion record is attached (records are on with the manifest's " code { "records:" } ")." } }
         @else {
-            table {
+            div.scroll { table {
                 thead { tr { th scope="col" { "Time" } th scope="col" { "Channel" } th scope="col" { "Kind" } th scope="col" { "From" } th scope="col" { "Why" } th scope="col" { "By" } th scope="col" { "Signature" } } }
                 tbody {
                     @for r in &f.records {
@@ -133,7 +133,7 @@ pub fn render(data: &SiteData, f: &DigestFacts) -> Markup {
                         }
                     }
                 }
-            }
+            } }
         }
         h2 { "Consumers pinning it" }
         @if pins.is_empty() { p { "None in the reports given (" code { "--consumers" } ")." } }

@@ -57,7 +57,7 @@ pub fn render(data: &SiteData) -> Markup {
         @if all.is_empty() { p { "No variant has an end-of-life date." } }
         @for y in &years {
             h2 { (y) }
-            table {
+            div.scroll { table {
                 thead { tr { th scope="col" { "Date" } th scope="col" { "Variant" } th scope="col" { "What" } th scope="col" { "State" } } }
                 tbody {
                     @for d in all.iter().filter(|d| chrono::Datelike::year(&d.date) == *y) {
@@ -69,7 +69,7 @@ pub fn render(data: &SiteData) -> Markup {
                         }
                     }
                 }
-            }
+            } }
         }
     };
     shell(data, "", "End-of-life calendar", None, main)

@@ -53,7 +53,7 @@ pub fn render(data: &SiteData, v: &VariantStatus) -> Markup {
             dt { "Feed" } dd { a href={ "../" (feed) } { "Atom feed of this variant" } }
         }
         h2 { "Channels" }
-        table.channels {
+        div.scroll { table.channels {
             thead { tr { th scope="col" { "Channel" } th scope="col" { "Digest" } th scope="col" { "Since" } th scope="col" { "Pending" } } }
             tbody {
                 @for (c, st) in &v.channels {
@@ -65,7 +65,7 @@ pub fn render(data: &SiteData, v: &VariantStatus) -> Markup {
                     }
                 }
             }
-        }
+        } }
         @if let Some(e) = &v.error { p.error { "The registry could not answer for this variant: " (e) } }
         @let users: Vec<_> = data.consumers.iter().filter(|c| c.variant.as_deref() == Some(v.variant.as_str())).collect();
         @if !users.is_empty() {
