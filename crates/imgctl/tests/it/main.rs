@@ -44,5 +44,7 @@ mod lifecycle;
 mod retire;
 mod records_support;
 mod sbom;
+mod browser;
+mod site_browser;
 mod site;
 mod changes;

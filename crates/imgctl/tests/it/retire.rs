@@ -130,12 +130,12 @@ fn validate_since_names_a_variant_deleted_without_retirement() {
     f.at(T0, &["validate", "--since", "HEAD"]).code(0);
 }
 
-/// Adds Fedora 43 (end of life 2026-12-09) and a variant on it: `fedora-43-amd64`.
-fn with_fedora(f: &Fleet) -> &'static str {
+/// Adds Fedora 43 (end of life `eol`, e.g. 2026-12-09) and a variant on it: `fedora-43-amd64`.
+pub fn with_fedora(f: &Fleet, eol: &str) -> &'static str {
     let os_path = f.sb.path().join("os-definitions/os-definitions.json");
     let os = std::fs::read_to_string(&os_path).unwrap().replacen(
         "{ \"definitions\": [\n",
-        "{ \"definitions\": [\n  { \"id\": \"Linux-Fedora-43-AMD64\", \"family\": \"Linux\", \"distro\": \"Fedora\", \"slug\": \"fedora\", \"version\": \"43\", \"arch\": \"AMD64\", \"eol\": \"2026-12-09\" },\n",
+        &format!("{{ \"definitions\": [\n  {{ \"id\": \"Linux-Fedora-43-AMD64\", \"family\": \"Linux\", \"distro\": \"Fedora\", \"slug\": \"fedora\", \"version\": \"43\", \"arch\": \"AMD64\", \"eol\": \"{eol}\" }},\n"),
         1,
     );
     std::fs::write(&os_path, os).unwrap();
@@ -154,7 +154,7 @@ fn with_summary(f: &Fleet, now: &str, summary: &std::path::Path, args: &[&str]) 
 #[test]
 fn an_ending_os_is_warned_about_ahead_and_named_by_publish_promote_and_status() {
     let f = Fleet::new("0s");
-    let fedora = with_fedora(&f);
+    let fedora = with_fedora(&f, "2026-12-09");
     // five days ahead: a warning, also under --strict; quiet 31 days ahead
     let v = f.at("2026-12-04T06:00:00Z", &["validate", "--output", "json"]).code(0).json();
     let w: Vec<&serde_json::Value> = v["findings"].as_array().unwrap().iter().filter(|x| x["code"] == "eol-soon").collect();
