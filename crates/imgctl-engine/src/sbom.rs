@@ -218,15 +218,23 @@ pub async fn read<R: Registry>(registry: &R, repo: &str, digest: &str, key: Opti
     read_listed(registry, repo, digest, &entries, key).await
 }
 
-/// [`read`] from `entries`, the referrers list of `digest` read already (a manifest GET and
-/// a blob GET when it has an SBOM, nothing when not).
+/// [`read`] from `entries`, the referrers list of `digest` read already: one blob GET when
+/// the list's entry names the document (its annotations, docs/CHANGES.md), else the artifact
+/// manifest and the blob; nothing when it has no SBOM.
 pub async fn read_listed<R: Registry>(registry: &R, repo: &str, digest: &str, entries: &[Value], key: Option<&Verifier>) -> Result<Option<ReadSbom>, EngineError> {
-    let Some(artifact) = entries.iter().filter(|e| is_sbom_entry(e)).filter_map(|e| e.get("digest").and_then(Value::as_str)).next_back() else {
+    let Some(entry) = entries.iter().filter(|e| is_sbom_entry(e) && e.get("digest").and_then(Value::as_str).is_some()).next_back() else {
         return Ok(None);
     };
-    let bytes = registry.get_manifest(repo, artifact).await?.bytes;
-    let a = Artifact::parse(&bytes).map_err(input)?;
-    let layer = a.layers.first().ok_or_else(|| input(format!("read SBOM {artifact}: it has no layer")))?;
+    let artifact = entry.get("digest").and_then(Value::as_str).unwrap_or_default();
+    let ann: BTreeMap<String, String> = entry.get("annotations").and_then(|a| serde_json::from_value(a.clone()).ok()).unwrap_or_default();
+    let layer = match records_sbom::document_of(entry.get("artifactType").and_then(Value::as_str), &ann) {
+        Some(named) => named,
+        None => {
+            let bytes = registry.get_manifest(repo, artifact).await?.bytes;
+            let a = Artifact::parse(&bytes).map_err(input)?;
+            a.layers.into_iter().next().ok_or_else(|| input(format!("read SBOM {artifact}: it has no layer")))?
+        }
+    };
     let tmp = tempfile::NamedTempFile::new().map_err(|e| input(format!("make a temporary file: {e}")))?;
     registry.fetch_blob(repo, &layer.digest, layer.size, tmp.path()).await?;
     let content = std::fs::read(tmp.path()).map_err(|e| input(format!("read SBOM {artifact}: {e}")))?;

@@ -20,6 +20,11 @@ pub const SPDX_PREDICATE_TYPE: &str = "https://spdx.dev/Document";
 pub const PACKAGES_ANNOTATION: &str = "dev.imgctl.inventory.packages";
 /// The OS (`ID VERSION_ID`), when known.
 pub const OS_ANNOTATION: &str = "dev.imgctl.inventory.os";
+/// The document blob's digest (the artifact's one layer): copied into the referrers list, it
+/// lets a reader GET the document straight away (one request instead of manifest + blob).
+pub const DOCUMENT_ANNOTATION: &str = "dev.imgctl.document.digest";
+/// The document blob's size in bytes (a download stops there).
+pub const DOCUMENT_SIZE_ANNOTATION: &str = "dev.imgctl.document.size";
 
 /// An in-toto v1 Statement with any predicate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,10 +71,23 @@ pub fn artifact(statement: &Attestation, envelope: Option<&Envelope>, subject: D
         Some(e) => (DSSE_MEDIA_TYPE, serde_json::to_vec(e).unwrap_or_default()),
         None => (STATEMENT_MEDIA_TYPE, statement.to_bytes()),
     };
+    let layer = Descriptor::of(media_type, &bytes, false);
     let mut annotations = summary;
     annotations.insert(CREATED_ANNOTATION.into(), created.to_rfc3339_opts(SecondsFormat::Secs, true));
     annotations.insert(PREDICATE_ANNOTATION.into(), SPDX_PREDICATE_TYPE.into());
-    artifact::build(media_type, Descriptor::of(media_type, &bytes, false), &bytes, subject, annotations)
+    annotations.insert(DOCUMENT_ANNOTATION.into(), layer.digest.clone());
+    annotations.insert(DOCUMENT_SIZE_ANNOTATION.into(), layer.size.to_string());
+    artifact::build(media_type, layer, &bytes, subject, annotations)
+}
+
+/// The document blob an SBOM's referrers-list entry names — its media type (the entry's
+/// artifact type), digest and size — when it names one (artifacts written before imgctl
+/// annotated them do not: read their manifest).
+pub fn document_of(artifact_type: Option<&str>, annotations: &BTreeMap<String, String>) -> Option<Descriptor> {
+    let media_type = artifact_type.filter(|t| *t == DSSE_MEDIA_TYPE || *t == STATEMENT_MEDIA_TYPE)?;
+    let digest = annotations.get(DOCUMENT_ANNOTATION).filter(|d| d.len() == 71 && d.starts_with("sha256:"))?;
+    let size = annotations.get(DOCUMENT_SIZE_ANNOTATION)?.parse().ok()?;
+    Some(Descriptor { digest: digest.clone(), size, ..Descriptor::of(media_type, b"", false) })
 }
 
 /// Reads an SBOM artifact's layer (`media_type`, `bytes`): the statement, and the envelope
@@ -107,6 +125,12 @@ mod tests {
         assert!(is_sbom(&a.annotations) && is_sbom(&built.entry.annotations));
         assert_eq!(a.annotations[PACKAGES_ANNOTATION], "3");
         assert!(a.layers[0].data.is_none(), "the document is a blob of its own");
+        // the list entry names the document blob: a reader GETs it without the manifest
+        let named = document_of(built.entry.artifact_type.as_deref(), &built.entry.annotations).unwrap();
+        assert_eq!((named.digest.as_str(), named.size, named.media_type.as_str()), (a.layers[0].digest.as_str(), a.layers[0].size, STATEMENT_MEDIA_TYPE));
+        let mut old = built.entry.annotations.clone();
+        old.remove(DOCUMENT_ANNOTATION);
+        assert!(document_of(built.entry.artifact_type.as_deref(), &old).is_none(), "an older artifact: read its manifest");
         let (layer_digest, bytes) = &built.blobs[1];
         assert_eq!(*layer_digest, a.layers[0].digest);
         let (back, env) = read(&a.layers[0].media_type, bytes, &digest).unwrap();
@@ -118,6 +142,8 @@ mod tests {
         let env = signer.sign(&s.to_bytes());
         let built = artifact(&s, Some(&env), subject, "2026-12-04T10:00:00Z".parse().unwrap(), BTreeMap::new());
         let (back, env2) = read(DSSE_MEDIA_TYPE, &built.blobs[1].1, &digest).unwrap();
+        let named = document_of(built.entry.artifact_type.as_deref(), &built.entry.annotations).unwrap();
+        assert_eq!((named.digest.as_str(), named.media_type.as_str()), (built.blobs[1].0.as_str(), DSSE_MEDIA_TYPE));
         assert_eq!(back, s);
         assert_eq!(env2, Some(env));
     }
