@@ -117,9 +117,10 @@ pub async fn read<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], status: 
     let platform = |name: &str| variants.iter().find(|v| v.name == name).and_then(|v| v.spec.platforms.first().cloned());
     let lister = Lister::of(ctx, history, roles.keys().next().map(String::as_str)).await?;
     let mut facts = read_many(ctx, &lister, roles, &platform, key).await?;
-    // the digest before each channel's current one
-    let mut before: BTreeMap<String, Vec<Role>> = BTreeMap::new();
-    let mut pairs = Vec::new();
+    // the digest before each channel's current one: whole from the current digest's record,
+    // else from a shown digest of the variant with the same 12 hex digits, else one HEAD of
+    // its release tag (those HEADs at once)
+    let mut wanted = Vec::new();
     for s in &status.variants {
         let vh = history.variant(&s.variant);
         for (c, st) in &s.channels {
@@ -129,19 +130,32 @@ pub async fn read<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], status: 
             let from_record = facts.get(&cur).and_then(|f| {
                 f.records.iter().filter_map(|r| r.statement.as_ref()).filter(|r| r.variant == s.variant && r.channel == *c).filter_map(|r| r.from.clone()).find(|f| digest12(f) == prev.digest12)
             });
-            let prev_whole = match from_record {
-                Some(d) => Some(d),
-                None => crate::moves::current(ctx.registry, ctx.repo, &prev.tag).await.or_else(|e| if crate::is_fatal(&e) { Err(e) } else { Ok(None) })?,
-            };
-            let Some(p) = prev_whole else { continue };
-            pairs.push((p.clone(), cur.clone(), format!("{} {c}", s.variant)));
-            match facts.get_mut(&p) {
-                Some(f) => f.roles.push(role(&s.variant, c, "previous")),
-                None => before.entry(p).or_default().push(role(&s.variant, c, "previous")),
+            let shown = || facts.values().find(|f| digest12(&f.digest) == prev.digest12 && f.roles.iter().any(|r| r.variant == s.variant)).map(|f| f.digest.clone());
+            let pending = st.pending.as_ref().and_then(|p| whole(&p.digest));
+            wanted.push((s.variant.as_str(), c.as_str(), cur, from_record.or_else(shown), prev.tag.clone(), pending));
+        }
+    }
+    let resolved: Vec<Result<Option<String>, EngineError>> = futures_util::stream::iter(&wanted)
+        .map(|(.., known, tag, _)| async move {
+            match known {
+                Some(d) => Ok(Some(d.clone())),
+                None => crate::moves::current(ctx.registry, ctx.repo, tag).await.or_else(|e| if crate::is_fatal(&e) { Err(e.into()) } else { Ok(None) }),
             }
-            if let Some(pd) = st.pending.as_ref().and_then(|p| whole(&p.digest)) {
-                pairs.push((cur.clone(), pd, format!("{} {c}", s.variant)));
-            }
+        })
+        .buffered(ctx.concurrency.max(1))
+        .collect()
+        .await;
+    let mut before: BTreeMap<String, Vec<Role>> = BTreeMap::new();
+    let mut pairs = Vec::new();
+    for ((variant, c, cur, .., pending), prev_whole) in wanted.iter().zip(resolved) {
+        let Some(p) = prev_whole? else { continue };
+        pairs.push((p.clone(), cur.clone(), format!("{variant} {c}")));
+        match facts.get_mut(&p) {
+            Some(f) => f.roles.push(role(variant, c, "previous")),
+            None => before.entry(p).or_default().push(role(variant, c, "previous")),
+        }
+        if let Some(pd) = pending {
+            pairs.push((cur.clone(), pd.clone(), format!("{variant} {c}")));
         }
     }
     facts.extend(read_many(ctx, &lister, before, &platform, key).await?);
