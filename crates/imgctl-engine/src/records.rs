@@ -230,7 +230,8 @@ pub async fn read_all<R: Registry>(registry: &R, repo: &str, digest: &str, key: 
 }
 
 /// The records among `entries` (the referrers list of `digest`, read already), oldest
-/// first, checked with `key` when given: one manifest GET each.
+/// first, checked with `key` when given: none more when the entry embeds the record (a
+/// tag-schema index written by imgctl, docs/RECORDS.md), else one manifest GET each.
 pub async fn read_listed<R: Registry>(registry: &R, repo: &str, digest: &str, entries: &[Value], key: Option<&imgctl_records::Verifier>) -> Result<Vec<Recorded>, RegistryError> {
     let mut out = Vec::new();
     for e in entries {
@@ -238,7 +239,10 @@ pub async fn read_listed<R: Registry>(registry: &R, repo: &str, digest: &str, en
             continue;
         }
         let Some(d) = e.get("digest").and_then(Value::as_str) else { continue };
-        let bytes = registry.get_manifest(repo, d).await?.bytes;
+        let bytes = match artifact::embedded(d, e.get("data").and_then(Value::as_str)) {
+            Some(b) => b,
+            None => registry.get_manifest(repo, d).await?.bytes.to_vec(),
+        };
         out.push(match artifact::read_record(&bytes) {
             Err(err) => Recorded { record: d.to_string(), statement: None, signed: false, verified: false, error: Some(err.to_string()) },
             Ok(rec) => {

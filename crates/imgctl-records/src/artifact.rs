@@ -152,7 +152,24 @@ pub fn record(statement: &Statement, envelope: Option<&Envelope>, subject: Descr
         ("dev.imgctl.kind".to_string(), p.kind.clone()),
         ("dev.imgctl.variant".to_string(), p.variant.clone()),
     ]);
-    build(media_type, Descriptor::of(media_type, &bytes, true), &bytes, subject, annotations)
+    let mut built = build(media_type, Descriptor::of(media_type, &bytes, true), &bytes, subject, annotations);
+    // the referrers-list entry carries the artifact itself (a descriptor's `data`), so a reader
+    // of a tag-schema index has the record without another request; registries that keep the
+    // list themselves (referrers API) leave it out, and readers then GET it
+    if built.manifest.len() <= EMBED_MAX {
+        built.entry.data = Some(STANDARD.encode(&built.manifest));
+    }
+    built
+}
+
+/// The largest record artifact embedded in its referrers-list entry (bytes).
+pub const EMBED_MAX: usize = 16 * 1024;
+
+/// The artifact manifest a referrers-list entry embeds (its `data`), when it does and the
+/// bytes are the digest it names (else None: read it by digest).
+pub fn embedded(entry_digest: &str, data: Option<&str>) -> Option<Vec<u8>> {
+    let bytes = STANDARD.decode(data?).ok()?;
+    (sha256(&bytes) == entry_digest).then_some(bytes)
 }
 
 /// docker-tools' lifecycle mark: end of life on `date`.

@@ -49,6 +49,12 @@ fn a_signed_record_reads_back_and_verifies_and_names_its_subject() {
     let r = read_record(&b.manifest).unwrap();
     assert_eq!(r.statement, s);
     verify(&r, TO, &Verifier::from_pem(&public).unwrap()).unwrap();
+    // its list entry embeds it (no request to read it); bytes that are not the digest are not taken
+    let inline = embedded(&b.entry.digest, b.entry.data.as_deref()).expect("the entry embeds the record");
+    assert_eq!(inline, b.manifest);
+    verify(&read_record(&inline).unwrap(), TO, &Verifier::from_pem(&public).unwrap()).unwrap();
+    assert_eq!(embedded_or_none(&b, "{}"), None);
+    assert_eq!(embedded(&b.entry.digest, None), None, "a registry's own list has no data: GET it");
     // found under another digest: an error naming both
     let other = TO.replace('b', "c");
     let e = verify(&r, &other, &Verifier::from_pem(&public).unwrap()).unwrap_err().to_string();
@@ -88,4 +94,10 @@ fn a_lifecycle_mark_has_docker_tools_shape() {
     assert_eq!(b.blobs.len(), 1, "only the empty blob");
     assert_eq!(Artifact::parse(&b.manifest).unwrap().end_of_life(), Some(date));
     assert_eq!(kind_of(b.entry.artifact_type.as_deref(), &b.entry.annotations), ArtifactKind::Lifecycle);
+}
+
+/// [`embedded`] of `b`'s digest with other bytes as its data.
+fn embedded_or_none(b: &Built, other: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    embedded(&b.digest, Some(&base64::engine::general_purpose::STANDARD.encode(other)))
 }
