@@ -222,21 +222,25 @@ fn the_site_reads_no_more_than_status_plus_the_digests_it_shows() {
     let api = extra.iter().filter(|(_, p)| p.contains("/referrers/")).count();
     assert_eq!(api, 1, "one probe of the referrers API (distribution 2.8 has none: 404)");
     assert_eq!(listed.len() - api, subjects.len(), "then each digest's tag-schema index is read once");
-    // an SBOM costs one request: its document, which its list entry names (docs/CHANGES.md),
-    // never its artifact manifest; each document once
-    let (mut artifacts, mut documents) = (BTreeSet::new(), BTreeSet::new());
+    // no artifact manifest is read: a record comes embedded in its list entry (docs/RECORDS.md);
+    // an SBOM costs one request, its document, which its list entry names (docs/CHANGES.md),
+    // each document once
+    let (mut artifacts, mut documents, mut records) = (BTreeSet::new(), BTreeSet::new(), 0);
     for s in &subjects {
         for e in crate::records_support::referrers(&f, &format!("sha256:{s}")) {
+            artifacts.insert(format!("/manifests/{}", e["digest"].as_str().unwrap()));
             if e["annotations"]["dev.imgctl.predicate-type"] == "https://spdx.dev/Document" {
-                artifacts.insert(format!("/manifests/{}", e["digest"].as_str().unwrap()));
                 documents.insert(format!("/blobs/{}", e["annotations"]["dev.imgctl.document.digest"].as_str().expect("the entry names its document")));
+            } else if e["annotations"]["dev.imgctl.kind"].is_string() {
+                assert!(e["data"].is_string(), "a record's entry embeds it: {e}");
+                records += 1;
             }
         }
     }
-    assert!(!artifacts.is_empty(), "the fleet's builds have SBOMs");
+    assert!(!documents.is_empty() && records > 0, "the fleet's builds have SBOMs and records");
     let blobs: Vec<&String> = extra.iter().map(|(_, p)| p).filter(|p| p.contains("/blobs/")).collect();
     for (_, p) in &extra {
-        assert!(!artifacts.iter().any(|a| p.ends_with(a.as_str())), "{p}: an SBOM's artifact manifest was read; its list entry names the document");
+        assert!(!artifacts.iter().any(|a| p.ends_with(a.as_str())), "{p}: an artifact manifest was read; its list entry has what the site shows");
     }
     assert!(!blobs.is_empty() && blobs.iter().all(|b| documents.iter().any(|d| b.ends_with(d.as_str()))), "the only blobs read are SBOM documents: {blobs:?}");
     assert_eq!(blobs.iter().collect::<BTreeSet<_>>().len(), blobs.len(), "each document read once");
