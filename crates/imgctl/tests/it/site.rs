@@ -244,6 +244,11 @@ fn the_site_reads_no_more_than_status_plus_the_digests_it_shows() {
     }
     assert!(!blobs.is_empty() && blobs.iter().all(|b| documents.iter().any(|d| b.ends_with(d.as_str()))), "the only blobs read are SBOM documents: {blobs:?}");
     assert_eq!(blobs.iter().collect::<BTreeSet<_>>().len(), blobs.len(), "each document read once");
+    // the only manifest read by digest: a shown index, to find its image's SBOM
+    let indexes: Vec<&String> = extra.iter().map(|(_, p)| p).filter(|p| p.contains("/manifests/sha256:")).collect();
+    assert!(indexes.iter().all(|p| pages.iter().any(|h| p.ends_with(h.as_str()))), "{indexes:?}");
+    assert_eq!(indexes.iter().collect::<BTreeSet<_>>().len(), indexes.len(), "each index read once");
+    assert_eq!(extra.len(), api + subjects.len() + blobs.len() + indexes.len(), "a list per subject, a document per SBOM, nothing more: {extra:?}");
     eprintln!("status: {} requests; site: {} more for {} digest pages ({} subjects listed)", status.len(), extra.len(), pages.len(), subjects.len());
 }
 
