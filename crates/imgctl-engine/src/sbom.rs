@@ -222,7 +222,7 @@ pub async fn read<R: Registry>(registry: &R, repo: &str, digest: &str, key: Opti
 /// the list's entry names the document (its annotations, docs/CHANGES.md), else the artifact
 /// manifest and the blob; nothing when it has no SBOM.
 pub async fn read_listed<R: Registry>(registry: &R, repo: &str, digest: &str, entries: &[Value], key: Option<&Verifier>) -> Result<Option<ReadSbom>, EngineError> {
-    let Some(entry) = entries.iter().filter(|e| is_sbom_entry(e) && e.get("digest").and_then(Value::as_str).is_some()).next_back() else {
+    let Some(entry) = entries.iter().rfind(|e| is_sbom_entry(e) && e.get("digest").and_then(Value::as_str).is_some()) else {
         return Ok(None);
     };
     let artifact = entry.get("digest").and_then(Value::as_str).unwrap_or_default();
