@@ -235,9 +235,7 @@ pub async fn read_listed<R: Registry>(registry: &R, repo: &str, digest: &str, en
             a.layers.into_iter().next().ok_or_else(|| input(format!("read SBOM {artifact}: it has no layer")))?
         }
     };
-    let tmp = tempfile::NamedTempFile::new().map_err(|e| input(format!("make a temporary file: {e}")))?;
-    registry.fetch_blob(repo, &layer.digest, layer.size, tmp.path()).await?;
-    let content = std::fs::read(tmp.path()).map_err(|e| input(format!("read SBOM {artifact}: {e}")))?;
+    let content = registry.fetch_blob_bytes(repo, &layer.digest, layer.size).await?;
     if imgctl_records::sha256(&content) != layer.digest {
         return Err(input(format!("read SBOM {artifact}: its document does not match its digest {}", layer.digest)));
     }

@@ -39,11 +39,11 @@ pub(crate) async fn read_limited(op: &'static str, target: &Target, mut resp: Re
     Ok(buf.freeze())
 }
 
-/// Streams a blob answer into `into`, stopping at `size` bytes (its descriptor's): one byte
-/// more is an error (the chunk that overruns is not written), and so is a digest other than
-/// `digest` (hashed as it streams). The caller removes the file when this fails or is cut
-/// off by the deadline.
-pub(crate) async fn read_blob(op: &'static str, target: &Target, mut resp: Response, digest: &str, size: u64, into: &Path) -> Result<u64, Failure> {
+/// Streams a blob answer into the file `into` (None: into memory, returned), stopping at
+/// `size` bytes (its descriptor's): one byte more is an error (the chunk that overruns is not
+/// written), and so is a digest other than `digest` (hashed as it streams). The caller
+/// removes the file when this fails or is cut off by the deadline.
+pub(crate) async fn read_blob(op: &'static str, target: &Target, mut resp: Response, digest: &str, size: u64, into: Option<&Path>) -> Result<(u64, Vec<u8>), Failure> {
     use sha2::Digest;
     use tokio::io::AsyncWriteExt;
     let protocol = |reason: String| Failure::Fatal(RegistryError::Protocol { op, target: Box::new(target.clone()), reason });
@@ -51,8 +51,12 @@ pub(crate) async fn read_blob(op: &'static str, target: &Target, mut resp: Respo
     if let Some(n) = resp.content_length().filter(|n| *n > size) {
         return Err(overrun(n));
     }
-    let io = |e: std::io::Error| Failure::Fatal(RegistryError::Io { path: into.display().to_string(), source: e });
-    let mut file = tokio::fs::File::create(into).await.map_err(io)?;
+    let io = |e: std::io::Error| Failure::Fatal(RegistryError::Io { path: into.map(|p| p.display().to_string()).unwrap_or_default(), source: e });
+    let mut file = match into {
+        Some(p) => Some(tokio::fs::File::create(p).await.map_err(io)?),
+        None => None,
+    };
+    let mut memory = Vec::new();
     let (mut hasher, mut written) = (sha2::Sha256::new(), 0u64);
     while let Some(chunk) = resp.chunk().await.map_err(|e| transport_failure(op, target, &e))? {
         let n = written + chunk.len() as u64;
@@ -60,10 +64,15 @@ pub(crate) async fn read_blob(op: &'static str, target: &Target, mut resp: Respo
             return Err(overrun(n));
         }
         hasher.update(&chunk);
-        file.write_all(&chunk).await.map_err(io)?;
+        match file.as_mut() {
+            Some(f) => f.write_all(&chunk).await.map_err(io)?,
+            None => memory.extend_from_slice(&chunk),
+        }
         written = n;
     }
-    file.flush().await.map_err(io)?;
+    if let Some(f) = file.as_mut() {
+        f.flush().await.map_err(io)?;
+    }
     if written < size {
         // a body cut short (its Content-Length honoured) is worth another attempt
         return Err(Failure::Transient { reason: format!("the blob's answer ended after {written} of {size} bytes"), retry_after: None });
@@ -72,7 +81,7 @@ pub(crate) async fn read_blob(op: &'static str, target: &Target, mut resp: Respo
     if actual != digest {
         return Err(Failure::Fatal(RegistryError::DigestMismatch { op, target: Box::new(target.clone()), expected: digest.to_owned(), actual }));
     }
-    Ok(written)
+    Ok((written, memory))
 }
 
 /// The `rel="next"` target of a `Link` header, e.g. `</v2/a/tags/list?n=2&last=b>; rel="next"`.

@@ -96,10 +96,19 @@ impl RegistryClient {
         let url = self.url(&format!("{repo}/blobs/{digest}"))?;
         let call = Call { blob: Some(size), ..Call::new(op, &target, Method::GET, url) };
         let t = &target;
-        let got = self.request(call, &[(repo, Access::Pull)], |resp| crate::answer::read_blob(op, t, resp, digest, size, into)).await;
+        let got = self.request(call, &[(repo, Access::Pull)], |resp| crate::answer::read_blob(op, t, resp, digest, size, Some(into))).await;
         if got.is_err() {
             let _ = std::fs::remove_file(into);
         }
-        got
+        got.map(|(n, _)| n)
+    }
+
+    /// [`Self::download`] into memory, for small blobs (documents, not layers).
+    pub(crate) async fn download_bytes(&self, repo: &str, digest: &str, size: u64) -> Result<Vec<u8>> {
+        let (op, target) = ("fetch blob", self.target(repo, Some(digest)));
+        let url = self.url(&format!("{repo}/blobs/{digest}"))?;
+        let call = Call { blob: Some(size), ..Call::new(op, &target, Method::GET, url) };
+        let t = &target;
+        self.request(call, &[(repo, Access::Pull)], |resp| crate::answer::read_blob(op, t, resp, digest, size, None)).await.map(|(_, bytes)| bytes)
     }
 }

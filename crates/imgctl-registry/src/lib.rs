@@ -209,6 +209,14 @@ pub trait Registry: Send + Sync {
         async move { Err(RegistryError::Protocol { op: "fetch blob", target, reason: "this registry client cannot download blobs".into() }) }
     }
 
+    /// [`Registry::fetch_blob`] into memory, for small blobs (an SBOM's document): the same
+    /// checks, no file.
+    fn fetch_blob_bytes(&self, repo: &str, digest: &str, size: u64) -> impl Future<Output = Result<Vec<u8>>> + Send {
+        let target = Box::new(Target { registry: String::new(), repository: repo.to_owned(), reference: Some(digest.to_owned()) });
+        let _ = size;
+        async move { Err(RegistryError::Protocol { op: "fetch blob", target, reason: "this registry client cannot download blobs".into() }) }
+    }
+
     /// PUTs an artifact manifest that has a `subject`, by its digest. True when the registry
     /// answers with `OCI-Subject` (distribution-spec 1.1: it keeps the referrers list itself);
     /// false when the client must keep the referrers tag schema ([`referrers`]).

@@ -169,6 +169,11 @@ impl Registry for RegistryClient {
         self.download(repo, digest, size, into).await
     }
 
+    async fn fetch_blob_bytes(&self, repo: &str, digest: &str, size: u64) -> Result<Vec<u8>> {
+        check_reference(repo, digest)?;
+        self.download_bytes(repo, digest, size).await
+    }
+
     async fn delete_manifest(&self, repo: &str, digest: &str) -> Result<()> {
         self.delete_image(repo, digest, &[]).await
     }
