@@ -38,6 +38,25 @@ pub struct Recorder {
     /// Where the source side of a move's changes is read (git, through the CLI); None: the
     /// records say the source side is not known.
     pub sources: Option<std::sync::Arc<dyn crate::changes::SourceLookup>>,
+    /// What changed in each move this run recorded, so the run's report reads it once.
+    pub read: ChangesRead,
+}
+
+/// The changes [`changes_of`] read in this run, by move (variant, channel, from, to).
+#[derive(Debug, Default)]
+pub struct ChangesRead(std::sync::Mutex<Vec<([String; 4], imgctl_records::changes::Changes)>>);
+
+impl ChangesRead {
+    /// What changed in the move of `variant` on `channel` from `from` to `to`, when a record
+    /// of this run read it.
+    pub fn get(&self, variant: &str, channel: &str, from: &str, to: &str) -> Option<imgctl_records::changes::Changes> {
+        let read = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        read.iter().find(|(k, _)| k == &[variant, channel, from, to]).map(|(_, c)| c.clone())
+    }
+
+    fn keep(&self, key: [String; 4], c: &imgctl_records::changes::Changes) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((key, c.clone()));
+    }
 }
 
 /// What a move was, for its record.
@@ -98,7 +117,10 @@ pub async fn changes_of<R: Registry>(registry: &R, repo: &str, m: &Move<'_>, not
     let from = note.from.as_deref().filter(|f| *f != m.manifest.digest)?;
     let to = crate::changes::End { reference: &m.manifest.digest, source_id: note.source_id.as_deref() };
     match crate::changes::between(registry, repo, m.variant, crate::changes::End::at(from), to, None, note.recorder.sources.as_deref()).await {
-        Ok(c) => Some(c),
+        Ok(c) => {
+            note.recorder.read.keep([m.variant.name.clone(), m.channel.to_string(), from.to_string(), m.manifest.digest.clone()], &c);
+            Some(c)
+        }
         Err(e) => {
             tracing::warn!("the record of {} on {} says nothing of what changed: {e}", m.variant.name, m.channel);
             None

@@ -65,6 +65,7 @@ pub fn recorder(env: &Env<'_>, fleet: &Fleet, args: &SignArgs, commit: Option<St
         note: None,
         settle: imgctl_engine::records::SETTLE,
         sources: None,
+        read: Default::default(),
     }))
 }
 

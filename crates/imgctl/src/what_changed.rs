@@ -6,6 +6,7 @@
 use imgctl_core::Fleet;
 use imgctl_core::rollout::{Action, ActionResult};
 use imgctl_engine::changes::{End, SourceLookup, between};
+use imgctl_engine::records::Recorder;
 use imgctl_records::changes::Changes;
 use imgctl_registry::RegistryClient;
 
@@ -48,7 +49,10 @@ type Key<'r> = (&'r str, &'r str, &'r str, &'r str);
 
 /// Appends the section for the moves among `results` to the step summary (nothing without
 /// `GITHUB_STEP_SUMMARY`, in a dry run, or when nothing moved from an earlier digest).
-pub fn append(env: &Env<'_>, client: &RegistryClient, fleet: &Fleet, results: &[ActionResult], dry_run: bool, sources: Option<&dyn SourceLookup>) {
+///
+/// A move whose record this run wrote reuses what the record read (`recorder.read`), so
+/// records and summary together read a move's changes once.
+pub fn append(env: &Env<'_>, client: &RegistryClient, fleet: &Fleet, results: &[ActionResult], dry_run: bool, sources: Option<&dyn SourceLookup>, recorder: Option<&Recorder>) {
     if env.facts.step_summary.is_none() || dry_run {
         return;
     }
@@ -73,7 +77,12 @@ pub fn append(env: &Env<'_>, client: &RegistryClient, fleet: &Fleet, results: &[
         let mut out = Vec::new();
         for ((variant, channel, from, to), mirrors) in &moves {
             let Some(v) = fleet.variant(variant) else { continue };
-            out.push(match between(client, repo, v, End::at(from), End::at(to), None, sources).await {
+            let recorded = recorder.and_then(|r| r.read.get(variant, channel, from, to));
+            let read = match recorded {
+                Some(c) => Ok(c),
+                None => between(client, repo, v, End::at(from), End::at(to), None, sources).await,
+            };
+            out.push(match read {
                 Ok(c) => markdown(variant, channel, mirrors, &c),
                 Err(e) => format!("#### `{variant}` {channel}: `{}` → `{}`\n\n- what changed could not be read: {e}\n\n", short(from), short(to)),
             });

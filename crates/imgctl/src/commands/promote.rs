@@ -96,7 +96,7 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let report = ResultsReport { results, dry_run: args.dry_run, forced: args.force };
     let title = revs.iter().map(|(c, r)| format!("{c} ← {r}")).collect::<Vec<_>>().join(", ");
     let code = rollout::finish(env, &format!("promote ({title})"), &report)?;
-    crate::what_changed::append(env, &client, fleet, &report.results, args.dry_run, crate::sources::lookup(&sources));
+    crate::what_changed::append(env, &client, fleet, &report.results, args.dry_run, crate::sources::lookup(&sources), recorder.as_ref());
     if let Some(md) = verifier.markdown() {
         rollout::append_summary(env, &md);
     }

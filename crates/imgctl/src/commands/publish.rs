@@ -64,6 +64,6 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let results = crate::registry::block_on(publish::publish(&ctx, v, source_id, &source, &opts))?.map_err(rollout::engine_error)?;
     let report = ResultsReport { results, dry_run: args.dry_run, forced: false };
     let code = rollout::finish(env, "publish", &report)?;
-    crate::what_changed::append(env, &client, &fleet, &report.results, args.dry_run, crate::sources::lookup(&sources));
+    crate::what_changed::append(env, &client, &fleet, &report.results, args.dry_run, crate::sources::lookup(&sources), recorder.as_ref());
     Ok(code)
 }

@@ -66,6 +66,6 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     }
     let report = ResultsReport { results, dry_run: args.dry_run, forced: false };
     let code = rollout::finish(env, "rollback", &report)?;
-    crate::what_changed::append(env, &client, &fleet, &report.results, args.dry_run, crate::sources::lookup(&sources));
+    crate::what_changed::append(env, &client, &fleet, &report.results, args.dry_run, crate::sources::lookup(&sources), recorder.as_ref());
     Ok(code)
 }

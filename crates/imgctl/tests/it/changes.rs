@@ -22,7 +22,7 @@ const T3: &str = "2026-11-02T12:00:00Z";
 const NEW: &str = "Package: imgctl-new\nStatus: install ok installed\nVersion: 1.0~rc1-1\nArchitecture: amd64\n";
 const DOCKERFILE_B: &str = "FROM ubuntu:22.04\nRUN echo build 0\nRUN apt-get install -y imgctl-new\n";
 
-fn run_env(f: &Fleet, now: &str, summary: Option<&std::path::Path>, args: &[&str]) -> Run {
+pub(crate) fn run_env(f: &Fleet, now: &str, summary: Option<&std::path::Path>, args: &[&str]) -> Run {
     let mut c = f.sb.cmd();
     c.env("IMGCTL_NOW", now).env("IMGCTL_INSECURE_REGISTRIES", &f.host).env("XDG_CACHE_HOME", f.sb.path().join("cache"));
     if let Some(s) = summary {

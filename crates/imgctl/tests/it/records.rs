@@ -252,6 +252,18 @@ fn records_off_cost_nothing_and_records_on_cost_a_few_requests_per_move() {
     // the blobs: HEAD config (present), HEAD envelope, POST + PUT its upload
     assert_eq!(extra_blob, 4, "{on:?}");
     eprintln!("records on: +{extra_manifest} manifest and +{extra_blob} blob requests per move ({} in all vs {})", on.total(), off.total());
+
+    // records on and a step summary: the summary's "What changed" reuses what the record read
+    f.change_sources();
+    let (dir, _) = f.build(ARM, 62);
+    f.at(&t(4), &["publish", ARM, "--image", dir.to_str().unwrap()]).code(0);
+    let summary = f.sb.path().join("summary.md");
+    proxy.reset();
+    crate::changes::run_env(&f, &t(5), Some(&summary), &["promote", "--variant", ARM]).code(0);
+    let both = proxy.counts();
+    assert_eq!(both.total(), on.total(), "the step summary reads nothing the records read: {both:?} vs {on:?}");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("### What changed") && md.contains(&format!("#### `{ARM}` latest")), "{md}");
 }
 
 #[test]
