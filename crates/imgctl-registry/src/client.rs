@@ -10,6 +10,7 @@ use reqwest::{Response, Url};
 use crate::Result;
 use crate::auth::{Access, Auth};
 use crate::credentials::Credentials;
+use crate::documents::DocumentCache;
 use crate::error::{RegistryError, Target};
 use crate::kinds::{GithubApi, KindRules};
 use crate::retry::{Failure, RetryPolicy};
@@ -45,6 +46,8 @@ pub struct ClientOptions {
     pub kind: RegistryKind,
     /// GitHub's packages API (GHCR deletes through it).
     pub github: Option<GithubApi>,
+    /// Where small blobs read whole (SBOM documents) are kept by digest; None: always read.
+    pub documents: Option<Arc<DocumentCache>>,
 }
 
 impl ClientOptions {
@@ -64,6 +67,7 @@ impl ClientOptions {
             tls: TlsTrust::default(),
             kind: RegistryKind::Distribution,
             github: None,
+            documents: None,
         }
     }
 
@@ -90,6 +94,7 @@ pub(crate) struct Inner {
     pub(crate) transport: Transport,
     auth: Auth,
     pub(crate) rules: Arc<dyn KindRules>,
+    pub(crate) documents: Option<Arc<DocumentCache>>,
 }
 
 impl RegistryClient {
@@ -107,7 +112,7 @@ impl RegistryClient {
         let setup = Setup { registry: opts.registry.clone(), base, insecure, concurrency: opts.concurrency, retry: opts.retry.clone(), deadlines: opts.deadlines };
         let transport = Transport::new(setup, builder).map_err(setup_error)?;
         let rules = crate::kinds::rules(opts.kind, opts.github.clone());
-        Ok(RegistryClient { inner: Arc::new(Inner { kind: opts.kind, transport, auth: Auth::new(opts.credentials), rules }) })
+        Ok(RegistryClient { inner: Arc::new(Inner { kind: opts.kind, transport, auth: Auth::new(opts.credentials), rules, documents: opts.documents }) })
     }
 
     /// The registry's kind.

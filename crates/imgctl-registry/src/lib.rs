@@ -44,6 +44,7 @@ mod blobs;
 mod client;
 mod credentials;
 pub mod digest;
+pub mod documents;
 mod error;
 pub mod fake;
 mod github;
@@ -210,7 +211,8 @@ pub trait Registry: Send + Sync {
     }
 
     /// [`Registry::fetch_blob`] into memory, for small blobs (an SBOM's document): the same
-    /// checks, no file.
+    /// checks, no file. A client with a [`documents::DocumentCache`] answers from it when it
+    /// holds the blob (no request) and keeps what it downloads.
     fn fetch_blob_bytes(&self, repo: &str, digest: &str, size: u64) -> impl Future<Output = Result<Vec<u8>>> + Send {
         let target = Box::new(Target { registry: String::new(), repository: repo.to_owned(), reference: Some(digest.to_owned()) });
         let _ = size;

@@ -171,7 +171,15 @@ impl Registry for RegistryClient {
 
     async fn fetch_blob_bytes(&self, repo: &str, digest: &str, size: u64) -> Result<Vec<u8>> {
         check_reference(repo, digest)?;
-        self.download_bytes(repo, digest, size).await
+        let cache = self.inner.documents.as_deref();
+        if let Some(hit) = cache.and_then(|c| c.get(digest, size)) {
+            return Ok(hit);
+        }
+        let bytes = self.download_bytes(repo, digest, size).await?;
+        if let Some(c) = cache {
+            c.put(digest, &bytes);
+        }
+        Ok(bytes)
     }
 
     async fn delete_manifest(&self, repo: &str, digest: &str) -> Result<()> {

@@ -51,6 +51,9 @@ pub struct EnvFacts {
     pub cwd: Option<PathBuf>,
     /// The layer inventory cache: `$XDG_CACHE_HOME/imgctl/layers`, else `$HOME/.cache/imgctl/layers`.
     pub layer_cache: Option<PathBuf>,
+    /// The document cache (SBOM documents by digest, `imgctl_registry::documents`):
+    /// `$XDG_CACHE_HOME/imgctl/documents`, else `$HOME/.cache/imgctl/documents`.
+    pub document_cache: Option<PathBuf>,
 }
 
 impl EnvFacts {
@@ -73,17 +76,19 @@ impl EnvFacts {
             (Some(server), Some(repo)) => Some(format!("{}/{repo}", server.trim_end_matches('/'))),
             _ => None,
         };
-        let layer_cache = std::env::var_os("XDG_CACHE_HOME")
+        let cache_home = std::env::var_os("XDG_CACHE_HOME")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")))
-            .map(|c| c.join("imgctl/layers"));
+            .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")));
+        let layer_cache = cache_home.as_ref().map(|c| c.join("imgctl/layers"));
+        let document_cache = cache_home.map(|c| c.join("imgctl/documents"));
         let columns = var("COLUMNS").and_then(|c| c.trim().parse::<usize>().ok()).filter(|c| *c > 0);
         let terminal = || terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0));
         Ok(EnvFacts {
             width: columns.or_else(terminal).unwrap_or(crate::output::DEFAULT_WIDTH),
             cwd: std::env::current_dir().ok(),
             layer_cache,
+            document_cache,
             actor: var("GITHUB_ACTOR").or_else(|| var("USER")),
             run_url,
             forge,

@@ -59,6 +59,7 @@ pub fn client_with(env: &Env<'_>, host: &str, kind: (RegistryKind, KindSource), 
     opts.deadlines.request = env.global.request_timeout;
     opts.credentials = credentials;
     opts.tls = tls_trust(env);
+    opts.documents = env.facts.document_cache.clone().map(|d| std::sync::Arc::new(imgctl_registry::documents::DocumentCache::new(d)));
     let (kind, from) = kind;
     opts.kind = kind;
     if kind == RegistryKind::Ghcr {

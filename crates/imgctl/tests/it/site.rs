@@ -195,8 +195,15 @@ fn the_site_reads_no_more_than_status_plus_the_digests_it_shows() {
     f.at(&now, &["status", "--output", "json"]).code(0);
     let status: Vec<(String, String)> = proxy.events().into_iter().map(|e| (e.method, e.path)).collect();
     proxy.reset();
+    // a machine that has read nothing yet: an empty document cache
     let out = f.sb.path().join("public");
-    f.at(&now, &["site", "--out", out.to_str().unwrap(), "--output", "json"]).code(0);
+    let cache = f.sb.path().join("site-cache");
+    let site = |out: &Path| {
+        let args = ["site", "--out", out.to_str().unwrap(), "--output", "json"];
+        let run = f.sb.cmd().env("IMGCTL_NOW", &now).env("IMGCTL_INSECURE_REGISTRIES", &f.host).env("XDG_CACHE_HOME", &cache).args(args).output().unwrap();
+        crate::support::Run::from(run).code(0);
+    };
+    site(&out);
     let mut extra: Vec<(String, String)> = proxy.events().into_iter().map(|e| (e.method, e.path)).collect();
     // every request status makes, the site makes (the same engine code over one listing)
     for r in &status {
@@ -250,6 +257,49 @@ fn the_site_reads_no_more_than_status_plus_the_digests_it_shows() {
     assert_eq!(indexes.iter().collect::<BTreeSet<_>>().len(), indexes.len(), "each index read once");
     assert_eq!(extra.len(), api + subjects.len() + blobs.len() + indexes.len(), "a list per subject, a document per SBOM, nothing more: {extra:?}");
     eprintln!("status: {} requests; site: {} more for {} digest pages ({} subjects listed)", status.len(), extra.len(), pages.len(), subjects.len());
+
+    // the next run (the site workflow's next day, its cache restored) reads no document again:
+    // a blob's digest names its bytes; the pages come out the same
+    let kept = cache.join("imgctl/documents");
+    assert_eq!(std::fs::read_dir(&kept).unwrap().count(), documents_read(&blobs), "each document read is kept, by digest");
+    proxy.reset();
+    let again = f.sb.path().join("public-again");
+    site(&again);
+    let second: Vec<String> = proxy.events().into_iter().map(|e| e.path).collect();
+    assert!(!second.iter().any(|p| p.contains("/blobs/")), "no document read again: {second:?}");
+    assert_eq!(second.len(), status.len() + extra.len() - blobs.len(), "the same requests less the documents");
+    assert_same_site(&out, &again);
+    // a damaged entry (same length, other bytes) is not believed: that document alone is read
+    // again, and the entry mended
+    let entry = std::fs::read_dir(&kept).unwrap().next().unwrap().unwrap().path();
+    let good = std::fs::read(&entry).unwrap();
+    let mut bad = good.clone();
+    let i = bad.iter().position(|b| b.is_ascii_digit()).unwrap();
+    bad[i] = if bad[i] == b'9' { b'8' } else { bad[i] + 1 };
+    std::fs::write(&entry, &bad).unwrap();
+    proxy.reset();
+    let third = f.sb.path().join("public-third");
+    site(&third);
+    let blobs3: Vec<String> = proxy.events().into_iter().map(|e| e.path).filter(|p| p.contains("/blobs/")).collect();
+    let name = entry.file_name().unwrap().to_str().unwrap().replace("sha256-", "sha256:");
+    assert_eq!(blobs3.len(), 1, "only the damaged document is read again: {blobs3:?}");
+    assert!(blobs3[0].ends_with(&name), "{blobs3:?} vs {name}");
+    assert_eq!(std::fs::read(&entry).unwrap(), good, "the entry is mended");
+    assert_same_site(&out, &third);
+}
+
+/// How many different documents `blobs` (request paths) read.
+fn documents_read(blobs: &[&String]) -> usize {
+    blobs.iter().collect::<BTreeSet<_>>().len()
+}
+
+/// `a` and `b` hold the same files with the same bytes.
+fn assert_same_site(a: &Path, b: &Path) {
+    let (fa, fb) = (files(a), files(b));
+    assert_eq!(fa, fb, "the same files");
+    for rel in &fa {
+        assert!(std::fs::read(a.join(rel)).unwrap() == std::fs::read(b.join(rel)).unwrap(), "{} differs", rel.display());
+    }
 }
 
 #[test]
