@@ -201,6 +201,15 @@ fn announcements_and_the_site_are_wired_as_documented() {
     let render = build.iter().find(|st| st.get("name").map(s) == Some("imgctl site")).unwrap();
     assert!(s(&render["run"]).contains("imgctl site --out _site ${CONSUMERS:+--consumers $CONSUMERS}"), "{}", s(&render["run"]));
     assert_eq!(render["env"]["CONSUMERS"], "${{ inputs.consumers }}");
+    // the document cache is restored before the site is rendered, from where imgctl keeps it
+    // (HOME/.cache/imgctl/documents on a runner: no XDG_CACHE_HOME), under a new key each run
+    let cached = build.iter().position(|st| st.get("uses").is_some_and(|u| s(u).starts_with("actions/cache@"))).expect("site.yml restores the document cache");
+    let rendered = build.iter().position(|st| st.get("name").map(s) == Some("imgctl site")).unwrap();
+    let installed = build.iter().position(|st| st.get("name").map(s) == Some("install imgctl")).unwrap();
+    assert!(cached < installed && installed < rendered, "the cache is restored before imgctl is installed (nothing in it stands in for the tool) and used by imgctl site");
+    let with = &build[cached]["with"];
+    assert_eq!(with["path"], "~/.cache/imgctl/documents");
+    assert!(s(&with["key"]).contains("${{ github.run_id }}") && s(&with["key"]).starts_with(s(&with["restore-keys"])), "a new key each run, restored by its prefix: {with:?}");
     let pages = build.iter().find(|st| st.get("uses").is_some_and(|u| s(u).starts_with("actions/upload-pages-artifact@"))).unwrap();
     assert_eq!(pages["with"]["path"], "_site");
     let deploy = &site["jobs"]["deploy"];
