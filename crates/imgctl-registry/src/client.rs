@@ -125,6 +125,11 @@ impl RegistryClient {
         &self.inner.transport.registry
     }
 
+    /// Its document cache, if it has one.
+    pub fn documents(&self) -> Option<&DocumentCache> {
+        self.inner.documents.as_deref()
+    }
+
     /// Requests made so far.
     pub fn stats(&self) -> RequestStats {
         self.inner.transport.stats()

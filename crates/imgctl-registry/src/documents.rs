@@ -11,7 +11,7 @@
 //! keeps what the site shows and lets the rest go.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
@@ -27,17 +27,24 @@ const STALE_TEMPORARY: Duration = Duration::from_secs(3600);
 pub struct DocumentCache {
     dir: PathBuf,
     pruned: AtomicBool,
+    hits: AtomicUsize,
+    kept: AtomicUsize,
 }
 
 impl DocumentCache {
     /// The cache in `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> DocumentCache {
-        DocumentCache { dir: dir.into(), pruned: AtomicBool::new(false) }
+        DocumentCache { dir: dir.into(), pruned: AtomicBool::new(false), hits: AtomicUsize::new(0), kept: AtomicUsize::new(0) }
     }
 
     /// Its folder.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// How many blobs it answered so far, and how many it was given (downloaded ones).
+    pub fn counts(&self) -> (usize, usize) {
+        (self.hits.load(Ordering::Relaxed), self.kept.load(Ordering::Relaxed))
     }
 
     /// The entry's file for a `sha256:` digest of 64 lower-case hex digits; None for any
@@ -57,6 +64,7 @@ impl DocumentCache {
         }
         // touched: what is used stays (an error here only shortens its life)
         let _ = std::fs::File::options().append(true).open(&path).and_then(|f| f.set_modified(SystemTime::now()));
+        self.hits.fetch_add(1, Ordering::Relaxed);
         Some(bytes)
     }
 
@@ -64,6 +72,7 @@ impl DocumentCache {
     /// logged and otherwise ignored: it only saves requests.
     pub fn put(&self, digest: &str, bytes: &[u8]) {
         let Some(path) = self.path(digest) else { return };
+        self.kept.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = self.write(&path, bytes) {
             tracing::warn!(path = %path.display(), error = %e, "failed to keep a document in the local cache");
         }
@@ -129,6 +138,7 @@ mod tests {
         assert_eq!(cache.get(&d, doc.len() as u64), None, "a damaged entry is not used");
         cache.put(&d, doc);
         assert_eq!(cache.get(&d, doc.len() as u64).as_deref(), Some(&doc[..]), "and is replaced");
+        assert_eq!(cache.counts(), (2, 2), "two answers, two documents given");
     }
 
     #[test]

@@ -133,6 +133,10 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     let started = std::time::Instant::now();
     let data = crate::registry::block_on(gather(&ctx, &variants, &sources, consumers, key.as_ref()))?.map_err(|e| rollout::engine_error_at(&host, e))?;
     let read = started.elapsed();
+    if let Some(cache) = client.documents() {
+        let (hits, kept) = cache.counts();
+        tracing::info!("site: {hits} SBOM documents from the local document cache ({}), {kept} read from the registry", cache.dir().display());
+    }
     let files = imgctl_site::render(&data);
     let rendered = started.elapsed();
     write(&args.out, &files)?;

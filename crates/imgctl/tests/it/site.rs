@@ -199,9 +199,11 @@ fn the_site_reads_no_more_than_status_plus_the_digests_it_shows() {
     let out = f.sb.path().join("public");
     let cache = f.sb.path().join("site-cache");
     let site = |out: &Path| {
-        let args = ["site", "--out", out.to_str().unwrap(), "--output", "json"];
+        let args = ["site", "--out", out.to_str().unwrap(), "--output", "json", "-v"];
         let run = f.sb.cmd().env("IMGCTL_NOW", &now).env("IMGCTL_INSECURE_REGISTRIES", &f.host).env("XDG_CACHE_HOME", &cache).args(args).output().unwrap();
-        crate::support::Run::from(run).code(0);
+        let run = crate::support::Run::from(run);
+        run.code(0);
+        run.stderr
     };
     site(&out);
     let mut extra: Vec<(String, String)> = proxy.events().into_iter().map(|e| (e.method, e.path)).collect();
@@ -264,7 +266,9 @@ fn the_site_reads_no_more_than_status_plus_the_digests_it_shows() {
     assert_eq!(std::fs::read_dir(&kept).unwrap().count(), documents_read(&blobs), "each document read is kept, by digest");
     proxy.reset();
     let again = f.sb.path().join("public-again");
-    site(&again);
+    let log = site(&again);
+    let said = format!("{} SBOM documents from the local document cache ({}), 0 read from the registry", documents_read(&blobs), kept.display());
+    assert!(log.contains(&said), "the log says where the documents came from: {said}\n{log}");
     let second: Vec<String> = proxy.events().into_iter().map(|e| e.path).collect();
     assert!(!second.iter().any(|p| p.contains("/blobs/")), "no document read again: {second:?}");
     assert_eq!(second.len(), status.len() + extra.len() - blobs.len(), "the same requests less the documents");
