@@ -57,6 +57,10 @@ impl DocumentCache {
     /// The bytes of blob `digest` of `size` bytes, when an intact entry holds them.
     pub fn get(&self, digest: &str, size: u64) -> Option<Vec<u8>> {
         let path = self.path(digest)?;
+        // the length first: a file of another size is not read at all
+        if std::fs::metadata(&path).ok()?.len() != size {
+            return None;
+        }
         let bytes = std::fs::read(&path).ok()?;
         if bytes.len() as u64 != size || format!("sha256:{}", hex::encode(Sha256::digest(&bytes))) != digest {
             tracing::warn!(path = %path.display(), "the document cache's entry does not match its digest: reading it from the registry again");
