@@ -57,8 +57,10 @@ impl DocumentCache {
     /// The bytes of blob `digest` of `size` bytes, when an intact entry holds them.
     pub fn get(&self, digest: &str, size: u64) -> Option<Vec<u8>> {
         let path = self.path(digest)?;
-        // the length first: a file of another size is not read at all
-        if std::fs::metadata(&path).ok()?.len() != size {
+        // a plain file of the right length, else it is not read at all (a link is not
+        // followed: nothing outside the folder is read or touched)
+        let meta = std::fs::symlink_metadata(&path).ok()?;
+        if !meta.is_file() || meta.len() != size {
             return None;
         }
         let bytes = std::fs::read(&path).ok()?;
@@ -143,6 +145,12 @@ mod tests {
         cache.put(&d, doc);
         assert_eq!(cache.get(&d, doc.len() as u64).as_deref(), Some(&doc[..]), "and is replaced");
         assert_eq!(cache.counts(), (2, 2), "two answers, two documents given");
+        // a link in place of an entry is not followed, even to the right bytes
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::write(&elsewhere, doc).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
+        assert_eq!(cache.get(&d, doc.len() as u64), None, "a link is not an entry");
     }
 
     #[test]
