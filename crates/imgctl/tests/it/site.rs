@@ -2,12 +2,15 @@
 //! (publish, scheduled and forced promotions, a rollback, a retired variant, a consumer's
 //! usages report) rendered by the real binary; every link of every page resolves to a file
 //! it wrote, nothing is absolute or fetched, the feeds read back with `feed-rs` (a parser
-//! independent of the writer), `fleet.json` agrees with `status`; bad input is a clear error.
+//! independent of the writer), `fleet.json` agrees with `status`; the document cache spares a
+//! second run every document and keeps only whole entries through SIGKILL at any moment; bad
+//! input is a clear error.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use sha2::Digest;
 
 use imgctl_testkit::images::{LAYER_GZIP, gzip, image_of_layers, tar_layer};
 use imgctl_testkit::{Proxy, TestRegistry};
@@ -324,4 +327,54 @@ fn bad_site_input_is_a_clear_error() {
     assert!(!f.sb.path().join("out/index.html").exists(), "nothing written before the input is read");
     // a flag without its value is a usage error
     f.at(&t(1), &["site"]).code(2);
+}
+
+#[test]
+fn a_site_killed_while_it_keeps_documents_leaves_only_whole_entries_and_the_rerun_reads_the_rest() {
+    let reg = TestRegistry::start();
+    let proxy = Proxy::start(&reg.host());
+    let (f, now, _) = fleet_with_history(Fleet::with_host(reg, proxy.host(), "72h"));
+    let cache = f.sb.path().join("kill-cache");
+    let kept = cache.join("imgctl/documents");
+    let cmd = |out: &Path| {
+        let mut c = f.sb.cmd();
+        c.env("IMGCTL_NOW", &now).env("IMGCTL_INSECURE_REGISTRIES", &f.host).env("XDG_CACHE_HOME", &cache);
+        c.args(["site", "--out", out.to_str().unwrap(), "--output", "json"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        c
+    };
+    // the clean run's pages and documents (its own cache, removed after)
+    let reference = f.sb.path().join("reference");
+    let started = std::time::Instant::now();
+    assert!(cmd(&reference).status().unwrap().success());
+    let whole_run = started.elapsed();
+    let documents = std::fs::read_dir(&kept).unwrap().count();
+    std::fs::remove_dir_all(&cache).unwrap();
+    // SIGKILL at moments spread over a run's length, the cache kept from kill to kill
+    let mut killed = 0;
+    for k in 1..=6u32 {
+        let mut child = cmd(&f.sb.path().join(format!("killed-{k}"))).spawn().unwrap();
+        std::thread::sleep(whole_run * k / 7);
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+        // whatever the moment: every entry is a whole document under its own digest
+        for e in std::fs::read_dir(&kept).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if let Some(hex) = name.strip_prefix("sha256-") {
+                assert_eq!(hex::encode(sha2::Sha256::digest(std::fs::read(e.path()).unwrap())), hex, "{name} after kill {k}");
+            }
+        }
+    }
+    assert!(killed > 0, "at least one run was killed before it finished");
+    // the rerun reads only the documents the killed runs did not keep, and renders the same site
+    let had = std::fs::read_dir(&kept).map(|d| d.filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().starts_with("sha256-"))).count()).unwrap_or(0);
+    proxy.reset();
+    let rerun = f.sb.path().join("rerun");
+    assert!(cmd(&rerun).status().unwrap().success());
+    let read = proxy.events().into_iter().filter(|e| e.path.contains("/blobs/")).count();
+    assert_eq!(read, documents - had, "{had} of {documents} documents were kept before the rerun");
+    assert_same_site(&reference, &rerun);
+    eprintln!("{killed} of 6 runs killed; {had} of {documents} documents kept by them");
 }
