@@ -85,7 +85,7 @@ pub struct Links {
 impl Links {
     /// The site's page of `digest` (`SITE/digests/sha256-HEX.html`).
     pub fn digest_page(&self, digest: &str) -> Option<String> {
-        Some(format!("{}/digests/{}.html", self.site.as_deref()?.trim_end_matches('/'), digest.replacen(':', "-", 1)))
+        Some(format!("{}/{}", self.site.as_deref()?.trim_end_matches('/'), crate::site_paths::digest(digest)))
     }
 
     /// The workflow run's id (`…/actions/runs/ID`), `-` without a run.
@@ -95,7 +95,7 @@ impl Links {
 
     /// The site's page of `variant` (`SITE/variants/VARIANT.html`).
     pub fn variant_page(&self, variant: &str) -> Option<String> {
-        Some(format!("{}/variants/{variant}.html", self.site.as_deref()?.trim_end_matches('/')))
+        Some(format!("{}/{}", self.site.as_deref()?.trim_end_matches('/'), crate::site_paths::variant(variant)))
     }
 }
 

@@ -29,6 +29,7 @@ pub mod chain;
 pub mod announce;
 pub mod runners;
 pub mod scaffold;
+pub mod site_paths;
 pub mod plan;
 pub mod refs;
 pub mod source;

@@ -85,10 +85,8 @@ fn pick_platform(v: &Variant, a: &RawManifest, b: &RawManifest) -> Result<Option
 /// The image manifest of `m` for `platform` (itself when it is not an index).
 async fn image<R: Registry>(registry: &R, repo: &str, m: RawManifest, platform: Option<&Platform>) -> Result<RawManifest, EngineError> {
     let Some(idx) = m.index().map_err(input)? else { return Ok(m) };
-    let child = idx
-        .manifests
-        .iter()
-        .find(|e| e.platform.as_ref().is_some_and(|p| platform.is_some_and(|want| Platform::parse(&format!("{}/{}", p.os, p.architecture)).satisfies(want))))
+    let child = platform
+        .and_then(|want| platform::child(&idx, want))
         .ok_or_else(|| input(format!("compare index {}: it has no image for {}", m.digest, platform.map_or("any platform".into(), |p| p.to_string()))))?;
     get(registry, repo, &child.digest).await
 }

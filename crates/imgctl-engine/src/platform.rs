@@ -35,7 +35,7 @@ impl Platform {
         let mut parts = s.trim().splitn(3, '/');
         let os = parts.next().unwrap_or_default().to_ascii_lowercase();
         let architecture = parts.next().unwrap_or_default().to_ascii_lowercase();
-        Platform { os, architecture, variant: parts.next().map(str::to_ascii_lowercase) }
+        Platform { os, architecture, variant: parts.next().filter(|v| !v.trim().is_empty()).map(str::to_ascii_lowercase) }
     }
 
     /// True when `self` (found) is the `wanted` platform: same OS and architecture, and the
@@ -60,6 +60,13 @@ impl fmt::Display for Platform {
             None => Ok(()),
         }
     }
+}
+
+/// The entry of index `idx` for `want` (its OS and architecture, and CPU variant when both
+/// name one).
+pub fn child<'a>(idx: &'a imgctl_registry::manifest::OciImageIndex, want: &Platform) -> Option<&'a imgctl_registry::manifest::ImageIndexEntry> {
+    let of = |p: &imgctl_registry::manifest::Platform| Platform::parse(&format!("{}/{}/{}", p.os, p.architecture, p.variant.as_deref().unwrap_or_default()));
+    idx.manifests.iter().find(|e| e.platform.as_ref().is_some_and(|p| of(p).satisfies(want)))
 }
 
 /// The platforms `v` is built for.
@@ -202,5 +209,24 @@ mod tests {
             "image index platforms [linux/arm64] lack linux/amd64 of variant x-1-v (Linux-X-1-AMD64: expected linux/amd64, linux/arm64); nothing was pushed"
         );
         assert_eq!(mismatch(&amd, &Found::Index(vec![p("linux/amd64"), p("linux/arm64")])), None, "an index may carry more");
+    }
+
+    #[test]
+    fn an_index_child_is_found_by_the_variants_platform_with_its_cpu_variant() {
+        let idx: imgctl_registry::manifest::OciImageIndex = serde_json::from_value(serde_json::json!({
+            "schemaVersion": 2,
+            "manifests": [
+                { "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:aa", "size": 1, "platform": { "os": "linux", "architecture": "amd64" } },
+                { "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:bb", "size": 1, "platform": { "os": "linux", "architecture": "arm", "variant": "v7" } },
+                { "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:cc", "size": 1, "platform": { "os": "linux", "architecture": "arm64" } }
+            ]
+        }))
+        .unwrap();
+        // no `platforms:`: the OS's (ARM32 -> linux/arm/v7), not the index's first entry
+        let arm = expected(&variant("ARM32", "Linux", &[])).remove(0);
+        assert_eq!(child(&idx, &arm).map(|e| e.digest.as_str()), Some("sha256:bb"));
+        assert_eq!(child(&idx, &Platform::parse("linux/arm64")).map(|e| e.digest.as_str()), Some("sha256:cc"));
+        assert_eq!(child(&idx, &Platform::parse("linux/arm/v6")).map(|e| e.digest.as_str()), None, "another CPU variant");
+        assert!(child(&idx, &Platform::parse("windows/amd64")).is_none());
     }
 }

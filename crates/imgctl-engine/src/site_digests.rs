@@ -18,6 +18,7 @@ use imgctl_registry::referrers;
 use imgctl_registry::Registry;
 use serde::Serialize;
 
+use crate::platform::Platform;
 use crate::records::{self, Recorded};
 use crate::status::StatusReport;
 use crate::{Ctx, EngineError};
@@ -114,7 +115,7 @@ pub async fn read<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], status: 
             }
         }
     }
-    let platform = |name: &str| variants.iter().find(|v| v.name == name).and_then(|v| v.spec.platforms.first().cloned());
+    let platform = |name: &str| variants.iter().find(|v| v.name == name).and_then(|v| crate::platform::expected(v).into_iter().next());
     let lister = Lister::of(ctx, history, roles.keys().next().map(String::as_str)).await?;
     let mut facts = read_many(ctx, &lister, roles, &platform, key).await?;
     // the digest before each channel's current one: whole from the current digest's record,
@@ -213,7 +214,7 @@ impl Lister {
 }
 
 /// Reads each digest of `roles` (bounded by the concurrency limit).
-async fn read_many<R: Registry>(ctx: &Ctx<'_, R>, lister: &Lister, roles: BTreeMap<String, Vec<Role>>, platform: &dyn Fn(&str) -> Option<String>, key: Option<&imgctl_records::Verifier>) -> Result<BTreeMap<String, DigestFacts>, EngineError> {
+async fn read_many<R: Registry>(ctx: &Ctx<'_, R>, lister: &Lister, roles: BTreeMap<String, Vec<Role>>, platform: &dyn Fn(&str) -> Option<Platform>, key: Option<&imgctl_records::Verifier>) -> Result<BTreeMap<String, DigestFacts>, EngineError> {
     // progress: the digests of this phase after status's variants
     ctx.progress.start(roles.len());
     let got: Vec<Result<DigestFacts, EngineError>> = futures_util::stream::iter(roles)
@@ -223,7 +224,7 @@ async fn read_many<R: Registry>(ctx: &Ctx<'_, R>, lister: &Lister, roles: BTreeM
             let platform = roles.first().and_then(|r| platform(&r.variant));
             async move {
                 let mut f = DigestFacts { digest: digest.clone(), roles, records: Vec::new(), listed: Vec::new(), eol_mark: None, sbom: None, no_sbom: None, changes: Vec::new(), error: None };
-                if let Err(e) = read_one(ctx, lister, &mut f, platform.as_deref(), key).await {
+                if let Err(e) = read_one(ctx, lister, &mut f, platform.as_ref(), key).await {
                     if let EngineError::Registry(r) = &e {
                         if crate::is_fatal(r) {
                             return Err(e);
@@ -243,7 +244,7 @@ async fn read_many<R: Registry>(ctx: &Ctx<'_, R>, lister: &Lister, roles: BTreeM
 
 /// Reads the referrers of `f.digest`: records, lifecycle mark, SBOM (an index's: of its
 /// image for `platform`, else its first).
-async fn read_one<R: Registry>(ctx: &Ctx<'_, R>, lister: &Lister, f: &mut DigestFacts, platform: Option<&str>, key: Option<&imgctl_records::Verifier>) -> Result<(), EngineError> {
+async fn read_one<R: Registry>(ctx: &Ctx<'_, R>, lister: &Lister, f: &mut DigestFacts, platform: Option<&Platform>, key: Option<&imgctl_records::Verifier>) -> Result<(), EngineError> {
     let entries = lister.list(ctx, &f.digest).await?;
     f.eol_mark = records::lifecycle_date(&entries);
     // read whole only the records the site needs (see `records`); the others from the list
@@ -269,8 +270,7 @@ async fn read_one<R: Registry>(ctx: &Ctx<'_, R>, lister: &Lister, f: &mut Digest
         // an index has no SBOM of its own: its images do
         let m = ctx.registry.get_manifest(ctx.repo, &f.digest).await?;
         if let Some(idx) = m.index().map_err(EngineError::Input)? {
-            let name = |e: &imgctl_registry::manifest::ImageIndexEntry| e.platform.as_ref().map(|p| format!("{}/{}", p.os, p.architecture));
-            let chosen = idx.manifests.iter().find(|e| platform.is_some() && name(e).as_deref() == platform).or(idx.manifests.first());
+            let chosen = platform.and_then(|want| crate::platform::child(&idx, want)).or(idx.manifests.first());
             if let Some(child) = chosen {
                 image = child.digest.clone();
                 let entries = lister.list(ctx, &image).await?;

@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use sha2::{Digest, Sha256};
 
 /// How long an entry nobody used stays.
 pub const MAX_AGE: Duration = Duration::from_secs(14 * 24 * 3600);
@@ -50,8 +49,7 @@ impl DocumentCache {
     /// The entry's file for a `sha256:` digest of 64 lower-case hex digits; None for any
     /// other name (nothing outside the folder is ever touched).
     fn path(&self, digest: &str) -> Option<PathBuf> {
-        let hex = digest.strip_prefix("sha256:")?;
-        (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).then(|| self.dir.join(format!("sha256-{hex}")))
+        crate::digest::is_digest(digest).then(|| self.dir.join(format!("sha256-{}", &digest["sha256:".len()..])))
     }
 
     /// The bytes of blob `digest` of `size` bytes, when an intact entry holds them.
@@ -64,7 +62,7 @@ impl DocumentCache {
             return None;
         }
         let bytes = std::fs::read(&path).ok()?;
-        if bytes.len() as u64 != size || format!("sha256:{}", hex::encode(Sha256::digest(&bytes))) != digest {
+        if bytes.len() as u64 != size || crate::digest::sha256(&bytes) != digest {
             tracing::warn!(path = %path.display(), "the document cache's entry does not match its digest: reading it from the registry again");
             return None;
         }
@@ -125,7 +123,7 @@ mod tests {
     use super::*;
 
     fn digest(b: &[u8]) -> String {
-        format!("sha256:{}", hex::encode(Sha256::digest(b)))
+        crate::digest::sha256(b)
     }
 
     #[test]

@@ -141,7 +141,7 @@ pub async fn list<R: Registry>(r: &R, repo: &str, subject: &str) -> Result<Vec<V
     if let Some(index) = r.referrers_api(repo, subject).await? {
         return Ok(entries(Some(&index)));
     }
-    Ok(entries(read_tag_index(r, repo, &tag_of(subject)).await?.as_ref()))
+    list_tag_schema(r, repo, subject).await
 }
 
 /// The tag schema's referrers list of `subject` alone (its `sha256-<hex>` index; empty when

@@ -47,7 +47,7 @@ pub fn render(data: &SiteData) -> Vec<u8> {
             .status
             .variants
             .iter()
-            .map(|v| Variant { status: v, history: data.timelines.get(&v.variant).unwrap_or(&empty), page: variant_path(&v.variant), feed: format!("feeds/{}.atom", v.variant) })
+            .map(|v| Variant { status: v, history: data.timelines.get(&v.variant).unwrap_or(&empty), page: variant_path(&v.variant), feed: crate::page::feed_path(&v.variant) })
             .collect(),
         lifecycle: &data.status.lifecycle,
         eol: crate::eol::dates(data),

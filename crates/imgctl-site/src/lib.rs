@@ -22,15 +22,16 @@ const CSS: &str = include_str!("../assets/site.css");
 const JS: &str = include_str!("../assets/site.js");
 
 /// Every file of the site: (path relative to the output folder, bytes). The pages are
-/// rendered on a few threads at once (they only read `data`); the order is always the same.
-pub fn render(data: &SiteData) -> Vec<(String, Vec<u8>)> {
+/// rendered on `threads` threads at once (they only read `data`; the caller says how many);
+/// the files and their order are the same for any number.
+pub fn render(data: &SiteData, threads: usize) -> Vec<(String, Vec<u8>)> {
     let mut jobs = vec![Job::Index, Job::Eol, Job::Json, Job::FleetFeed, Job::Css, Job::Js];
     for v in &data.status.variants {
         jobs.push(Job::Variant(v));
         jobs.push(Job::VariantFeed(&v.variant));
     }
     jobs.extend(data.digests.values().map(Job::Digest));
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let threads = threads.max(1);
     let mut out: Vec<Option<(String, Vec<u8>)>> = vec![None; jobs.len()];
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
@@ -73,7 +74,7 @@ impl Job<'_> {
             Job::Css => ("site.css".to_string(), CSS.as_bytes().to_vec()),
             Job::Js => ("site.js".to_string(), JS.as_bytes().to_vec()),
             Job::Variant(v) => (variant_path(&v.variant), html(variant::render(data, v))),
-            Job::VariantFeed(v) => (format!("feeds/{v}.atom"), feeds::variant(data, v)),
+            Job::VariantFeed(v) => (page::feed_path(v), feeds::variant(data, v)),
             Job::Digest(f) => (digest_path(&f.digest), html(digest::render(data, f))),
         }
     }

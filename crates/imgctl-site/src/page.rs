@@ -56,15 +56,7 @@ pub fn short(d: &str) -> &str {
     d.get(..19).unwrap_or(d)
 }
 
-/// The path of `d`'s page from the root: `digests/sha256-HEX.html`.
-pub fn digest_path(d: &str) -> String {
-    format!("digests/{}.html", d.replace(':', "-"))
-}
-
-/// The path of `v`'s page from the root.
-pub fn variant_path(v: &str) -> String {
-    format!("variants/{v}.html")
-}
+pub use imgctl_core::site_paths::{digest as digest_path, feed as feed_path, variant as variant_path};
 
 /// A digest, linked to its page when the site has one.
 pub fn digest_ref(data: &SiteData, root: Root, d: &str) -> Markup {

@@ -84,7 +84,7 @@ pub fn model() -> SiteData {
 }
 
 fn files() -> BTreeMap<String, String> {
-    crate::render(&model()).into_iter().map(|(p, b)| (p, String::from_utf8(b).unwrap())).collect()
+    crate::render(&model(), 3).into_iter().map(|(p, b)| (p, String::from_utf8(b).unwrap())).collect()
 }
 
 #[test]
@@ -176,4 +176,13 @@ fn fleet_json_is_stable() {
     // the long history of b is the same entry 150 times: keep two
     doc["variants"][1]["history"].as_array_mut().unwrap().truncate(2);
     insta::assert_json_snapshot!("fleet_json", doc);
+}
+
+#[test]
+fn any_number_of_threads_renders_the_same_files_in_the_same_order() {
+    let m = model();
+    let one = crate::render(&m, 1);
+    for threads in [2, 3, 8] {
+        assert!(crate::render(&m, threads) == one, "{threads} threads");
+    }
 }

@@ -42,7 +42,7 @@ fn entry(data: &SiteData, e: &Entry) -> Markup {
 pub fn render(data: &SiteData, v: &VariantStatus) -> Markup {
     let empty = Vec::new();
     let entries = data.timelines.get(&v.variant).unwrap_or(&empty);
-    let feed = format!("feeds/{}.atom", v.variant);
+    let feed = crate::page::feed_path(&v.variant);
     let main = html! {
         h1 { (v.variant) (crate::fleet::badges(data, v)) }
         dl.facts {

@@ -54,23 +54,36 @@ pub fn client(env: &Env<'_>, host: &str, manifest_kind: Option<RegistryKind>) ->
 /// `IMGCTL_REGISTRY_*`, and its own `registryKind` (not `--registry-kind`, which names the
 /// primary's).
 pub fn client_with(env: &Env<'_>, host: &str, kind: (RegistryKind, KindSource), credentials: Option<Credentials>) -> Result<RegistryClient, CliError> {
-    let mut opts = ClientOptions::new(host).insecure_if_listed(&env.global.insecure_registries);
-    opts.concurrency = usize::from(env.global.concurrency);
-    opts.deadlines.request = env.global.request_timeout;
+    let mut opts = options(env, host);
     opts.credentials = credentials;
-    opts.tls = tls_trust(env);
     opts.documents = env.facts.document_cache.clone().map(|d| std::sync::Arc::new(imgctl_registry::documents::DocumentCache::new(d)));
     let (kind, from) = kind;
     opts.kind = kind;
     if kind == RegistryKind::Ghcr {
-        let f = &env.facts;
         // the registry password stands in for the GitHub token (not an identity token)
         let password = opts.credentials.as_ref().filter(|c| c.kind == CredentialKind::Password).map(|c| c.password.clone());
-        opts.github = Some(GithubApi { base: f.github_api_url.clone().unwrap_or_else(|| GithubApi::default().base), token: f.github_token.clone().or(password) });
+        opts.github = Some(github_api(env, password));
     }
     tracing::info!("registry {host}: kind {kind} ({})", describe(from));
     tracing::debug!("registry {host}: {}, {} credentials", if opts.insecure { "plain HTTP" } else { "https" }, if opts.credentials.is_some() { "with" } else { "without" });
     Ok(RegistryClient::new(opts)?)
+}
+
+/// What every client for `host` gets from the global flags: insecure hosts, requests in
+/// flight, the request deadline, CA trust.
+pub fn options(env: &Env<'_>, host: &str) -> ClientOptions {
+    let mut opts = ClientOptions::new(host).insecure_if_listed(&env.global.insecure_registries);
+    opts.concurrency = usize::from(env.global.concurrency);
+    opts.deadlines.request = env.global.request_timeout;
+    opts.tls = tls_trust(env);
+    opts
+}
+
+/// GitHub's REST API: `GITHUB_API_URL` (else api.github.com) with `IMGCTL_GITHUB_TOKEN` /
+/// `GITHUB_TOKEN`, else `fallback`.
+pub fn github_api(env: &Env<'_>, fallback: Option<imgctl_registry::Secret>) -> GithubApi {
+    let f = &env.facts;
+    GithubApi { base: f.github_api_url.clone().unwrap_or_else(|| GithubApi::default().base), token: f.github_token.clone().or(fallback) }
 }
 
 /// Builds the client for `host` and authenticates for `repo` with `access` at once, so

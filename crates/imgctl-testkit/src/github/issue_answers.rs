@@ -40,9 +40,10 @@ pub(super) fn comment_json(st: &State, number: u64, c: &Comment) -> Value {
     })
 }
 
-/// `{"message", "documentation_url", "status"}` (and `errors`, for a 422).
+/// `{"message", "documentation_url", "status"}` (and `errors`, for a 422); `doc` is the page
+/// under `https://docs.github.com/rest/` (`issues/issues#create-an-issue`).
 pub(super) fn error(status: u16, message: &str, doc: &str, errors: Option<Value>) -> Response<Body> {
-    let mut v = json!({ "message": message, "documentation_url": format!("https://docs.github.com/rest/issues/{doc}"), "status": status.to_string() });
+    let mut v = json!({ "message": message, "documentation_url": format!("https://docs.github.com/rest/{doc}"), "status": status.to_string() });
     if let Some(e) = errors {
         v["errors"] = e;
     }

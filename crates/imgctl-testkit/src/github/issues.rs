@@ -220,7 +220,7 @@ async fn handle(st: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>
     }
     let writes = method != "GET";
     if writes && rights != IssueRights::Write {
-        let doc = if rest.last() == Some(&"comments") { "comments#create-an-issue-comment" } else { "issues#create-an-issue" };
+        let doc = if rest.last() == Some(&"comments") { "issues/comments#create-an-issue-comment" } else { "issues/issues#create-an-issue" };
         return Ok(error(403, "Resource not accessible by integration", doc, None));
     }
     let input: Value = if writes {
@@ -238,7 +238,7 @@ async fn handle(st: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>
         ("GET", [], _) => {
             let state = query(q, "state").unwrap_or("open");
             if !["open", "closed", "all"].contains(&state) {
-                return Ok(invalid("Issue", "state", "invalid", "issues#list-repository-issues"));
+                return Ok(invalid("Issue", "state", "invalid", "issues/issues#list-repository-issues"));
             }
             let labels: Vec<String> = query(q, "labels").map(decoded).map(|l| l.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
             let creator = query(q, "creator").map(decoded);
@@ -254,13 +254,13 @@ async fn handle(st: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>
         }
         ("POST", [], _) => {
             let Some(title) = input["title"].as_str().filter(|t| !t.trim().is_empty()) else {
-                return Ok(invalid("Issue", "title", "missing_field", "issues#create-an-issue"));
+                return Ok(invalid("Issue", "title", "missing_field", "issues/issues#create-an-issue"));
             };
             let body = input["body"].as_str().map(str::to_owned);
             if body.as_ref().is_some_and(|b| b.chars().count() > MAX_BODY_CHARS) {
-                return Ok(too_long("Issue", "issues#create-an-issue"));
+                return Ok(too_long("Issue", "issues/issues#create-an-issue"));
             }
-            let Some(labels) = labels_of(&input) else { return Ok(invalid("Issue", "labels", "invalid", "issues#create-an-issue")) };
+            let Some(labels) = labels_of(&input) else { return Ok(invalid("Issue", "labels", "invalid", "issues/issues#create-an-issue")) };
             let issue = Issue::new(issues.len() as u64 + 1, title, body, labels.unwrap_or_default(), LOGIN);
             let v = issue_json(&st, &issue);
             issues.push(issue);
@@ -279,10 +279,10 @@ async fn handle(st: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>
                 ("GET", false) => page(issue.comments.iter().map(|c| comment_json(&st, n, c)).collect(), q, &format!("{base}/{n}/comments")),
                 ("POST", false) => {
                     let Some(text) = input["body"].as_str().filter(|b| !b.is_empty()) else {
-                        return Ok(invalid("IssueComment", "body", "missing_field", "comments#create-an-issue-comment"));
+                        return Ok(invalid("IssueComment", "body", "missing_field", "issues/comments#create-an-issue-comment"));
                     };
                     if text.chars().count() > MAX_BODY_CHARS {
-                        return Ok(too_long("IssueComment", "comments#create-an-issue-comment"));
+                        return Ok(too_long("IssueComment", "issues/comments#create-an-issue-comment"));
                     }
                     let id = st.next_comment.fetch_add(1, Ordering::SeqCst) as u64;
                     let c = Comment { id, body: text.into(), user: LOGIN.into(), at: now() };
@@ -309,7 +309,7 @@ fn labels_of(input: &Value) -> Option<Option<Vec<String>>> {
 
 /// Applies a PATCH ("Update an issue"); a 422 answer when a field is invalid.
 fn update(issue: &mut Issue, input: &Value) -> Result<(), Box<Response<Body>>> {
-    const DOC: &str = "issues#update-an-issue";
+    const DOC: &str = "issues/issues#update-an-issue";
     if let Some(t) = input.get("title").filter(|t| !t.is_null()) {
         match t.as_str().filter(|t| !t.trim().is_empty()) {
             Some(t) => issue.title = t.into(),

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 
 use imgctl_core::announce::{self, Announcement, Links, Move};
 use imgctl_registry::issues::IssuesClient;
-use imgctl_registry::{ClientOptions, GithubApi};
 use serde::Serialize;
 
 use crate::env::Env;
@@ -87,7 +86,7 @@ impl Report for Doc {
         }
         let rows = self.announcements.iter().map(|a| Line {
             issue: format!("#{}", a.issue),
-            action: action_word(a),
+            action: crate::output::word(a.action),
             title: a.title.clone(),
             url: a.url.clone(),
         });
@@ -124,15 +123,10 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
     }
     emit(env, &doc)?;
     if !doc.announcements.is_empty() {
-        let lines: String = doc.announcements.iter().map(|a| format!("- [{}]({}) (#{}): {}\n", a.title, a.url, a.issue, action_word(a))).collect();
+        let lines: String = doc.announcements.iter().map(|a| format!("- [{}]({}) (#{}): {}\n", a.title, a.url, a.issue, crate::output::word(a.action))).collect();
         crate::rollout::append_summary(env, &format!("### imgctl announce\n\n{lines}\n"));
     }
     Ok(crate::exit::SUCCESS)
-}
-
-/// `created`, `updated`, … as the JSON document says it.
-fn action_word(a: &Announcement) -> String {
-    serde_json::to_value(a.action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// What a dry run shows: the texts of a first announcement.
@@ -149,13 +143,8 @@ fn texts(kind: Kind, moves: &[Move], now: chrono::DateTime<chrono::Utc>, links: 
 /// The issues client: GitHub's API at `GITHUB_API_URL` with `IMGCTL_GITHUB_TOKEN` /
 /// `GITHUB_TOKEN`, the global flags' timeouts, concurrency, CA trust and insecure hosts.
 fn issues_client(env: &Env<'_>, repository: &str) -> Result<IssuesClient, CliError> {
-    let f = &env.facts;
-    let api = GithubApi { base: f.github_api_url.clone().unwrap_or_else(|| GithubApi::default().base), token: f.github_token.clone() };
-    let mut opts = ClientOptions::new("api.github.com").insecure_if_listed(&env.global.insecure_registries);
-    opts.concurrency = usize::from(env.global.concurrency);
-    opts.deadlines.request = env.global.request_timeout;
-    opts.tls = crate::registry::tls_trust(env);
-    Ok(IssuesClient::new(api, repository, &opts)?)
+    let opts = crate::registry::options(env, "api.github.com");
+    Ok(IssuesClient::new(crate::registry::github_api(env, None), repository, &opts)?)
 }
 
 /// `e` saying that the moves stay and what a rerun does.

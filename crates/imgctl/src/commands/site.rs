@@ -85,30 +85,17 @@ fn writable(dir: &Path) -> Result<(), CliError> {
     std::fs::remove_file(&probe).map_err(fail)
 }
 
-/// Writes `files` under `dir`: the folders first, then the files from a few threads at once
-/// (the registry is done by then, so both cores are free; creating a file is mostly kernel
-/// time). The first error is returned.
+/// Writes `files` under `dir`.
 fn write(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), CliError> {
-    let fail = |path: &Path, e: io::Error| CliError::Input(format!("write '{}': {}", path.display(), e.to_string().to_lowercase()));
-    let folders: std::collections::BTreeSet<PathBuf> = files.iter().filter_map(|(rel, _)| dir.join(rel).parent().map(Path::to_path_buf)).collect();
-    for f in &folders {
-        std::fs::create_dir_all(f).map_err(|e| fail(f, e))?;
+    for (rel, bytes) in files {
+        let path = dir.join(rel);
+        let fail = |e: io::Error| CliError::Input(format!("write '{}': {}", path.display(), e.to_string().to_lowercase()));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(fail)?;
+        }
+        std::fs::write(&path, bytes).map_err(fail)?;
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || {
-                    for (rel, bytes) in files.iter().skip(t).step_by(threads) {
-                        let path = dir.join(rel);
-                        std::fs::write(&path, bytes).map_err(|e| fail(&path, e))?;
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        workers.into_iter().try_for_each(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-    })
+    Ok(())
 }
 
 /// Runs `site`.
@@ -137,7 +124,9 @@ pub fn run(args: Args, env: &mut Env<'_>) -> CmdResult {
         let (hits, kept) = cache.counts();
         tracing::info!("site: {hits} SBOM documents from the local document cache ({}), {kept} read from the registry", cache.dir().display());
     }
-    let files = imgctl_site::render(&data);
+    // the registry is done by now: the pages render on the machine's cores (up to 4)
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    let files = imgctl_site::render(&data, threads);
     let rendered = started.elapsed();
     write(&args.out, &files)?;
     tracing::info!("site: read the registry in {:.2} s, rendered in {:.2} s, wrote in {:.2} s", read.as_secs_f64(), (rendered - read).as_secs_f64(), (started.elapsed() - rendered).as_secs_f64());
