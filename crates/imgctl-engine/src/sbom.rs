@@ -210,6 +210,9 @@ pub struct ReadSbom {
     pub document: Value,
     /// The inventory the document describes.
     pub inventory: Inventory,
+    /// The document, parsed.
+    #[serde(skip)]
+    pub spdx: spdx::Document,
 }
 
 /// The SBOM attached to `digest` in `repo` (None when there is none), checked with `key`.
@@ -244,6 +247,6 @@ pub async fn read_listed<R: Registry>(registry: &R, repo: &str, digest: &str, en
         (Some(k), Some(env)) => k.verify(env).is_ok(),
         _ => false,
     };
-    let doc: spdx::Document = serde_json::from_value(statement.predicate.clone()).map_err(|e| input(format!("read SBOM {artifact}: not an SPDX 2.3 document: {e}")))?;
-    Ok(Some(ReadSbom { artifact: artifact.to_string(), signed: envelope.is_some(), verified, inventory: spdx::read(&doc), document: statement.predicate }))
+    let doc = <spdx::Document as serde::Deserialize>::deserialize(&statement.predicate).map_err(|e| input(format!("read SBOM {artifact}: not an SPDX 2.3 document: {e}")))?;
+    Ok(Some(ReadSbom { artifact: artifact.to_string(), signed: envelope.is_some(), verified, inventory: spdx::read(&doc), document: statement.predicate, spdx: doc }))
 }

@@ -190,23 +190,25 @@ fn whole(d: &Option<String>) -> Option<String> {
 /// schema's `sha256-<hex>` indexes, of which the one tag listing names every one there is
 /// (a digest without one has no referrers: no request).
 enum Lister {
-    Api,
+    /// The API, with the probe's list already read (`probe`, its entries).
+    Api(Option<(String, Vec<serde_json::Value>)>),
     TagSchema(HashSet<String>),
 }
 
 impl Lister {
     /// Asks the registry once (a referrers API GET for `probe`) which way applies.
     async fn of<R: Registry>(ctx: &Ctx<'_, R>, history: &RepoHistory, probe: Option<&str>) -> Result<Lister, EngineError> {
-        let Some(probe) = probe else { return Ok(Lister::Api) };
-        if ctx.registry.referrers_api(ctx.repo, probe).await?.is_some() {
-            return Ok(Lister::Api);
+        let Some(probe) = probe else { return Ok(Lister::Api(None)) };
+        if let Some(list) = ctx.registry.referrers_api(ctx.repo, probe).await? {
+            return Ok(Lister::Api(Some((probe.to_string(), referrers::entries(Some(&list))))));
         }
         Ok(Lister::TagSchema(history.foreign.iter().filter_map(|t| referrers::subject_of(t)).collect()))
     }
 
     async fn list<R: Registry>(&self, ctx: &Ctx<'_, R>, digest: &str) -> Result<Vec<serde_json::Value>, EngineError> {
         Ok(match self {
-            Lister::Api => referrers::list(ctx.registry, ctx.repo, digest).await?,
+            Lister::Api(Some((probe, entries))) if probe == digest => entries.clone(),
+            Lister::Api(_) => referrers::list(ctx.registry, ctx.repo, digest).await?,
             Lister::TagSchema(tagged) if tagged.contains(digest) => referrers::list_tag_schema(ctx.registry, ctx.repo, digest).await?,
             Lister::TagSchema(_) => Vec::new(),
         })

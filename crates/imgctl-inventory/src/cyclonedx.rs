@@ -83,14 +83,15 @@ pub fn bom(inv: &Inventory, subject: &Subject<'_>) -> Result<Bom, InventoryError
     })
 }
 
-/// The BOM as CycloneDX 1.5 JSON, checked with the crate's validation first.
-pub fn json(bom: &Bom) -> Result<serde_json::Value, InventoryError> {
+/// The BOM as CycloneDX 1.5 JSON, checked with the crate's validation first (the crate's
+/// writer takes the BOM by value).
+pub fn json(bom: Bom) -> Result<serde_json::Value, InventoryError> {
     let result = bom.validate_version(SpecVersion::V1_5);
     if !result.passed() {
         return Err(bad(format!("the document does not validate: {result:?}")));
     }
     let mut out = Vec::new();
-    bom.clone().output_as_json_v1_5(&mut out).map_err(|e| bad(format!("{e:?}")))?;
+    bom.output_as_json_v1_5(&mut out).map_err(|e| bad(format!("{e:?}")))?;
     serde_json::from_slice(&out).map_err(bad)
 }
 
@@ -115,14 +116,14 @@ mod tests {
         let digest = format!("sha256:{}", "ab".repeat(32));
         let subject = Subject { repository: "ghcr.io/acme/images", digest: &digest, created: "2026-12-04T10:00:00Z".parse().unwrap(), tool: "imgctl-0.1.0" };
         let inv = inventory();
-        let doc = json(&bom(&inv, &subject).unwrap()).unwrap();
+        let doc = json(bom(&inv, &subject).unwrap()).unwrap();
         assert_eq!(doc["bomFormat"], "CycloneDX");
         assert_eq!(doc["specVersion"], "1.5");
         assert_eq!(doc["serialNumber"], "urn:uuid:abababab-abab-8bab-abab-abababababab");
         // round trip through the crate's own parser, and its validation
         let back = Bom::parse_from_json_v1_5(doc.to_string().as_bytes()).unwrap();
         assert!(back.validate_version(SpecVersion::V1_5).passed());
-        assert_eq!(json(&back).unwrap(), doc);
+        assert_eq!(json(back.clone()).unwrap(), doc);
         let subject_c = back.metadata.as_ref().unwrap().component.as_ref().unwrap();
         assert_eq!(subject_c.version.as_deref().map(|v| v.to_string()), Some(digest.clone()));
         // the same purls as the SPDX document
@@ -144,7 +145,7 @@ mod tests {
         let digest = format!("sha256:{}", "01".repeat(32));
         let subject = Subject { repository: "r/x", digest: &digest, created: "2026-12-04T10:00:00Z".parse().unwrap(), tool: "imgctl" };
         let inv = Inventory { not_inventoried: Some("foreign layers (a Windows image)".into()), ..Inventory::default() };
-        let doc = json(&bom(&inv, &subject).unwrap()).unwrap();
+        let doc = json(bom(&inv, &subject).unwrap()).unwrap();
         assert_eq!(doc["metadata"]["component"]["properties"][0]["value"], "foreign layers (a Windows image)");
         assert_eq!(doc["components"], serde_json::json!([]));
     }

@@ -46,6 +46,12 @@ pub enum InventoryError {
         /// What is wrong.
         reason: String,
     },
+    /// An SPDX document read back does not say what imgctl writes into one.
+    #[error("read the SPDX document: {reason}")]
+    Document {
+        /// What is missing or wrong.
+        reason: String,
+    },
     /// A document could not be made in a format.
     #[error("render the {format} document: {reason}")]
     Render {

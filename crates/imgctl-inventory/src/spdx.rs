@@ -186,6 +186,17 @@ pub fn document(inv: &Inventory, subject: &Subject<'_>) -> Document {
     }
 }
 
+/// The subject `doc` was made for ([`document`]'s input read back): its repository (the
+/// name before `@`), creation time and tool, for `digest`.
+pub fn subject<'a>(doc: &'a Document, digest: &'a str) -> Result<Subject<'a>, crate::InventoryError> {
+    let repository = doc.name.rsplit_once('@').map_or(doc.name.as_str(), |(r, _)| r);
+    let created = DateTime::parse_from_rfc3339(&doc.creation_info.created)
+        .map_err(|e| crate::InventoryError::Document { reason: format!("its creation time '{}': {e}", doc.creation_info.created) })?
+        .to_utc();
+    let tool = doc.creation_info.creators.iter().find_map(|c| c.strip_prefix("Tool: ")).unwrap_or("imgctl");
+    Ok(Subject { repository, digest, created, tool })
+}
+
 /// A purl qualifier's (decoded) value.
 fn qualifier(purl: &str, key: &str) -> Option<String> {
     let (_, q) = purl.split_once('?')?;
@@ -274,5 +285,8 @@ mod tests {
         assert_eq!((back.files, back.bytes, back.os), (12, 3456, inv.os.clone()));
         let not = Inventory { not_inventoried: Some("a Windows image (foreign layers)".into()), ..Inventory::default() };
         assert_eq!(read(&document(&not, &subject)).not_inventoried, not.not_inventoried);
+        // the subject reads back from the document it made
+        let again = super::subject(&doc, "sha256:abcd").unwrap();
+        assert_eq!((again.repository, again.created, again.tool), (subject.repository, subject.created, subject.tool));
     }
 }

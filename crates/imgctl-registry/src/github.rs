@@ -78,18 +78,20 @@ pub(crate) fn message(status: u16, body: &[u8]) -> String {
     m
 }
 
-/// A refusal as a [`Failure`]: rate limits (by header, or a message saying so) are transient
-/// and retried; anything else is `error(status, message)`.
-pub(crate) fn refusal(status: u16, h: &HeaderMap, body: &[u8], error: impl FnOnce(u16, String) -> RegistryError) -> Failure {
+/// A refusal of `op` on `target` as a [`Failure`]: rate limits by header are transient and
+/// retried; one that only its message names is an [`RegistryError::Unavailable`] (not a
+/// missing permission); anything else is `error(status, message)`.
+pub(crate) fn refusal(op: &'static str, target: &Target, status: u16, h: &HeaderMap, body: &[u8], error: impl FnOnce(u16, String) -> RegistryError) -> Failure {
     if matches!(status, 403 | 429) && rate_limited(h) {
         return Failure::Transient { reason: format!("GitHub API rate limit exceeded (HTTP {status})"), retry_after: crate::retry::retry_after(h) };
     }
-    Failure::Fatal(error(status, message(status, body)))
+    let message = message(status, body);
+    Failure::Fatal(rate_limit_message(op, target, status, &message).unwrap_or_else(|| error(status, message)))
 }
 
 /// A secondary rate limit may come without the headers [`rate_limited`] reads: its message
 /// says so, and it is not a missing permission.
-pub(crate) fn rate_limit_message(op: &'static str, target: &Target, status: u16, message: &str) -> Option<RegistryError> {
+fn rate_limit_message(op: &'static str, target: &Target, status: u16, message: &str) -> Option<RegistryError> {
     (matches!(status, 403 | 429) && message.to_ascii_lowercase().contains("rate limit"))
         .then(|| RegistryError::Unavailable { op, target: Box::new(target.clone()), attempts: 1, last: format!("GitHub's rate limit (HTTP {status}: '{message}'); run again later") })
 }

@@ -205,7 +205,7 @@ impl IssuesClient {
             })
         };
         let repository = self.repository.as_str();
-        let refuse = |status: u16, h: &HeaderMap, b: &[u8]| github::refusal(status, h, b, |status, message| error(op, target, repository, status, message));
+        let refuse = |status: u16, h: &HeaderMap, b: &[u8]| github::refusal(op, target, status, h, b, |status, message| error(op, target, repository, status, message));
         let call = Call { auth: Some(auth), build: &build, refuse: Some(&refuse), single, ..Call::new(op, target, method, url) };
         self.transport
             .exchange(&call, |resp| async move {
@@ -218,9 +218,6 @@ impl IssuesClient {
 
 /// A refusal of the Issues API as an error, with what to do about its cause.
 fn error(op: &'static str, target: &Target, repository: &str, status: u16, message: String) -> RegistryError {
-    if let Some(e) = github::rate_limit_message(op, target, status, &message) {
-        return e;
-    }
     let t = Box::new(target.clone());
     match status {
         401 => RegistryError::AuthRefused { op, target: t, status, reason: format!("GitHub refused the token ('{message}'): set IMGCTL_GITHUB_TOKEN or GITHUB_TOKEN to a valid token") },
@@ -257,7 +254,12 @@ mod tests {
         assert!(!e.is_access());
         let e = error(COMMENT, &c.target("issues/7/comments"), "acme/fleet", 403, "Resource not accessible by integration".into());
         assert!(e.is_access() && e.to_string().contains("issues: write"), "{e}");
-        let e = error(LIST, &c.target("issues"), "acme/fleet", 403, "You have exceeded a secondary rate limit".into());
-        assert!(e.to_string().contains("run again later"), "{e}");
+        // a secondary rate limit named only by its message is no missing permission
+        let body = br#"{"message":"You have exceeded a secondary rate limit"}"#;
+        let t = c.target("issues");
+        match crate::github::refusal(LIST, &t, 403, &reqwest::header::HeaderMap::new(), body, |status, m| error(LIST, &t, "acme/fleet", status, m)) {
+            crate::retry::Failure::Fatal(e) => assert!(e.to_string().contains("run again later"), "{e}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -73,8 +73,8 @@ pub async fn attach<R: Registry>(r: &R, repo: &str, subject: &str, a: &Attachmen
     add_to_tag_index(r, repo, subject, &a.manifest.digest, &a.entry, settle).await
 }
 
-/// The entries of an index's `manifests`.
-fn entries(index: Option<&RawManifest>) -> Vec<Value> {
+/// The entries of an index's `manifests` (a referrers list's descriptors).
+pub fn entries(index: Option<&RawManifest>) -> Vec<Value> {
     index.and_then(|m| serde_json::from_slice::<Value>(&m.bytes).ok()).and_then(|v| v.get("manifests").and_then(Value::as_array).cloned()).unwrap_or_default()
 }
 

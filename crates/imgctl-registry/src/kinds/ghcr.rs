@@ -97,7 +97,7 @@ impl Ghcr {
     /// One API request on the client's request path (in-flight limit, deadline, retries);
     /// `None` for a 404.
     async fn request(&self, client: &dyn KindOps, op: &'static str, target: &Target, method: Method, url: Url) -> Result<Option<(Option<String>, bytes::Bytes)>> {
-        let refuse = |status: u16, h: &HeaderMap, body: &[u8]| github::refusal(status, h, body, |status, message| api_error(op, target, status, message));
+        let refuse = |status: u16, h: &HeaderMap, body: &[u8]| github::refusal(op, target, status, h, body, |status, message| api_error(op, target, status, message));
         let call = Call { auth: Some(self.auth(target)?), takes: success_or_404, build: &github::headers, refuse: Some(&refuse), ..Call::new(op, target, method, url) };
         client
             .transport()
@@ -153,9 +153,6 @@ impl Ghcr {
 /// A GitHub API error answer as a registry error: 401/403 refuse access (exit 3), with
 /// the permission a 403 on a delete lacks.
 fn api_error(op: &'static str, target: &Target, status: u16, message: String) -> RegistryError {
-    if let Some(e) = github::rate_limit_message(op, target, status, &message) {
-        return e;
-    }
     let target = Box::new(target.clone());
     match status {
         403 if op == DELETE_OP => RegistryError::AuthRefused { op, target, status, reason: format!("GitHub says '{message}': {DELETE_RIGHTS}") },

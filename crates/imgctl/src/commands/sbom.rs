@@ -67,13 +67,9 @@ impl Serialize for SbomReport {
 /// The CycloneDX document of what was read: the same inventory, subject, time and tool as the
 /// SPDX document.
 fn cyclonedx(read: &ReadSbom, digest: &str) -> Result<serde_json::Value, CliError> {
-    let doc: spdx::Document = serde_json::from_value(read.document.clone()).map_err(|e| CliError::Failed(format!("read the SPDX document: {e}")))?;
-    let repository = doc.name.rsplit_once('@').map_or(doc.name.as_str(), |(r, _)| r);
-    let created = chrono::DateTime::parse_from_rfc3339(&doc.creation_info.created).map_err(|e| CliError::Failed(format!("read the SPDX document's creation time: {e}")))?.to_utc();
-    let tool = doc.creation_info.creators.iter().find_map(|c| c.strip_prefix("Tool: ")).unwrap_or("imgctl");
-    let subject = spdx::Subject { repository, digest, created, tool };
+    let subject = spdx::subject(&read.spdx, digest).map_err(|e| CliError::Failed(e.to_string()))?;
     let bom = imgctl_inventory::cyclonedx::bom(&read.inventory, &subject).map_err(|e| CliError::Failed(e.to_string()))?;
-    imgctl_inventory::cyclonedx::json(&bom).map_err(|e| CliError::Failed(e.to_string()))
+    imgctl_inventory::cyclonedx::json(bom).map_err(|e| CliError::Failed(e.to_string()))
 }
 
 #[derive(Tabled)]
