@@ -86,6 +86,12 @@ impl ChannelHistory {
         self.moves[..start].iter().rev().find(|m| m.digest12 != current12 && !self.is_rejected(&m.digest12))
     }
 
+    /// The move before the channel's newest one to `current12` that went to another digest
+    /// (what `current12` replaced on the channel; rejected or not).
+    pub fn before(&self, current12: &str) -> Option<&Move> {
+        self.moves.iter().rev().skip_while(|m| m.digest12 != current12).find(|m| m.digest12 != current12)
+    }
+
     /// The time to record a move made at `now`: `now`, or one second after the newest
     /// move when the clock is behind the history (keeps moves strictly ordered).
     pub fn next_time(&self, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -213,6 +219,15 @@ mod tests {
         let h = ChannelHistory { moves: vec![mv(1, "a", None), mv(2, "b", None), mv(3, "a", Some("b")), mv(4, "b", None)] };
         assert!(!h.is_rejected("b"));
         assert_eq!(h.first_arrival("b"), Some(Utc.timestamp_opt(2, 0).unwrap()));
+    }
+
+    #[test]
+    fn before_is_what_the_newest_move_to_a_digest_replaced_rejected_or_not() {
+        let h = ChannelHistory { moves: vec![mv(1, "a", None), mv(2, "b", None), mv(3, "b", None), mv(4, "c", None), mv(5, "b", Some("c"))] };
+        assert_eq!(h.before("b").unwrap().digest12, "c", "the rolled-back digest");
+        assert_eq!(h.before("c").unwrap().digest12, "b");
+        assert!(h.before("a").is_none(), "the first move replaced nothing");
+        assert!(h.before("z").is_none(), "never on the channel");
     }
 
     #[test]

@@ -127,7 +127,7 @@ pub async fn read<R: Registry>(ctx: &Ctx<'_, R>, variants: &[&Variant], status: 
         for (c, st) in &s.channels {
             let Some(cur) = whole(&st.digest) else { continue };
             let ch = vh.channel(c);
-            let Some(prev) = ch.moves.iter().rev().skip_while(|m| m.digest12 != digest12(&cur)).find(|m| m.digest12 != digest12(&cur)) else { continue };
+            let Some(prev) = ch.before(digest12(&cur)) else { continue };
             let from_record = facts.get(&cur).and_then(|f| {
                 f.records.iter().filter_map(|r| r.statement.as_ref()).filter(|r| r.variant == s.variant && r.channel == *c).filter_map(|r| r.from.clone()).find(|f| digest12(f) == prev.digest12)
             });

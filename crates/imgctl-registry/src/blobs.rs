@@ -92,23 +92,24 @@ impl RegistryClient {
     /// `answer::read_blob`); on any failure (the deadline included) the file is removed, so
     /// nothing of a bad answer stays on disk.
     pub(crate) async fn download(&self, repo: &str, digest: &str, size: u64, into: &Path) -> Result<u64> {
-        let (op, target) = ("fetch blob", self.target(repo, Some(digest)));
-        let url = self.url(&format!("{repo}/blobs/{digest}"))?;
-        let call = Call { blob: Some(size), ..Call::new(op, &target, Method::GET, url) };
-        let t = &target;
-        let got = self.request(call, &[(repo, Access::Pull)], |resp| crate::answer::read_blob(op, t, resp, digest, size, Some(into))).await;
-        if got.is_err() {
-            let _ = std::fs::remove_file(into);
-        }
-        got.map(|(n, _)| n)
+        self.fetch(repo, digest, size, Some(into)).await.map(|(n, _)| n)
     }
 
     /// [`Self::download`] into memory, for small blobs (documents, not layers).
     pub(crate) async fn download_bytes(&self, repo: &str, digest: &str, size: u64) -> Result<Vec<u8>> {
+        self.fetch(repo, digest, size, None).await.map(|(_, bytes)| bytes)
+    }
+
+    /// One blob GET into `into` (a file, removed on failure) or memory.
+    async fn fetch(&self, repo: &str, digest: &str, size: u64, into: Option<&Path>) -> Result<(u64, Vec<u8>)> {
         let (op, target) = ("fetch blob", self.target(repo, Some(digest)));
         let url = self.url(&format!("{repo}/blobs/{digest}"))?;
         let call = Call { blob: Some(size), ..Call::new(op, &target, Method::GET, url) };
         let t = &target;
-        self.request(call, &[(repo, Access::Pull)], |resp| crate::answer::read_blob(op, t, resp, digest, size, None)).await.map(|(_, bytes)| bytes)
+        let got = self.request(call, &[(repo, Access::Pull)], |resp| crate::answer::read_blob(op, t, resp, digest, size, into)).await;
+        if let (Err(_), Some(file)) = (&got, into) {
+            let _ = std::fs::remove_file(file);
+        }
+        got
     }
 }

@@ -147,7 +147,7 @@ fn previous(vh: &VariantHistory, variant: &str, channel: &str) -> Result<String,
     let h = vh.channel(channel);
     // no history: `newest` says so
     let Some(newest) = h.newest() else { return self::newest(vh, variant, channel) };
-    let before = h.moves.iter().rev().find(|m| m.digest12 != newest.digest12).ok_or_else(|| {
+    let before = h.before(&newest.digest12).ok_or_else(|| {
         CliError::Input(format!("show the changes of {variant} on {channel}: it has only ever been at sha256:{} (its first move); pass --from REF", newest.digest12))
     })?;
     Ok(before.tag.clone())
